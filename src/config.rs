@@ -1,0 +1,614 @@
+//! The configuration file: TOML, validated completely before anything runs.
+//!
+//! Every error names `file:line:column`, says what is wrong and how to fix it, because the person
+//! reading it is usually an operator looking at `journalctl` after a `systemctl reload`. Most checks
+//! run *inside* deserialisation (custom `deserialize_with` functions), so the TOML parser attaches
+//! the span of the offending value for free; the few cross-field checks (duplicate ids, fields that
+//! only make sense for one source kind) keep a [`toml::Spanned`] of the value they point at.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+use url::Url;
+
+/// Shortest allowed poll interval. Ministries publish a handful of items a day; polling faster
+/// only burdens their servers (and MSIT takes seconds to answer).
+pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Where `--config` points when not given and `config/policy-watch.toml` does not exist in the
+/// current directory (that is, outside a checkout of the repository).
+pub const SYSTEM_CONFIG_PATH: &str = "/etc/policy-watch/config.toml";
+
+/// The shipped example config, used by default when running from the repository.
+pub const REPO_CONFIG_PATH: &str = "config/policy-watch.toml";
+
+/// A configuration error, located in the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "{path}: cannot read the config file: {source}; check the --config path and its permissions"
+    )]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub telegram: TelegramConfig,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default, rename = "topic")]
+    pub topics: Vec<TopicConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Directory of the sled database. Relative paths resolve against the current directory;
+    /// `$STATE_DIRECTORY` (set by systemd's `StateDirectory=`) takes precedence.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+    /// sled's page cache. sled defaults to 1 GiB, far more than a few thousand keys need.
+    #[serde(default = "default_cache", deserialize_with = "de_size")]
+    pub cache_size: u64,
+    /// Seen keys older than this are pruned (the feeds never show items that old again).
+    #[serde(default = "default_keep_seen", deserialize_with = "de_duration")]
+    pub keep_seen: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_store_path(),
+            cache_size: default_cache(),
+            keep_seen: default_keep_seen(),
+        }
+    }
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("/var/lib/policy-watch")
+}
+fn default_cache() -> u64 {
+    16 * 1024 * 1024
+}
+fn default_keep_seen() -> Duration {
+    Duration::from_secs(365 * 24 * 3600)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    #[serde(default = "default_connect_timeout", deserialize_with = "de_duration")]
+    pub connect_timeout: Duration,
+    /// Whole-request timeout. MSIT's feed takes ~7 s to the first byte, so keep this ≥ 30 s.
+    #[serde(default = "default_timeout", deserialize_with = "de_duration")]
+    pub timeout: Duration,
+    #[serde(default = "default_max_body", deserialize_with = "de_size")]
+    pub max_body: u64,
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: usize,
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    /// Upper bound of the exponential backoff after failures; a source is never given up on.
+    #[serde(default = "default_max_backoff", deserialize_with = "de_duration")]
+    pub max_backoff: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: default_connect_timeout(),
+            timeout: default_timeout(),
+            max_body: default_max_body(),
+            max_redirects: default_max_redirects(),
+            user_agent: default_user_agent(),
+            max_backoff: default_max_backoff(),
+        }
+    }
+}
+
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_max_body() -> u64 {
+    10 * 1024 * 1024
+}
+fn default_max_redirects() -> usize {
+    5
+}
+fn default_user_agent() -> String {
+    format!(
+        "policy-watch/{} (Korean AI-semiconductor policy monitor; polls politely)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(6 * 3600)
+}
+
+/// Telegram settings. Delivery itself comes with the Telegram issue; the token is never read
+/// from this file (see `token_file`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// Bot API base URL; a self-hosted telegram-bot-api server works too.
+    #[serde(default, deserialize_with = "de_opt_http_url")]
+    pub api_url: Option<Url>,
+    /// File holding the bot token (one line). `TELOXIDE_TOKEN` and
+    /// `$CREDENTIALS_DIRECTORY/telegram-token` are also read.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// RSS 0.9x/1.0/2.0, Atom or JSON Feed.
+    Feed,
+    /// An HTML list page read with CSS selectors (for ministries without a usable feed).
+    HtmlList,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    #[default]
+    Get,
+    /// 산업통상부's RSS answers POST only (GET gives 405).
+    Post,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Stable identity of the source: its dedup history is keyed by it, so the URL can change
+    /// without re-sending anything.
+    #[serde(deserialize_with = "de_source_id")]
+    pub id: Spanned<String>,
+    pub name: String,
+    pub ministry: String,
+    pub kind: Spanned<SourceKind>,
+    #[serde(deserialize_with = "de_http_url")]
+    pub url: Url,
+    #[serde(default = "default_interval", deserialize_with = "de_interval")]
+    pub interval: Duration,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// On the first poll, send the newest N items instead of only recording them as seen.
+    #[serde(default)]
+    pub backfill: usize,
+    #[serde(default)]
+    pub method: HttpMethod,
+    /// Form body for POST sources (`application/x-www-form-urlencoded`).
+    #[serde(default)]
+    pub form: Option<Spanned<BTreeMap<String, String>>>,
+    /// CSS selectors, for `kind = "html_list"` only.
+    #[serde(default)]
+    pub select: Option<Spanned<ListSelectors>>,
+    /// Keep only list rows whose text contains one of these (e.g. the ministry's name).
+    #[serde(default)]
+    pub filter: Option<Spanned<RowFilter>>,
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Selectors of an `html_list` source. `item` selects each row; the others are relative to it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSelectors {
+    pub item: CssSelector,
+    pub title: CssSelector,
+    /// Element carrying the `href`; defaults to the title element (or its nearest `a`).
+    #[serde(default)]
+    pub link: Option<CssSelector>,
+    #[serde(default)]
+    pub date: Option<CssSelector>,
+    #[serde(default)]
+    pub summary: Option<CssSelector>,
+}
+
+/// A row filter: the text of `selector` (or of the whole row) must contain one of `any_of`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowFilter {
+    #[serde(default)]
+    pub selector: Option<CssSelector>,
+    #[serde(deserialize_with = "de_nonempty_strings")]
+    pub any_of: Vec<String>,
+}
+
+/// A parsed CSS selector that remembers its source text (for messages and `explain`).
+#[derive(Clone)]
+pub struct CssSelector {
+    pub text: String,
+    pub selector: scraper::Selector,
+}
+
+impl fmt::Debug for CssSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CssSelector({:?})", self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for CssSelector {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let selector = scraper::Selector::parse(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid CSS selector {text:?}: {e}; write a selector such as \"ul.list > li\" or \"td.title a\""
+            ))
+        })?;
+        Ok(CssSelector { text, selector })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    #[serde(deserialize_with = "de_source_id")]
+    pub id: Spanned<String>,
+    /// Display name (Korean).
+    pub name: String,
+    /// Hashtag shown in notices, e.g. `#AI반도체`.
+    #[serde(deserialize_with = "de_hashtag")]
+    pub hashtag: String,
+    /// Any one of these marks an item as on-topic.
+    #[serde(deserialize_with = "de_keywords")]
+    pub keywords: Spanned<Vec<String>>,
+}
+
+impl Config {
+    /// Reads and validates the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses and validates config text; `path` is only used in error messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let located = |span: Option<Range<usize>>, message: String| {
+            let (line, column) = line_column(text, span.map(|s| s.start).unwrap_or(0));
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
+        };
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim_end().replace('\n', " ");
+            located(e.span(), message)
+        })?;
+        config
+            .validate()
+            .map_err(|(span, message)| located(Some(span), message))?;
+        Ok(config)
+    }
+
+    /// Cross-field checks that serde cannot express. Returns the span to blame.
+    fn validate(&self) -> Result<(), (Range<usize>, String)> {
+        let mut ids = HashSet::new();
+        for source in &self.sources {
+            if !ids.insert(source.id.get_ref().as_str()) {
+                return Err((
+                    source.id.span(),
+                    format!(
+                        "duplicate source id {:?}; every [[source]] needs its own id (it keys the source's history)",
+                        source.id.get_ref()
+                    ),
+                ));
+            }
+            match (*source.kind.get_ref(), &source.select) {
+                (SourceKind::HtmlList, None) => {
+                    return Err((
+                        source.kind.span(),
+                        format!(
+                            "source {:?} is kind = \"html_list\" but has no [source.select] table; add selectors for item and title",
+                            source.id.get_ref()
+                        ),
+                    ));
+                }
+                (SourceKind::Feed, Some(select)) => {
+                    return Err((
+                        select.span(),
+                        format!(
+                            "source {:?} is kind = \"feed\"; [source.select] only applies to kind = \"html_list\": remove it or change the kind",
+                            source.id.get_ref()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            if let (SourceKind::Feed, Some(filter)) = (*source.kind.get_ref(), &source.filter) {
+                return Err((
+                    filter.span(),
+                    format!(
+                        "source {:?} is kind = \"feed\"; [source.filter] only applies to kind = \"html_list\"",
+                        source.id.get_ref()
+                    ),
+                ));
+            }
+            if let (HttpMethod::Get, Some(form)) = (source.method, &source.form) {
+                return Err((
+                    form.span(),
+                    format!(
+                        "source {:?} has a form body but method is GET; add method = \"POST\" or remove the form",
+                        source.id.get_ref()
+                    ),
+                ));
+            }
+        }
+        let mut topic_ids = HashSet::new();
+        for topic in &self.topics {
+            if !topic_ids.insert(topic.id.get_ref().as_str()) {
+                return Err((
+                    topic.id.span(),
+                    format!(
+                        "duplicate topic id {:?}; every [[topic]] needs its own id",
+                        topic.id.get_ref()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The sources that are switched on.
+    pub fn enabled_sources(&self) -> impl Iterator<Item = &SourceConfig> {
+        self.sources.iter().filter(|s| s.enabled)
+    }
+
+    /// The store directory: `$STATE_DIRECTORY` (systemd) wins over the config.
+    pub fn store_dir(&self) -> PathBuf {
+        match std::env::var_os("STATE_DIRECTORY") {
+            // systemd may pass several colon-separated directories; the first is ours.
+            Some(dirs) if !dirs.is_empty() => {
+                let dirs = dirs.to_string_lossy().into_owned();
+                PathBuf::from(dirs.split(':').next().unwrap_or_default())
+            }
+            _ => self.store.path.clone(),
+        }
+    }
+}
+
+impl SourceConfig {
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+}
+
+impl TopicConfig {
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+}
+
+/// The default config path: the repository's example when it exists in the current directory,
+/// otherwise the system path.
+pub fn default_config_path() -> PathBuf {
+    let repo = PathBuf::from(REPO_CONFIG_PATH);
+    if repo.exists() {
+        repo
+    } else {
+        PathBuf::from(SYSTEM_CONFIG_PATH)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid duration {text:?}: {e}; write it like \"30s\", \"10m\", \"6h\" or \"365d\""
+        ))
+    })
+}
+
+fn de_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let interval = de_duration(d)?;
+    if interval < MIN_INTERVAL {
+        return Err(serde::de::Error::custom(format!(
+            "interval {} is below the minimum of {}; use \"1m\" or more (ministry servers are slow and publish a few items a day)",
+            humantime::format_duration(interval),
+            humantime::format_duration(MIN_INTERVAL)
+        )));
+    }
+    Ok(interval)
+}
+
+fn de_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let text = String::deserialize(d)?;
+    bytesize::ByteSize::from_str(&text)
+        .map(|b| b.as_u64())
+        .map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid size {text:?}: {e}; write it like \"16MiB\" or \"10 MiB\""
+            ))
+        })
+}
+
+fn parse_http_url<E: serde::de::Error>(text: &str) -> Result<Url, E> {
+    let url = Url::parse(text).map_err(|e| {
+        E::custom(format!(
+            "invalid URL {text:?}: {e}; write an absolute URL such as \"https://www.msit.go.kr/...\""
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(E::custom(format!(
+            "URL {text:?} is not an http(s) URL with a host; only http:// and https:// are supported"
+        )));
+    }
+    Ok(url)
+}
+
+fn de_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_http_url(&text)
+}
+
+fn de_opt_http_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_http_url(&text).map(Some)
+}
+
+fn de_source_id<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<String>, D::Error> {
+    let id = Spanned::<String>::deserialize(d)?;
+    let ok = !id.get_ref().is_empty()
+        && id.get_ref().len() <= 64
+        && id
+            .get_ref()
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(serde::de::Error::custom(format!(
+            "invalid id {:?}; use 1-64 characters of a-z, 0-9, '-' and '_' (e.g. \"msit-press\")",
+            id.get_ref()
+        )));
+    }
+    Ok(id)
+}
+
+fn de_hashtag<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let tag = String::deserialize(d)?;
+    let body = tag.strip_prefix('#').unwrap_or(&tag);
+    // Telegram hashtags end at the first character that is not a letter, digit or '_'.
+    if body.is_empty() || !body.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(serde::de::Error::custom(format!(
+            "invalid hashtag {tag:?}; use letters, digits and '_' only, e.g. \"#AI반도체\" (spaces and '·' break Telegram hashtags)"
+        )));
+    }
+    Ok(format!("#{body}"))
+}
+
+fn de_nonempty_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    if list.is_empty() {
+        return Err(serde::de::Error::custom(
+            "the list is empty; give at least one string",
+        ));
+    }
+    if let Some(pos) = list.iter().position(|s| s.trim().is_empty()) {
+        return Err(serde::de::Error::custom(format!(
+            "entry {} of the list is empty; remove it",
+            pos + 1
+        )));
+    }
+    Ok(list)
+}
+
+fn de_keywords<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<Vec<String>>, D::Error> {
+    let list = Spanned::<Vec<String>>::deserialize(d)?;
+    if list.get_ref().is_empty() {
+        return Err(serde::de::Error::custom(
+            "keywords is empty; give at least one keyword",
+        ));
+    }
+    if let Some(pos) = list.get_ref().iter().position(|s| s.trim().is_empty()) {
+        return Err(serde::de::Error::custom(format!(
+            "keyword {} is empty; remove it",
+            pos + 1
+        )));
+    }
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::parse(Path::new("t.toml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    const SOURCE: &str = r#"
+[[source]]
+id = "msit"
+name = "과기정통부"
+ministry = "과학기술정보통신부"
+kind = "feed"
+url = "https://example.org/rss"
+"#;
+
+    #[test]
+    fn minimal_config_parses() {
+        let config = Config::parse(Path::new("t.toml"), SOURCE).unwrap();
+        assert_eq!(config.sources.len(), 1);
+        assert_eq!(config.sources[0].interval, Duration::from_secs(600));
+        assert_eq!(config.store.cache_size, 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let text = format!("{SOURCE}intervall = \"10m\"\n");
+        let e = err(&text);
+        assert!(e.starts_with("t.toml:8:1: "), "{e}");
+        assert!(e.contains("intervall"), "{e}");
+    }
+
+    #[test]
+    fn short_interval_is_located_on_its_value() {
+        let text = format!("{SOURCE}interval = \"30s\"\n");
+        let e = err(&text);
+        assert!(e.starts_with("t.toml:8:12: "), "{e}");
+        assert!(e.contains("minimum"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_id_points_at_the_second() {
+        let text = format!("{SOURCE}{SOURCE}");
+        let e = err(&text);
+        assert!(e.starts_with("t.toml:10:6: "), "{e}");
+        assert!(e.contains("duplicate source id"), "{e}");
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        assert_eq!(line_column("가나다 = x", 10), (1, 5));
+    }
+}

@@ -1,0 +1,383 @@
+//! Normalised items and the helpers that make them: dedup keys, link normalisation, HTML to
+//! text, and the date forms Korean government sites use.
+//!
+//! Every source kind (feed or list page) produces the same [`Item`], so dedup, classification and
+//! delivery never care where an item came from.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+/// Longest summary kept, in characters. MSIT's `content:encoded` runs to tens of kilobytes per
+/// item; classification reads the lead and messages show a snippet, so the rest is dropped as
+/// early as possible.
+pub const MAX_SUMMARY_CHARS: usize = 1500;
+
+/// Longest title kept, in characters (a hostile feed can send megabytes).
+pub const MAX_TITLE_CHARS: usize = 500;
+
+/// Korea Standard Time, in which every ministry publishes and every notice is dated.
+pub fn kst() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).expect("valid offset")
+}
+
+/// One published item, normalised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Dedup key within the source: `g:` guid, `l:` normalised link, or `h:` hash of title+link.
+    pub key: String,
+    pub title: String,
+    pub link: Option<String>,
+    /// Plain text: HTML stripped, entities decoded, whitespace collapsed, capped.
+    pub summary: String,
+    pub published: Option<DateTime<Utc>>,
+}
+
+impl Item {
+    /// Builds an item from raw parts. `guid` must be the feed's own id (never a generated one:
+    /// feed-rs invents a random id for guid-less items, which would defeat dedup).
+    pub fn new(
+        guid: Option<&str>,
+        title: &str,
+        link: Option<Url>,
+        summary_html: Option<&str>,
+        published: Option<DateTime<Utc>>,
+    ) -> Item {
+        let title = truncate_chars(&clean_text(title), MAX_TITLE_CHARS);
+        let link = link.map(|l| normalize_link(l).to_string());
+        let summary = summary_html
+            .map(|s| truncate_chars(&html_to_text(s), MAX_SUMMARY_CHARS))
+            .unwrap_or_default();
+        let key = dedup_key(guid, link.as_deref(), &title);
+        Item {
+            key,
+            title,
+            link,
+            summary,
+            published,
+        }
+    }
+}
+
+/// guid → normalised link → hash(title + link).
+pub fn dedup_key(guid: Option<&str>, link: Option<&str>, title: &str) -> String {
+    if let Some(guid) = guid.map(str::trim).filter(|g| !g.is_empty()) {
+        // Bound the key: a hostile guid must not bloat the store.
+        if guid.len() <= 256 {
+            return format!("g:{guid}");
+        }
+        return format!("g#{}", short_hash(&[guid]));
+    }
+    if let Some(link) = link {
+        if link.len() <= 256 {
+            return format!("l:{link}");
+        }
+        return format!("l#{}", short_hash(&[link]));
+    }
+    format!("h:{}", short_hash(&[title, link.unwrap_or("")]))
+}
+
+fn short_hash(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    let digest = hasher.finalize();
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Query parameters that only track the reader and never identify the document.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc", "_hsmi",
+];
+
+/// Scheme and host lower-cased (the url crate does that), fragment and tracking parameters dropped.
+pub fn normalize_link(mut url: Url) -> Url {
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| {
+                let k = k.to_ascii_lowercase();
+                !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_str())
+            })
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    url
+}
+
+/// Resolves `href` against `base`, accepting only http(s) results.
+pub fn resolve_link(base: &Url, href: &str) -> Option<Url> {
+    let href = href.trim();
+    if href.is_empty() || href.starts_with("javascript:") || href.starts_with('#') {
+        return None;
+    }
+    let url = base.join(href).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// Decodes entities, drops control and invisible formatting characters, collapses whitespace.
+pub fn clean_text(text: &str) -> String {
+    let decoded = html_escape::decode_html_entities(text);
+    collapse_whitespace(&decoded)
+}
+
+/// Collapses runs of whitespace to one space and drops control characters and bidi/zero-width
+/// formatting characters, which can reorder or hide text in a notice.
+pub fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if c.is_control() || is_invisible_format(c) {
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+/// Plain text of an HTML fragment (entities decoded by the HTML parser).
+pub fn html_to_text(html: &str) -> String {
+    if !html.contains('<') {
+        return clean_text(html);
+    }
+    let fragment = scraper::Html::parse_fragment(html);
+    let mut text = String::with_capacity(html.len().min(64 * 1024));
+    for node in fragment.root_element().descendants() {
+        match node.value() {
+            scraper::Node::Text(t) => {
+                text.push_str(t);
+                // Stop early: the summary is capped anyway and MSIT bodies are huge.
+                if text.len() > MAX_SUMMARY_CHARS * 8 {
+                    break;
+                }
+            }
+            scraper::Node::Element(e) if is_block(e.name()) => text.push(' '),
+            _ => {}
+        }
+    }
+    collapse_whitespace(&text)
+}
+
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "br"
+            | "div"
+            | "li"
+            | "tr"
+            | "td"
+            | "th"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "table"
+            | "ul"
+            | "ol"
+    )
+}
+
+/// Cuts `text` to at most `max` characters, on a character boundary, marking the cut with `…`.
+pub fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((_, _)) => {
+            let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+            format!("{}…", cut.trim_end())
+        }
+    }
+}
+
+/// Parses the date forms seen on Korean government sites and in feeds: RFC 2822 (also with a
+/// `KST` zone), RFC 3339, `YYYY.MM.DD`, `YYYY-MM-DD`, `YYYY/MM/DD`, each optionally followed by
+/// `HH:MM[:SS]` and a zone. Times without a zone are KST. Unparseable → `None` (the caller falls
+/// back to the first-seen time; a bad date is never an error).
+pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim().trim_end_matches('.').trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(d) = DateTime::parse_from_rfc2822(text) {
+        return Some(d.with_timezone(&Utc));
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(text) {
+        return Some(d.with_timezone(&Utc));
+    }
+    let (body, zone) = split_zone(text);
+    if zone.is_some() {
+        if let Some(d) = parse_rfc2822_with(body, zone) {
+            return Some(d);
+        }
+    }
+    let offset = zone.unwrap_or_else(kst);
+    let normalised: String = body.replace(['.', '/'], "-").replace('T', " ");
+    let normalised = normalised.trim_end_matches('-').trim();
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y- %m- %d %H:%M:%S",
+        "%Y- %m- %d %H:%M",
+    ] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(normalised, format) {
+            return offset
+                .from_local_datetime(&naive)
+                .single()
+                .map(|d| d.with_timezone(&Utc));
+        }
+    }
+    for format in ["%Y-%m-%d", "%Y- %m- %d"] {
+        if let Ok(day) = NaiveDate::parse_from_str(normalised, format) {
+            let naive = day.and_hms_opt(0, 0, 0)?;
+            return offset
+                .from_local_datetime(&naive)
+                .single()
+                .map(|d| d.with_timezone(&Utc));
+        }
+    }
+    None
+}
+
+/// Splits a trailing zone (`KST`, `+0900`, `+09:00`, `GMT`, `UTC`, `Z`) off a date.
+fn split_zone(text: &str) -> (&str, Option<FixedOffset>) {
+    let Some((body, last)) = text.rsplit_once(' ') else {
+        return (text, None);
+    };
+    let zone = match last {
+        "KST" | "kst" => Some(kst()),
+        "GMT" | "UTC" | "Z" => FixedOffset::east_opt(0),
+        z if (z.starts_with('+') || z.starts_with('-')) && z.len() >= 5 => numeric_zone(z),
+        _ => None,
+    };
+    match zone {
+        Some(z) => (body, Some(z)),
+        None => (text, None),
+    }
+}
+
+/// `+0900`, `+09:00`, `-0500`.
+fn numeric_zone(zone: &str) -> Option<FixedOffset> {
+    let digits: String = zone[1..].chars().filter(char::is_ascii_digit).collect();
+    let hours: i32 = digits.get(0..2)?.parse().ok()?;
+    let minutes: i32 = digits.get(2..4)?.parse().ok()?;
+    let sign = if zone.starts_with('-') { -1 } else { 1 };
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+}
+
+fn parse_rfc2822_with(body: &str, zone: Option<FixedOffset>) -> Option<DateTime<Utc>> {
+    let zone = zone?;
+    // "Tue, 25 Nov 2026 10:00:00 KST": parse the body as naive RFC 2822 and apply the zone.
+    let body = body.split_once(", ").map(|(_, rest)| rest).unwrap_or(body);
+    let naive = NaiveDateTime::parse_from_str(body, "%d %b %Y %H:%M:%S").ok()?;
+    zone.from_local_datetime(&naive)
+        .single()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// Formats a time as KST for notices: `2026-11-25 14:00 KST`, or the day alone when the source
+/// only gave a day (midnight KST).
+pub fn format_kst(when: DateTime<Utc>) -> String {
+    let local = when.with_timezone(&kst());
+    if local.format("%H:%M:%S").to_string() == "00:00:00" {
+        local.format("%Y-%m-%d").to_string()
+    } else {
+        local.format("%Y-%m-%d %H:%M KST").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        kst()
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn korean_date_forms() {
+        assert_eq!(parse_date("2026.11.25"), Some(at(2026, 11, 25, 0, 0)));
+        assert_eq!(parse_date("2026.11.25."), Some(at(2026, 11, 25, 0, 0)));
+        assert_eq!(
+            parse_date("2026-11-25 14:30:00"),
+            Some(at(2026, 11, 25, 14, 30))
+        );
+        assert_eq!(
+            parse_date("2026-11-25 14:30 KST"),
+            Some(at(2026, 11, 25, 14, 30))
+        );
+        assert_eq!(parse_date("2026/11/25"), Some(at(2026, 11, 25, 0, 0)));
+        assert_eq!(
+            parse_date("Wed, 25 Nov 2026 14:30:00 +0900"),
+            Some(at(2026, 11, 25, 14, 30))
+        );
+        assert_eq!(
+            parse_date("Wed, 25 Nov 2026 14:30:00 KST"),
+            Some(at(2026, 11, 25, 14, 30))
+        );
+        assert_eq!(
+            parse_date("2026-11-25T05:30:00Z"),
+            Some(at(2026, 11, 25, 14, 30))
+        );
+        assert_eq!(parse_date("어제"), None);
+        assert_eq!(parse_date(""), None);
+    }
+
+    #[test]
+    fn link_normalisation_drops_tracking_and_fragment() {
+        let url =
+            Url::parse("HTTPS://WWW.Example.ORG:443/a?id=3&utm_source=x&fbclid=y#top").unwrap();
+        assert_eq!(
+            normalize_link(url).as_str(),
+            "https://www.example.org/a?id=3"
+        );
+    }
+
+    #[test]
+    fn dedup_key_prefers_guid_then_link_then_hash() {
+        assert_eq!(dedup_key(Some(" 42 "), Some("https://a/"), "t"), "g:42");
+        assert_eq!(dedup_key(Some(""), Some("https://a/"), "t"), "l:https://a/");
+        let h = dedup_key(None, None, "t");
+        assert!(h.starts_with("h:") && h == dedup_key(None, None, "t"));
+        assert_ne!(h, dedup_key(None, None, "u"));
+    }
+
+    #[test]
+    fn html_is_stripped_and_entities_decoded() {
+        assert_eq!(
+            html_to_text("<p>AI&nbsp;반도체 &amp; <b>NPU</b></p><p>둘째</p>"),
+            "AI 반도체 & NPU 둘째"
+        );
+        assert_eq!(clean_text("a &amp;\u{202E} b\n\tc"), "a & b c");
+    }
+
+    #[test]
+    fn truncation_is_on_characters() {
+        assert_eq!(truncate_chars("가나다라", 3), "가나…");
+        assert_eq!(truncate_chars("가나", 3), "가나");
+    }
+}

@@ -1,0 +1,186 @@
+//! policy-watch: watches the Korean ministries that carry the AI-Semiconductor Initiative
+//! (MSIT and 산업통상부) and pushes what is on-topic to Telegram, without ever losing or
+//! repeating a notice.
+//!
+//! # Layout
+//!
+//! The pipeline, one module per stage, stages joined by bounded channels and the store:
+//!
+//! ```text
+//! Poller (sources) ──PollEvent──▶ Ingestor (ingest: dedup + classify) ──▶ outbox (store) ──▶ Deliverer (deliver)
+//! ```
+//!
+//! - [`config`]: the TOML config, validated with `file:line:column` errors.
+//! - [`sources`]: HTTP fetch, charsets, feed and list-page parsing, per-source scheduling.
+//! - [`items`]: the normalised [`items::Item`], dedup keys, dates, text cleaning.
+//! - [`classify`]: the pure keyword classifier (one Aho-Corasick automaton).
+//! - [`ingest`]: the stage that commits a poll (seen + outbox + source state) in one transaction.
+//! - [`store`]: the sled database; nothing else touches sled.
+//! - [`deliver`]: the outbox drain and message rendering.
+//! - [`daemon`]: process concerns: signals, token lookup, logging.
+//! - [`backoff`]: retry timing shared by pollers and the deliverer.
+//!
+//! [`run`] takes every dependency as an argument so tests start the whole pipeline against
+//! servers on 127.0.0.1 and a temporary store.
+
+pub mod backoff;
+pub mod classify;
+pub mod config;
+pub mod daemon;
+pub mod deliver;
+pub mod ingest;
+pub mod items;
+pub mod sources;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::classify::Classifier;
+use crate::config::Config;
+use crate::deliver::{Deliverer, Destination, Printer, Sink};
+use crate::ingest::{IngestTotals, Ingestor};
+use crate::sources::{Fetcher, Poller};
+use crate::store::Store;
+
+/// How long shutdown may take before the remaining tasks are abandoned (the outbox is durable,
+/// so abandoning loses nothing). Shorter than the systemd unit's TimeoutStopSec.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Capacity of the poll-result channel: pollers wait (backpressure) rather than pile up results.
+const EVENT_QUEUE: usize = 16;
+
+/// Whether to keep polling or do one cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Poll every source on its schedule until shut down.
+    Daemon,
+    /// Poll every enabled source once, deliver everything pending, return.
+    Once,
+}
+
+/// Where notices go and what previews are shown.
+pub struct Output {
+    pub sink: Sink,
+    pub destinations: Vec<Destination>,
+    /// Dry-run: also show baselined matches, marked as not sent.
+    pub preview: Option<Printer>,
+}
+
+impl Output {
+    /// Everything to `printer`, with baseline previews: `--dry-run` or no Telegram token.
+    pub fn dry_run(printer: Printer) -> Output {
+        Output {
+            sink: Sink::Print(printer.clone()),
+            destinations: vec![Destination::Stdout],
+            preview: Some(printer),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub ingest: IngestTotals,
+    pub delivered: usize,
+}
+
+/// Runs the pipeline until `shutdown` is cancelled (daemon) or one cycle is done (once).
+pub async fn run(
+    config: Arc<Config>,
+    store: Store,
+    output: Output,
+    mode: Mode,
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunReport> {
+    let classifier = Arc::new(Classifier::new(&config.topics)?);
+    let fetcher = Fetcher::new(&config.http).context("cannot set up the HTTP client")?;
+    let tracker = TaskTracker::new();
+    let wake = Arc::new(Notify::new());
+    let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+
+    for source in config.enabled_sources() {
+        let poller = Poller {
+            source: Arc::new(source.clone()),
+            fetcher: fetcher.clone(),
+            store: store.clone(),
+            events: events_tx.clone(),
+            max_backoff: config.http.max_backoff,
+        };
+        tracker.spawn(poller.run(shutdown.clone(), mode == Mode::Once));
+    }
+    drop(events_tx);
+
+    let ingest_done = CancellationToken::new();
+    let ingestor = Ingestor {
+        store: store.clone(),
+        classifier,
+        destinations: output.destinations,
+        preview: output.preview,
+        wake: Arc::clone(&wake),
+    };
+    let ingest = {
+        let ingest_done = ingest_done.clone();
+        tracker.spawn(async move {
+            let totals = ingestor.run(events_rx).await;
+            ingest_done.cancel();
+            totals
+        })
+    };
+    let deliverer = Deliverer {
+        store: store.clone(),
+        sink: output.sink,
+        wake,
+    };
+    let deliver = {
+        let shutdown = shutdown.clone();
+        let until_idle = (mode == Mode::Once).then(|| ingest_done.clone());
+        tracker.spawn(async move {
+            let result = deliverer.run(shutdown.clone(), until_idle).await;
+            if result.is_err() {
+                // Delivery cannot go on (its output is gone): stop the whole pipeline.
+                shutdown.cancel();
+            }
+            result
+        })
+    };
+    tracker.close();
+
+    let mut report = RunReport::default();
+    // Once: the tasks finish by themselves. Daemon: they finish after `shutdown`.
+    let finished = async {
+        if mode == Mode::Daemon {
+            shutdown.cancelled().await;
+            tracing::info!("shutting down: stopping polls, finishing the send in flight");
+        }
+        let totals = ingest.await.context("ingest task failed")?;
+        let delivered = deliver.await.context("delivery task failed")??;
+        tracker.wait().await;
+        anyhow::Ok((totals, delivered))
+    };
+    let drained = if mode == Mode::Daemon {
+        tokio::select! {
+            r = finished => Some(r),
+            _ = async { shutdown.cancelled().await; tokio::time::sleep(DRAIN_DEADLINE).await } => None,
+        }
+    } else {
+        Some(finished.await)
+    };
+    match drained {
+        Some(result) => {
+            let (totals, delivered) = result?;
+            report.ingest = totals;
+            report.delivered = delivered;
+        }
+        None => tracing::warn!(
+            "shutdown took longer than {DRAIN_DEADLINE:?}; abandoning unfinished work (the outbox keeps it)"
+        ),
+    }
+    store.flush().await.context("cannot flush the store")?;
+    Ok(report)
+}

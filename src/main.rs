@@ -1,0 +1,155 @@
+//! The `policy-watch` command: parse the CLI, set up logging, load the config, call the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use policy_watch::config::{self, Config};
+use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE};
+use policy_watch::deliver::Printer;
+use policy_watch::store::{Store, StoreError};
+use policy_watch::{Mode, Output};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Watches MSIT and 산업통상부 for AI-Semiconductor Initiative news and pushes it to Telegram"
+)]
+struct Cli {
+    /// Config file [default: config/policy-watch.toml if it exists here, else /etc/policy-watch/config.toml]
+    #[arg(long, short, global = true, env = "POLICY_WATCH_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print each notice to stdout instead of sending it (baselined matches are previewed too)
+    #[arg(long, global = true)]
+    dry_run: bool,
+    /// Store directory [default: $STATE_DIRECTORY, else store.path from the config]
+    #[arg(long, global = true)]
+    state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: poll every source on its schedule and deliver notices
+    Run,
+    /// Poll every enabled source once, deliver what is new, exit
+    Once,
+    /// Validate the config and exit (0 = valid, 78 = invalid)
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    daemon::init_logging();
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(config::default_config_path);
+    let config = match Config::load(&path) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG as u8);
+        }
+    };
+    if let Err(e) = policy_watch::classify::Classifier::new(&config.topics) {
+        eprintln!("error: {}: {e}", path.display());
+        return ExitCode::from(EXIT_CONFIG as u8);
+    }
+    match cli.command {
+        Command::CheckConfig => {
+            println!(
+                "{}: ok ({} sources, {} enabled; {} topics)",
+                path.display(),
+                config.sources.len(),
+                config.enabled_sources().count(),
+                config.topics.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Run => execute(cli, config, Mode::Daemon),
+        Command::Once => execute(cli, config, Mode::Once),
+    }
+}
+
+fn execute(cli: Cli, config: Config, mode: Mode) -> ExitCode {
+    let token = match daemon::telegram_token(&config) {
+        Ok(token) => token,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG as u8);
+        }
+    };
+    if cli.dry_run {
+        tracing::info!("dry run: notices are printed to stdout, nothing is sent");
+    } else if token.is_none() {
+        tracing::info!(
+            "no Telegram token (TELOXIDE_TOKEN, telegram.token_file or $CREDENTIALS_DIRECTORY/telegram-token): printing notices to stdout instead of sending"
+        );
+    } else {
+        tracing::warn!("no Telegram destinations are configured: printing notices to stdout");
+    }
+    let dir = cli.state_dir.clone().unwrap_or_else(|| config.store_dir());
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!(
+            "error: cannot create the state directory {}: {e}",
+            dir.display()
+        );
+        return ExitCode::from(EXIT_FAILURE as u8);
+    }
+    let store = match Store::open(&dir, config.store.cache_size) {
+        Ok(store) => store,
+        Err(e @ StoreError::Locked { .. }) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILURE as u8);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILURE as u8);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE as u8);
+        }
+    };
+    let result = runtime.block_on(async {
+        let shutdown = daemon::shutdown_on_signals()?;
+        let output = Output::dry_run(Printer::stdout());
+        policy_watch::run(Arc::new(config), store, output, mode, shutdown).await
+    });
+    match result {
+        Ok(report) => {
+            if mode == Mode::Once {
+                let failed = &report.ingest.failed_sources;
+                tracing::info!(
+                    "once: {} sources polled, {} new items, {} notices delivered, {} failed{}",
+                    report.ingest.polls,
+                    report.ingest.new_items,
+                    report.delivered,
+                    failed.len(),
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", failed.join(", "))
+                    }
+                );
+                if !failed.is_empty() || report.ingest.store_errors > 0 {
+                    return ExitCode::from(EXIT_FAILURE as u8);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILURE as u8)
+        }
+    }
+}

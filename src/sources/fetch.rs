@@ -1,0 +1,239 @@
+//! HTTP for sources: one shared client, conditional requests, a body cap enforced while
+//! streaming, and the server's own hints (Retry-After, Cache-Control) surfaced to the scheduler.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use url::Url;
+
+use crate::config::{HttpConfig, HttpMethod, SourceConfig};
+
+/// Why a fetch failed. The scheduler backs off on every variant; `retry_after` overrides the
+/// backoff when the server asked for a specific wait.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("timed out after {0:?} (connect or whole request); the server is slow or unreachable")]
+    Timeout(Duration),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("HTTP {status}{hint}")]
+    Status {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        hint: &'static str,
+    },
+    #[error(
+        "response body exceeds the {limit} byte cap (http.max_body); raise the cap if the source is really that large"
+    )]
+    TooLarge { limit: u64 },
+    #[error("request failed: {0}")]
+    Request(String),
+}
+
+impl FetchError {
+    /// The wait the server asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Validators of the last good response, echoed verbatim on the next request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A successful fetch.
+#[derive(Debug)]
+pub enum Fetched {
+    /// 304: nothing changed since the validators we sent.
+    NotModified {
+        max_age: Option<Duration>,
+    },
+    Body(Body),
+}
+
+#[derive(Debug)]
+pub struct Body {
+    /// Raw bytes (decompressed, not decoded: the parser honours the document's own charset).
+    pub bytes: Vec<u8>,
+    pub content_type: Option<String>,
+    pub validators: Validators,
+    /// Where the response came from after redirects (base for relative links).
+    pub final_url: Url,
+    pub max_age: Option<Duration>,
+}
+
+/// The HTTP client shared by every source (connection reuse, one TLS setup).
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body: u64,
+    timeout: Duration,
+}
+
+impl Fetcher {
+    pub fn new(http: &HttpConfig) -> Result<Fetcher, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(http.user_agent.clone())
+            .connect_timeout(http.connect_timeout)
+            .timeout(http.timeout)
+            .redirect(reqwest::redirect::Policy::limited(http.max_redirects))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .build()
+            .map_err(|e| FetchError::Request(error_chain(&e)))?;
+        Ok(Fetcher {
+            client,
+            max_body: http.max_body,
+            timeout: http.timeout,
+        })
+    }
+
+    /// Fetches a source once, conditionally when validators are known.
+    pub async fn fetch(
+        &self,
+        source: &SourceConfig,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
+        let mut request = match source.method {
+            HttpMethod::Get => self.client.get(source.url.clone()),
+            HttpMethod::Post => {
+                let request = self.client.post(source.url.clone());
+                match &source.form {
+                    Some(form) => request.form(form.get_ref()),
+                    None => request.header(header::CONTENT_LENGTH, 0),
+                }
+            }
+        };
+        request = request.header(
+            header::ACCEPT,
+            "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
+        );
+        if let Some(etag) = validators
+            .etag
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = validators
+            .last_modified
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            request = request.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut response = request.send().await.map_err(|e| self.classify(e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let max_age = max_age(&headers);
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified { max_age });
+        }
+        if !status.is_success() {
+            let hint = match status.as_u16() {
+                405 => " (method not allowed: this source may need method = \"POST\" or \"GET\")",
+                404 | 410 => " (the URL is gone: check the source's url in the config)",
+                403 => " (forbidden: the server refuses this client)",
+                429 | 503 => " (the server asks to slow down)",
+                _ => "",
+            };
+            return Err(FetchError::Status {
+                status,
+                retry_after: retry_after(&headers),
+                hint,
+            });
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.max_body)
+        {
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
+            if bytes.len() as u64 + chunk.len() as u64 > self.max_body {
+                return Err(FetchError::TooLarge {
+                    limit: self.max_body,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body(Body {
+            bytes,
+            content_type: header_string(&headers, header::CONTENT_TYPE),
+            validators: Validators {
+                etag: header_string(&headers, header::ETAG),
+                last_modified: header_string(&headers, header::LAST_MODIFIED),
+            },
+            final_url: response.url().clone(),
+            max_age,
+        }))
+    }
+
+    fn classify(&self, e: reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            FetchError::Timeout(self.timeout)
+        } else if e.is_connect() {
+            FetchError::Connect(error_chain(&e.without_url()))
+        } else {
+            FetchError::Request(error_chain(&e.without_url()))
+        }
+    }
+}
+
+fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Retry-After as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// Cache-Control max-age (or no-store/no-cache as zero).
+fn max_age(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::CACHE_CONTROL)?.to_str().ok()?;
+    value.split(',').find_map(|directive| {
+        let directive = directive.trim();
+        directive
+            .strip_prefix("max-age=")
+            .and_then(|s| s.trim_matches('"').parse::<u64>().ok())
+            .map(Duration::from_secs)
+    })
+}
+
+/// `error: cause: cause` on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

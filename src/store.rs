@@ -1,0 +1,289 @@
+//! The sled store: what has been seen, per-source state, and the durable outbox.
+//!
+//! sled is unmaintained since 2021, so nothing outside this module touches it: a move to another
+//! engine replaces this file only.
+//!
+//! Trees and keys (see docs/architecture.md):
+//! - `meta`: `schema_version` → u32 (big-endian).
+//! - `seen`: `source_id \0 dedup_key` → first-seen unix seconds (u64 BE).
+//! - `sources`: `source_id` → JSON [`SourceState`] (validators, failures, last success, baseline).
+//! - `outbox`: sequence (u64 BE, monotonic) → JSON [`Delivery`]. A delivery is removed only after
+//!   the destination accepted it.
+//!
+//! The central promise: marking an item seen, enqueuing its deliveries and saving the source's
+//! validators happen in ONE transaction ([`Store::commit_poll`]). A crash can never leave an item
+//! seen but unsent, nor validators saved for items that were not recorded.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::deliver::Delivery;
+
+/// Version of the on-disk layout. Bump it with a migration when keys or values change shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the state directory {dir} is in use by another policy-watch process (sled lock held); stop the other instance or use another --state-dir"
+    )]
+    Locked { dir: PathBuf },
+    #[error(
+        "the store in {dir} has schema version {found}, newer than this build's {SCHEMA_VERSION}; run the newer policy-watch or restore a backup (nothing was changed)"
+    )]
+    NewerSchema { dir: PathBuf, found: u32 },
+    #[error(
+        "cannot open the store in {dir}: {source}; check that the directory exists and is writable"
+    )]
+    Open {
+        dir: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("store I/O failed: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store record {what} is corrupt: {source}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// What the store remembers about one source between polls and restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceState {
+    /// ETag of the last successful response, echoed verbatim in If-None-Match.
+    pub etag: Option<String>,
+    /// Last-Modified of the last successful response, echoed verbatim in If-Modified-Since.
+    pub last_modified: Option<String>,
+    /// True once the first successful poll recorded everything present as seen.
+    pub baselined: bool,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    /// Items ever recorded as seen for this source.
+    pub items_seen: u64,
+}
+
+/// One item of a poll as the ingest stage decided it: its dedup key and the deliveries it causes.
+pub struct PollEntry {
+    pub key: String,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// The sled database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    dir: PathBuf,
+    seen: sled::Tree,
+    sources: sled::Tree,
+    outbox: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir` with a page cache of `cache_bytes`.
+    /// A second process on the same directory gets [`StoreError::Locked`].
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .mode(sled::Mode::LowSpace)
+            .open()
+            .map_err(|source| match &source {
+                sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked {
+                        dir: dir.to_owned(),
+                    }
+                }
+                _ => StoreError::Open {
+                    dir: dir.to_owned(),
+                    source,
+                },
+            })?;
+        let meta = db.open_tree("meta")?;
+        match meta.get("schema_version")? {
+            None => {
+                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+            }
+            Some(v) => {
+                let found = u32::from_be_bytes(v.as_ref().try_into().unwrap_or([0xff; 4]));
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::NewerSchema {
+                        dir: dir.to_owned(),
+                        found,
+                    });
+                }
+            }
+        }
+        Ok(Store {
+            seen: db.open_tree("seen")?,
+            sources: db.open_tree("sources")?,
+            outbox: db.open_tree("outbox")?,
+            dir: dir.to_owned(),
+            db,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn source_state(&self, source_id: &str) -> Result<SourceState, StoreError> {
+        match self.sources.get(source_id)? {
+            None => Ok(SourceState::default()),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+                what: format!("sources/{source_id}"),
+                source,
+            }),
+        }
+    }
+
+    /// Saves a source's state alone (after a failed poll: nothing else changes).
+    pub fn save_source_state(
+        &self,
+        source_id: &str,
+        state: &SourceState,
+    ) -> Result<(), StoreError> {
+        self.sources.insert(source_id, to_json(state))?;
+        Ok(())
+    }
+
+    /// Whether `key` was already seen for `source_id`.
+    pub fn is_seen(&self, source_id: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(self.seen.contains_key(seen_key(source_id, key))?)
+    }
+
+    /// Records a successful poll atomically: every entry's key as seen, its deliveries appended
+    /// to the outbox in the given order, and the source's new state. Entries already seen are
+    /// skipped inside the transaction, so a racing duplicate can never enqueue twice.
+    /// Returns how many entries were new.
+    pub fn commit_poll(
+        &self,
+        source_id: &str,
+        entries: &[PollEntry],
+        state: &SourceState,
+    ) -> Result<usize, StoreError> {
+        let now = unix_now().to_be_bytes();
+        let state_json = to_json(state);
+        let prepared: Vec<(Vec<u8>, Vec<Vec<u8>>)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    seen_key(source_id, &e.key),
+                    e.deliveries.iter().map(to_json).collect(),
+                )
+            })
+            .collect();
+        let result: Result<usize, TransactionError<()>> = (&self.seen, &self.sources, &self.outbox)
+            .transaction(|(seen, sources, outbox)| {
+                let mut new = 0;
+                for (key, deliveries) in &prepared {
+                    if seen.get(key)?.is_some() {
+                        continue;
+                    }
+                    seen.insert(key.as_slice(), &now)?;
+                    new += 1;
+                    for delivery in deliveries {
+                        let seq = outbox.generate_id()?;
+                        outbox.insert(&seq.to_be_bytes(), delivery.as_slice())?;
+                    }
+                }
+                sources.insert(source_id.as_bytes(), state_json.as_slice())?;
+                Ok::<_, ConflictableTransactionError<()>>(new)
+            });
+        match result {
+            Ok(new) => Ok(new),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+            Err(TransactionError::Abort(())) => unreachable!("commit_poll never aborts"),
+        }
+    }
+
+    /// The oldest pending delivery, if any.
+    pub fn outbox_first(&self) -> Result<Option<(u64, Delivery)>, StoreError> {
+        self.outbox_iter().next().transpose()
+    }
+
+    /// Pending deliveries in order.
+    pub fn outbox_iter(&self) -> impl Iterator<Item = Result<(u64, Delivery), StoreError>> + '_ {
+        self.outbox.iter().map(|entry| {
+            let (k, v) = entry?;
+            let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+            let delivery = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                what: format!("outbox/{seq}"),
+                source,
+            })?;
+            Ok((seq, delivery))
+        })
+    }
+
+    /// Removes a delivery once the destination accepted it.
+    pub fn outbox_remove(&self, seq: u64) -> Result<(), StoreError> {
+        self.outbox.remove(seq.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Replaces a pending delivery (e.g. its attempt count) in place, keeping its position.
+    pub fn outbox_update(&self, seq: u64, delivery: &Delivery) -> Result<(), StoreError> {
+        self.outbox.insert(seq.to_be_bytes(), to_json(delivery))?;
+        Ok(())
+    }
+
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Number of seen keys of one source.
+    pub fn seen_count(&self, source_id: &str) -> usize {
+        let mut prefix = source_id.as_bytes().to_vec();
+        prefix.push(0);
+        self.seen.scan_prefix(prefix).count()
+    }
+
+    /// Drops seen keys first seen longer ago than `older_than`. Returns how many went.
+    pub fn prune_seen(&self, older_than: Duration) -> Result<usize, StoreError> {
+        let cutoff = unix_now().saturating_sub(older_than.as_secs());
+        let mut removed = 0;
+        for entry in self.seen.iter() {
+            let (k, v) = entry?;
+            let first_seen = u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]));
+            if first_seen < cutoff {
+                self.seen.remove(k)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Flushes everything to disk; called on shutdown and after each commit that matters.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+}
+
+fn seen_key(source_id: &str, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(source_id.len() + 1 + key.len());
+    k.extend_from_slice(source_id.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("store records always serialise")
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
