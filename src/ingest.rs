@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use sha2::Digest;
 use tokio::sync::{Notify, mpsc};
 
 use crate::classify::Classifier;
@@ -156,6 +157,7 @@ impl Ingestor {
         for (i, item) in fresh.into_iter().enumerate() {
             let topics = self.classifier.classify(&item.title, &item.summary);
             let key = item.key.clone();
+            let title = item.title.clone();
             let mut deliveries = Vec::new();
             if !topics.is_empty() {
                 let notice = Notice {
@@ -180,12 +182,20 @@ impl Ingestor {
                     previews.push(notice);
                 }
             }
-            entries.push(PollEntry { key, deliveries });
+            let title_key = title_key(&title);
+            entries.push(PollEntry {
+                key,
+                title_key,
+                deliveries,
+            });
         }
         state.baselined = true;
-        let queued: usize = entries.iter().map(|e| e.deliveries.len()).sum();
         state.items_seen += entries.len() as u64;
-        let new_items = self.store.commit_poll(id, &entries, &state)?;
+        let commit = self.store.commit_poll(id, &entries, &state)?;
+        let (new_items, queued) = (commit.new, commit.queued);
+        if commit.cross_source_duplicates > 0 {
+            tracing::info!(source = %id, "{} new items were already brought by another source; not sent again", commit.cross_source_duplicates);
+        }
         if queued > 0 {
             self.wake.notify_one();
         }
@@ -217,6 +227,27 @@ impl Ingestor {
             ..IngestReport::default()
         })
     }
+}
+
+/// Identity of an item across sources: a hash of its folded title without leading bracketed
+/// tags (`[보도참고]`, `(설명자료)`), so the same release seen on korea.kr and on the ministry's own
+/// feed is sent once.
+pub fn title_key(title: &str) -> Option<[u8; 16]> {
+    let mut rest = title.trim();
+    while let Some(close) = match rest.chars().next() {
+        Some('[') => rest.find(']'),
+        Some('(') => rest.find(')'),
+        Some('【') => rest.find('】'),
+        _ => None,
+    } {
+        rest = rest[close..].trim_start_matches([']', ')', '】']).trim_start();
+    }
+    let folded = crate::classify::normalize(rest).folded;
+    if folded.chars().count() < 8 {
+        return None; // too short to identify a release ("공지", "보도자료")
+    }
+    let digest = sha2::Sha256::digest(folded.as_bytes());
+    digest[..16].try_into().ok()
 }
 
 /// Oldest first. Feeds list newest first; when every item is dated, dates decide (stable for

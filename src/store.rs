@@ -9,6 +9,9 @@
 //! - `sources`: `source_id` → JSON [`SourceState`] (validators, failures, last success, baseline).
 //! - `outbox`: sequence (u64 BE, monotonic) → JSON [`Delivery`]. A delivery is removed only after
 //!   the destination accepted it.
+//! - `titles`: hash of the folded title → first-seen unix seconds (u64 BE) + source id. The same
+//!   press release reaches us from the ministry's feed and from korea.kr's list: the second
+//!   sighting is recorded as seen but sends nothing.
 //!
 //! The central promise: marking an item seen, enqueuing its deliveries and saving the source's
 //! validators happen in ONE transaction ([`Store::commit_poll`]). A crash can never leave an item
@@ -75,7 +78,20 @@ pub struct SourceState {
 /// One item of a poll as the ingest stage decided it: its dedup key and the deliveries it causes.
 pub struct PollEntry {
     pub key: String,
+    /// Cross-source identity of the item (see the `titles` tree); `None` for empty titles.
+    pub title_key: Option<[u8; 16]>,
     pub deliveries: Vec<Delivery>,
+}
+
+/// What [`Store::commit_poll`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CommitReport {
+    /// Entries not seen before.
+    pub new: usize,
+    /// Deliveries appended to the outbox.
+    pub queued: usize,
+    /// New entries whose title another source had already brought (not enqueued).
+    pub cross_source_duplicates: usize,
 }
 
 /// The sled database.
@@ -86,6 +102,7 @@ pub struct Store {
     seen: sled::Tree,
     sources: sled::Tree,
     outbox: sled::Tree,
+    titles: sled::Tree,
 }
 
 impl Store {
@@ -127,6 +144,7 @@ impl Store {
             seen: db.open_tree("seen")?,
             sources: db.open_tree("sources")?,
             outbox: db.open_tree("outbox")?,
+            titles: db.open_tree("titles")?,
             dir: dir.to_owned(),
             db,
         })
@@ -163,44 +181,60 @@ impl Store {
 
     /// Records a successful poll atomically: every entry's key as seen, its deliveries appended
     /// to the outbox in the given order, and the source's new state. Entries already seen are
-    /// skipped inside the transaction, so a racing duplicate can never enqueue twice.
-    /// Returns how many entries were new.
+    /// skipped inside the transaction, so a racing duplicate can never enqueue twice; entries
+    /// whose title another source already brought are recorded but not enqueued.
     pub fn commit_poll(
         &self,
         source_id: &str,
         entries: &[PollEntry],
         state: &SourceState,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<CommitReport, StoreError> {
         let now = unix_now().to_be_bytes();
+        let mut title_value = now.to_vec();
+        title_value.extend_from_slice(source_id.as_bytes());
         let state_json = to_json(state);
-        let prepared: Vec<(Vec<u8>, Vec<Vec<u8>>)> = entries
+        let prepared: Vec<(Vec<u8>, Option<[u8; 16]>, Vec<Vec<u8>>)> = entries
             .iter()
             .map(|e| {
                 (
                     seen_key(source_id, &e.key),
+                    e.title_key,
                     e.deliveries.iter().map(to_json).collect(),
                 )
             })
             .collect();
-        let result: Result<usize, TransactionError<()>> = (&self.seen, &self.sources, &self.outbox)
-            .transaction(|(seen, sources, outbox)| {
-                let mut new = 0;
-                for (key, deliveries) in &prepared {
-                    if seen.get(key)?.is_some() {
-                        continue;
+        let result: Result<CommitReport, TransactionError<()>> =
+            (&self.seen, &self.sources, &self.outbox, &self.titles).transaction(
+                |(seen, sources, outbox, titles)| {
+                    let mut report = CommitReport::default();
+                    for (key, title_key, deliveries) in &prepared {
+                        if seen.get(key)?.is_some() {
+                            continue;
+                        }
+                        seen.insert(key.as_slice(), &now)?;
+                        report.new += 1;
+                        if let Some(title_key) = title_key {
+                            let elsewhere = titles
+                                .get(title_key)?
+                                .is_some_and(|v| v.get(8..) != Some(source_id.as_bytes()));
+                            if elsewhere {
+                                report.cross_source_duplicates += 1;
+                                continue;
+                            }
+                            titles.insert(title_key, title_value.as_slice())?;
+                        }
+                        for delivery in deliveries {
+                            let seq = outbox.generate_id()?;
+                            outbox.insert(&seq.to_be_bytes(), delivery.as_slice())?;
+                            report.queued += 1;
+                        }
                     }
-                    seen.insert(key.as_slice(), &now)?;
-                    new += 1;
-                    for delivery in deliveries {
-                        let seq = outbox.generate_id()?;
-                        outbox.insert(&seq.to_be_bytes(), delivery.as_slice())?;
-                    }
-                }
-                sources.insert(source_id.as_bytes(), state_json.as_slice())?;
-                Ok::<_, ConflictableTransactionError<()>>(new)
-            });
+                    sources.insert(source_id.as_bytes(), state_json.as_slice())?;
+                    Ok::<_, ConflictableTransactionError<()>>(report)
+                },
+            );
         match result {
-            Ok(new) => Ok(new),
+            Ok(report) => Ok(report),
             Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
             Err(TransactionError::Abort(())) => unreachable!("commit_poll never aborts"),
         }
@@ -247,18 +281,12 @@ impl Store {
         self.seen.scan_prefix(prefix).count()
     }
 
-    /// Drops seen keys first seen longer ago than `older_than`. Returns how many went.
+    /// Drops seen keys and title keys first seen longer ago than `older_than`.
+    /// Returns how many seen keys went.
     pub fn prune_seen(&self, older_than: Duration) -> Result<usize, StoreError> {
         let cutoff = unix_now().saturating_sub(older_than.as_secs());
-        let mut removed = 0;
-        for entry in self.seen.iter() {
-            let (k, v) = entry?;
-            let first_seen = u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]));
-            if first_seen < cutoff {
-                self.seen.remove(k)?;
-                removed += 1;
-            }
-        }
+        let removed = prune_tree(&self.seen, cutoff)?;
+        prune_tree(&self.titles, cutoff)?;
         Ok(removed)
     }
 
@@ -267,6 +295,24 @@ impl Store {
         self.db.flush_async().await?;
         Ok(())
     }
+}
+
+/// Removes entries whose value starts with a first-seen time (u64 BE) before `cutoff`.
+fn prune_tree(tree: &sled::Tree, cutoff: u64) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for entry in tree.iter() {
+        let (k, v) = entry?;
+        let first_seen = v
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        if first_seen < cutoff {
+            tree.remove(k)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 fn seen_key(source_id: &str, key: &str) -> Vec<u8> {

@@ -1,0 +1,343 @@
+//! Sources over real loopback HTTP: every feed format, the ministries' quirks, and faults.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use policy_watch::config::Config;
+use policy_watch::items::{Item, kst};
+use policy_watch::sources::{self, FetchError, Fetcher, ParseError, PollOutcome, SourceError, Validators};
+use support::feeds::{FeedServer, Reply, fixture};
+use support::*;
+
+/// Polls the first source of `config_text` once.
+async fn poll_first(config_text: &str, validators: &Validators) -> Result<PollOutcome, SourceError> {
+    let config: Config = parse_config(config_text);
+    let fetcher = Fetcher::new(&config.http).unwrap();
+    let source = Arc::new(config.sources[0].clone());
+    sources::poll(&fetcher, &source, validators).await
+}
+
+async fn items_of(config_text: &str) -> Vec<Item> {
+    match poll_first(config_text, &Validators::default()).await {
+        Ok(PollOutcome::Items { items, .. }) => items,
+        Ok(other) => panic!("expected items, got {other:?}"),
+        Err(e) => panic!("poll failed: {e}"),
+    }
+}
+
+fn feed_config(server: &FeedServer, path: &str, extra: &str) -> String {
+    config_text(&feed_source("s", &server.url(path), extra))
+}
+
+#[tokio::test]
+async fn rss2_items_are_normalised() {
+    let server = FeedServer::start().await;
+    server.file("/rss2.xml", "rss2.xml", "application/rss+xml");
+    let items = items_of(&feed_config(&server, "/rss2.xml", "")).await;
+    assert_eq!(items.len(), 3);
+    let first = &items[0];
+    assert_eq!(first.key, "g:rss2-103");
+    assert!(first.title.starts_with("과기정통부, 국산 인공지능 반도체"));
+    // Tracking parameter and fragment dropped, scheme/host normalised.
+    assert_eq!(first.link.as_deref(), Some("https://example.go.kr/view?id=103"));
+    // HTML stripped and entities decoded (the description was escaped HTML with &amp;amp;).
+    assert_eq!(first.summary, "국산 NPU 기업과 수요기업이 한자리에 & 협력");
+    assert_eq!(
+        first.published,
+        Some(kst().with_ymd_and_hms(2026, 11, 25, 14, 30, 0).unwrap().with_timezone(&Utc))
+    );
+}
+
+#[tokio::test]
+async fn atom_rss1_and_json_feed_parse() {
+    let server = FeedServer::start().await;
+    server.file("/atom.xml", "atom.xml", "application/atom+xml");
+    server.file("/rss1.xml", "rss1.xml", "application/rdf+xml");
+    server.file("/feed.json", "feed.json", "application/feed+json");
+
+    let atom = items_of(&feed_config(&server, "/atom.xml", "")).await;
+    assert_eq!(atom.len(), 2);
+    assert_eq!(atom[0].key, "g:urn:fixture:atom:2");
+    assert_eq!(atom[0].title, "국산 AI칩, 수요가 당기고 제조가 밀어준다 <속보>");
+    // Relative link resolved against the feed's URL.
+    assert_eq!(atom[0].link.as_deref(), Some(server.url("/news/2").as_str()));
+
+    let rss1 = items_of(&feed_config(&server, "/rss1.xml", "")).await;
+    assert_eq!(rss1.len(), 2);
+    assert!(rss1[0].title.contains("GPU"));
+    assert_eq!(
+        rss1[0].published,
+        Some(kst().with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap().with_timezone(&Utc))
+    );
+
+    let json = items_of(&feed_config(&server, "/feed.json", "")).await;
+    assert_eq!(json.len(), 2);
+    assert_eq!(json[0].key, "g:json-2");
+    assert_eq!(json[0].summary, "AI 기본법 하위법령 개정");
+}
+
+#[tokio::test]
+async fn msit_shaped_feed_day_only_dates_and_huge_content() {
+    let server = FeedServer::start().await;
+    server.file("/rss.do", "msit.xml", "text/xml;charset=UTF-8");
+    let items = items_of(&feed_config(&server, "/rss.do", "")).await;
+    assert_eq!(items.len(), 3);
+    for item in &items {
+        // No guid: keyed by the normalised link, stable across polls.
+        assert!(item.key.starts_with("l:https://www.msit.go.kr/bbs/view.do?"), "{}", item.key);
+        assert!(item.summary.chars().count() <= policy_watch::items::MAX_SUMMARY_CHARS);
+    }
+    // "2026.11.25" is a KST day.
+    assert_eq!(
+        items[0].published,
+        Some(kst().with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap().with_timezone(&Utc))
+    );
+    // Fullwidth brackets survive as published (normalisation is for matching only).
+    assert!(items[0].title.contains("｢인공지능(AI) 데이터센터 특별법｣"));
+}
+
+#[tokio::test]
+async fn post_only_feed_needs_post() {
+    let server = FeedServer::start().await;
+    let body = fixture("motir_rss.xml");
+    server.route("/rss", move |req| {
+        if req.method == "POST" {
+            Reply::ok("application/xml", body.clone())
+        } else {
+            Reply::status(405)
+        }
+    });
+    let err = poll_first(&feed_config(&server, "/rss", ""), &Validators::default())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("405") && text.contains("POST"), "{text}");
+
+    let items = items_of(&feed_config(&server, "/rss", "method = \"POST\"")).await;
+    assert_eq!(items.len(), 2);
+    // "YYYY-MM-DD HH:MM:SS" without zone is KST.
+    assert_eq!(
+        items[0].published,
+        Some(kst().with_ymd_and_hms(2026, 11, 25, 11, 0, 0).unwrap().with_timezone(&Utc))
+    );
+    let posts = server.requests("/rss");
+    assert_eq!(posts.last().unwrap().method, "POST");
+}
+
+#[tokio::test]
+async fn post_form_body_is_sent() {
+    let server = FeedServer::start().await;
+    let body = fixture("motir_rss.xml");
+    server.route("/rss", move |req| {
+        if req.method == "POST" && req.body == b"board=press&page=1" {
+            Reply::ok("application/xml", body.clone())
+        } else {
+            Reply::status(400)
+        }
+    });
+    let extra = "method = \"POST\"\nform = { board = \"press\", page = \"1\" }";
+    assert_eq!(items_of(&feed_config(&server, "/rss", extra)).await.len(), 2);
+}
+
+#[tokio::test]
+async fn korea_kr_list_page_filtered_to_ministries() {
+    let server = FeedServer::start().await;
+    server.file("/briefing/pressReleaseList.do", "korea_kr_list.html", "text/html; charset=UTF-8");
+    let source = format!(
+        r#"[[source]]
+id = "korea-kr"
+name = "정책브리핑 보도자료"
+ministry = "과학기술정보통신부·산업통상부"
+kind = "html_list"
+url = "{}"
+
+[source.select]
+item = "div.list_type ul li"
+title = "span.text strong"
+link = "a"
+date = "span.source span:first-child"
+summary = "span.text span.lead"
+
+[source.filter]
+selector = "span.source"
+any_of = ["과학기술정보통신부", "산업통상부"]
+"#,
+        server.url("/briefing/pressReleaseList.do")
+    );
+    let items = items_of(&config_text(&source)).await;
+    let titles: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    assert!(!titles.iter().any(|t| t.contains("국토부")), "other ministries are filtered out");
+    assert_eq!(
+        items[0].link.as_deref(),
+        Some(server.url("/briefing/pressReleaseView.do?newsId=156700004&pWise=sub&pWiseSub=C3").as_str())
+    );
+    assert_eq!(items[0].summary, "온디바이스 AI 반도체와 로봇 지능을 결합한 선도 사업에 착수한다");
+    assert_eq!(
+        items[0].published,
+        Some(kst().with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap().with_timezone(&Utc))
+    );
+}
+
+#[tokio::test]
+async fn list_page_whose_layout_changed_is_an_error() {
+    let server = FeedServer::start().await;
+    server.file("/list", "error_page.html", "text/html");
+    let source = format!(
+        "[[source]]\nid = \"l\"\nname = \"L\"\nministry = \"M\"\nkind = \"html_list\"\nurl = \"{}\"\n[source.select]\nitem = \"div.list_type li\"\ntitle = \"strong\"\n",
+        server.url("/list")
+    );
+    let err = poll_first(&config_text(&source), &Validators::default()).await.unwrap_err();
+    assert!(matches!(err, SourceError::Parse(ParseError::NoRows(_))), "{err}");
+    assert!(err.to_string().contains("0 items"), "{err}");
+}
+
+fn euc_kr_feed(with_prolog: bool) -> Vec<u8> {
+    let text = String::from_utf8(fixture("rss2.xml")).unwrap();
+    let text = if with_prolog {
+        text.replace("encoding=\"UTF-8\"", "encoding=\"EUC-KR\"")
+    } else {
+        text.replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", "")
+    };
+    let (bytes, _, unmappable) = encoding_rs::EUC_KR.encode(&text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+#[tokio::test]
+async fn euc_kr_feeds_decode_by_prolog_or_http_charset() {
+    let server = FeedServer::start().await;
+    server.bytes("/prolog.xml", euc_kr_feed(true), "text/xml");
+    server.bytes("/header.xml", euc_kr_feed(false), "text/xml; charset=euc-kr");
+    for path in ["/prolog.xml", "/header.xml"] {
+        let items = items_of(&feed_config(&server, path, "")).await;
+        assert_eq!(items.len(), 3, "{path}");
+        assert!(items[0].title.starts_with("과기정통부, 국산 인공지능 반도체"), "{path}: {}", items[0].title);
+    }
+}
+
+#[tokio::test]
+async fn guidless_items_get_stable_keys() {
+    let server = FeedServer::start().await;
+    server.file("/g.xml", "guidless.xml", "application/rss+xml");
+    let config = feed_config(&server, "/g.xml", "");
+    let first = items_of(&config).await;
+    let second = items_of(&config).await;
+    assert_eq!(first.len(), 2);
+    assert!(first.iter().all(|i| i.key.starts_with("h:")));
+    assert_eq!(
+        first.iter().map(|i| &i.key).collect::<Vec<_>>(),
+        second.iter().map(|i| &i.key).collect::<Vec<_>>()
+    );
+    assert_ne!(first[0].key, first[1].key);
+}
+
+#[tokio::test]
+async fn conditional_get_echoes_validators_and_honours_304() {
+    let server = FeedServer::start().await;
+    let body = fixture("rss2.xml");
+    server.route("/c.xml", move |req| {
+        if req.header("if-none-match").as_deref() == Some("W/\"v1\"") {
+            Reply::status(304)
+        } else {
+            Reply::ok("application/rss+xml", body.clone())
+                .header("etag", "W/\"v1\"")
+                .header("last-modified", "Wed, 25 Nov 2026 05:30:00 GMT")
+        }
+    });
+    let config = feed_config(&server, "/c.xml", "");
+    let validators = match poll_first(&config, &Validators::default()).await.unwrap() {
+        PollOutcome::Items { validators, .. } => validators,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(validators.etag.as_deref(), Some("W/\"v1\""));
+    let again = poll_first(&config, &validators).await.unwrap();
+    assert!(matches!(again, PollOutcome::NotModified { .. }), "{again:?}");
+    let second = &server.requests("/c.xml")[1];
+    assert_eq!(second.header("if-none-match").as_deref(), Some("W/\"v1\""));
+    assert_eq!(
+        second.header("if-modified-since").as_deref(),
+        Some("Wed, 25 Nov 2026 05:30:00 GMT")
+    );
+}
+
+#[tokio::test]
+async fn server_error_carries_retry_after() {
+    let server = FeedServer::start().await;
+    server.route("/busy", |_| Reply::status(503).header("retry-after", "120"));
+    let err = poll_first(&feed_config(&server, "/busy", ""), &Validators::default())
+        .await
+        .unwrap_err();
+    match err {
+        SourceError::Fetch(e @ FetchError::Status { .. }) => {
+            assert_eq!(e.retry_after(), Some(Duration::from_secs(120)));
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn slow_server_times_out() {
+    let server = FeedServer::start().await;
+    let body = fixture("rss2.xml");
+    server.route("/slow", move |_| Reply {
+        delay: Duration::from_secs(10),
+        ..Reply::ok("application/rss+xml", body.clone())
+    });
+    let started = Instant::now();
+    let err = poll_first(&feed_config(&server, "/slow", ""), &Validators::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SourceError::Fetch(FetchError::Timeout(_))), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(8), "the 2 s timeout applied");
+}
+
+#[tokio::test]
+async fn trickling_body_hits_the_total_timeout() {
+    let server = FeedServer::start().await;
+    let body = fixture("rss2.xml");
+    server.route("/trickle", move |_| Reply {
+        chunked: Some((16, Duration::from_millis(200))),
+        ..Reply::ok("application/rss+xml", body.clone())
+    });
+    let err = poll_first(&feed_config(&server, "/trickle", ""), &Validators::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SourceError::Fetch(FetchError::Timeout(_))), "{err}");
+}
+
+#[tokio::test]
+async fn body_over_the_cap_is_refused_with_and_without_length() {
+    let server = FeedServer::start().await;
+    let big = vec![b' '; 2 * 1024 * 1024];
+    server.bytes("/big", big.clone(), "application/rss+xml");
+    server.route("/big-chunked", move |_| Reply {
+        chunked: Some((64 * 1024, Duration::ZERO)),
+        ..Reply::ok("application/rss+xml", big.clone())
+    });
+    for path in ["/big", "/big-chunked"] {
+        let err = poll_first(&feed_config(&server, path, ""), &Validators::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SourceError::Fetch(FetchError::TooLarge { .. })), "{path}: {err}");
+        assert!(err.to_string().contains("max_body"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_xml_and_html_error_page_are_clear_errors() {
+    let server = FeedServer::start().await;
+    server.file("/bad.xml", "malformed.xml", "application/rss+xml");
+    server.file("/maint", "error_page.html", "text/html");
+    let err = poll_first(&feed_config(&server, "/bad.xml", ""), &Validators::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SourceError::Parse(ParseError::NotAFeed(_))), "{err}");
+    let err = poll_first(&feed_config(&server, "/maint", ""), &Validators::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("HTML page, not a feed"), "{err}");
+}

@@ -1,0 +1,113 @@
+//! Shared test support: the fixture feed server, a config builder and a captured-output run.
+#![allow(dead_code)]
+
+pub mod feeds;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use policy_watch::config::Config;
+use policy_watch::deliver::Printer;
+use policy_watch::store::Store;
+use policy_watch::{Mode, Output, RunReport};
+use tokio_util::sync::CancellationToken;
+
+/// Topics for pipeline tests (the shipped topics have their own tests).
+pub const TEST_TOPICS: &str = r##"
+[[topic]]
+id = "chips"
+name = "AI반도체"
+hashtag = "#AI반도체"
+keywords = ["AI반도체", "인공지능 반도체", "NPU", "AI칩", "반도체 생태계 펀드", "반도체특별법", "GPU", "인공지능 인재", "기본법", "HPC", "데이터센터"]
+"##;
+
+/// A `Write` into shared memory, to capture what the dry-run sink prints.
+#[derive(Clone, Default)]
+pub struct SharedBuf(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedBuf {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+/// One `[[source]]` table.
+pub fn feed_source(id: &str, url: &str, extra: &str) -> String {
+    format!(
+        "[[source]]\nid = \"{id}\"\nname = \"{id} 보도자료\"\nministry = \"시험부\"\nkind = \"feed\"\nurl = \"{url}\"\n{extra}\n"
+    )
+}
+
+/// A full config: short HTTP timeouts, the test topics, the given sources.
+pub fn config_text(sources: &str) -> String {
+    format!(
+        "[http]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\nmax_body = \"1MiB\"\n\n{sources}\n{TEST_TOPICS}"
+    )
+}
+
+pub fn parse_config(text: &str) -> Config {
+    Config::parse(Path::new("test.toml"), text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// A store directory that lives as long as the test.
+pub struct StateDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl StateDir {
+    pub fn new() -> StateDir {
+        StateDir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+    pub fn open(&self) -> Store {
+        Store::open(&self.path(), 4 * 1024 * 1024).unwrap()
+    }
+}
+
+/// Runs one cycle (`policy-watch once --dry-run`) and returns the report and what was printed.
+pub async fn once(config_text: &str, state: &StateDir) -> (RunReport, String) {
+    let config = Arc::new(parse_config(config_text));
+    let store = state.open();
+    let buf = SharedBuf::default();
+    let output = Output::dry_run(Printer::new(Box::new(buf.clone())));
+    let report = policy_watch::run(config, store, output, Mode::Once, CancellationToken::new())
+        .await
+        .expect("run once");
+    (report, buf.text())
+}
+
+/// Delivered notices (not the baseline previews) in printed output: their title lines.
+pub fn sent_titles(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|l| l.strip_prefix("■ "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Baseline previews (shown, not sent).
+pub fn previewed_titles(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|l| l.strip_prefix("[baseline, not sent] ■ "))
+        .map(str::to_owned)
+        .collect()
+}
