@@ -240,7 +240,9 @@ pub fn title_key(title: &str) -> Option<[u8; 16]> {
         Some('【') => rest.find('】'),
         _ => None,
     } {
-        rest = rest[close..].trim_start_matches([']', ')', '】']).trim_start();
+        rest = rest[close..]
+            .trim_start_matches([']', ')', '】'])
+            .trim_start();
     }
     let folded = crate::classify::normalize(rest).folded;
     if folded.chars().count() < 8 {

@@ -27,7 +27,9 @@ fn rss(items: &[(&str, &str)]) -> Vec<u8> {
 fn mutable_feed(server: &FeedServer, path: &str, initial: Vec<u8>) -> Arc<Mutex<Vec<u8>>> {
     let body = Arc::new(Mutex::new(initial));
     let shared = Arc::clone(&body);
-    server.route(path, move |_| Reply::ok("application/rss+xml", shared.lock().unwrap().clone()));
+    server.route(path, move |_| {
+        Reply::ok("application/rss+xml", shared.lock().unwrap().clone())
+    });
     body
 }
 
@@ -49,7 +51,10 @@ async fn baseline_sends_nothing_and_new_items_arrive_exactly_once() {
     assert_eq!(report.delivered, 0);
     assert_eq!(report.ingest.new_items, 3);
     assert!(sent_titles(&out).is_empty(), "{out}");
-    assert_eq!(previewed_titles(&out), vec!["NPU 팹리스 지원 공고", "국산 AI칩 실증 확대"]);
+    assert_eq!(
+        previewed_titles(&out),
+        vec!["NPU 팹리스 지원 공고", "국산 AI칩 실증 확대"]
+    );
 
     // Restart on the same store: nothing new, nothing sent.
     let (report, out) = once(&config, &state).await;
@@ -57,7 +62,10 @@ async fn baseline_sends_nothing_and_new_items_arrive_exactly_once() {
     assert!(out.is_empty(), "{out}");
 
     // Two new items, one on-topic: exactly that one is sent.
-    let mut items = vec![("n5", "AI반도체 협업포럼 개최"), ("n4", "전기차 충전기 재검정")];
+    let mut items = vec![
+        ("n5", "AI반도체 협업포럼 개최"),
+        ("n4", "전기차 충전기 재검정"),
+    ];
     items.extend_from_slice(BASE);
     *body.lock().unwrap() = rss(&items);
     let (report, out) = once(&config, &state).await;
@@ -66,7 +74,10 @@ async fn baseline_sends_nothing_and_new_items_arrive_exactly_once() {
     assert!(previewed_titles(&out).is_empty());
     // The notice carries the link, the source, the KST date and the topic hashtag.
     assert!(out.contains("https://f.example/n5"), "{out}");
-    assert!(out.contains("시험부 · f 보도자료 · 2026-11-25 10:00 KST"), "{out}");
+    assert!(
+        out.contains("시험부 · f 보도자료 · 2026-11-25 10:00 KST"),
+        "{out}"
+    );
     assert!(out.contains("#AI반도체 (AI반도체)"), "{out}");
 
     // And never again.
@@ -92,7 +103,11 @@ async fn new_items_are_sent_oldest_first() {
     let (_, out) = once(&config, &state).await;
     assert_eq!(
         sent_titles(&out),
-        vec!["첫 번째 GPU 소식", "두 번째 NPU 소식", "세 번째 AI반도체 소식"]
+        vec![
+            "첫 번째 GPU 소식",
+            "두 번째 NPU 소식",
+            "세 번째 AI반도체 소식"
+        ]
     );
 }
 
@@ -134,11 +149,17 @@ async fn broken_sources_fail_alone_and_recover() {
     let mut failed = report.ingest.failed_sources.clone();
     failed.sort();
     assert_eq!(failed, vec!["bad", "flaky"]);
-    assert_eq!(report.ingest.new_items, 3, "the good source was still recorded");
+    assert_eq!(
+        report.ingest.new_items, 3,
+        "the good source was still recorded"
+    );
     let store = state.open();
     let flaky = store.source_state("flaky").unwrap();
     assert_eq!(flaky.consecutive_failures, 1);
-    assert!(flaky.last_error.as_deref().unwrap().contains("500"), "{flaky:?}");
+    assert!(
+        flaky.last_error.as_deref().unwrap().contains("500"),
+        "{flaky:?}"
+    );
     assert!(!flaky.baselined);
     drop(store);
 
@@ -161,8 +182,16 @@ async fn a_changed_url_keeps_the_source_history() {
     moved.extend_from_slice(BASE);
     mutable_feed(&server, "/new.xml", rss(&moved));
     let state = StateDir::new();
-    once(&config_text(&feed_source("f", &server.url("/old.xml"), "")), &state).await;
-    let (report, out) = once(&config_text(&feed_source("f", &server.url("/new.xml"), "")), &state).await;
+    once(
+        &config_text(&feed_source("f", &server.url("/old.xml"), "")),
+        &state,
+    )
+    .await;
+    let (report, out) = once(
+        &config_text(&feed_source("f", &server.url("/new.xml"), "")),
+        &state,
+    )
+    .await;
     assert_eq!(report.ingest.new_items, 1);
     assert_eq!(sent_titles(&out), vec!["AI반도체 신규 과제 공고"]);
 }
@@ -172,10 +201,20 @@ async fn a_redirected_feed_keeps_its_history() {
     let server = FeedServer::start().await;
     mutable_feed(&server, "/feed.xml", rss(BASE));
     let target = server.url("/feed.xml");
-    server.route("/moved", move |_| Reply::status(301).header("location", &target));
+    server.route("/moved", move |_| {
+        Reply::status(301).header("location", &target)
+    });
     let state = StateDir::new();
-    once(&config_text(&feed_source("f", &server.url("/feed.xml"), "")), &state).await;
-    let (report, out) = once(&config_text(&feed_source("f", &server.url("/moved"), "")), &state).await;
+    once(
+        &config_text(&feed_source("f", &server.url("/feed.xml"), "")),
+        &state,
+    )
+    .await;
+    let (report, out) = once(
+        &config_text(&feed_source("f", &server.url("/moved"), "")),
+        &state,
+    )
+    .await;
     assert_eq!(report.ingest.failed_sources, Vec::<String>::new());
     assert_eq!((report.ingest.new_items, report.delivered), (0, 0), "{out}");
 }
@@ -184,7 +223,11 @@ async fn a_redirected_feed_keeps_its_history() {
 async fn the_same_release_from_two_sources_is_sent_once() {
     let server = FeedServer::start().await;
     let ministry = mutable_feed(&server, "/ministry.xml", rss(BASE));
-    let portal = mutable_feed(&server, "/portal.xml", rss(&[("p1", "국산 AI칩 실증 확대")]));
+    let portal = mutable_feed(
+        &server,
+        "/portal.xml",
+        rss(&[("p1", "국산 AI칩 실증 확대")]),
+    );
     let sources = [
         feed_source("ministry", &server.url("/ministry.xml"), ""),
         feed_source("portal", &server.url("/portal.xml"), ""),
@@ -198,7 +241,10 @@ async fn the_same_release_from_two_sources_is_sent_once() {
     let mut items = vec![("n9", "AI반도체 특화 펀드 출범")];
     items.extend_from_slice(BASE);
     *ministry.lock().unwrap() = rss(&items);
-    *portal.lock().unwrap() = rss(&[("p2", "[보도자료] AI반도체 특화 펀드 출범"), ("p1", "국산 AI칩 실증 확대")]);
+    *portal.lock().unwrap() = rss(&[
+        ("p2", "[보도자료] AI반도체 특화 펀드 출범"),
+        ("p1", "국산 AI칩 실증 확대"),
+    ]);
     let (report, out) = once(&config, &state).await;
     assert_eq!(report.ingest.new_items, 2, "both sources saw a new item");
     assert_eq!(report.delivered, 1, "{out}");
@@ -235,6 +281,14 @@ async fn not_modified_keeps_state_and_sends_nothing() {
     assert_eq!(report.ingest.failed_sources, Vec::<String>::new());
     assert!(out.is_empty());
     // The validator came from the store after a restart, verbatim.
-    assert_eq!(server.requests("/c.xml")[1].header("if-none-match").as_deref(), Some("\"abc\""));
-    assert_eq!(state.open().source_state("c").unwrap().etag.as_deref(), Some("\"abc\""));
+    assert_eq!(
+        server.requests("/c.xml")[1]
+            .header("if-none-match")
+            .as_deref(),
+        Some("\"abc\"")
+    );
+    assert_eq!(
+        state.open().source_state("c").unwrap().etag.as_deref(),
+        Some("\"abc\"")
+    );
 }

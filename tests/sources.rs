@@ -8,12 +8,17 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use policy_watch::config::Config;
 use policy_watch::items::{Item, kst};
-use policy_watch::sources::{self, FetchError, Fetcher, ParseError, PollOutcome, SourceError, Validators};
+use policy_watch::sources::{
+    self, FetchError, Fetcher, ParseError, PollOutcome, SourceError, Validators,
+};
 use support::feeds::{FeedServer, Reply, fixture};
 use support::*;
 
 /// Polls the first source of `config_text` once.
-async fn poll_first(config_text: &str, validators: &Validators) -> Result<PollOutcome, SourceError> {
+async fn poll_first(
+    config_text: &str,
+    validators: &Validators,
+) -> Result<PollOutcome, SourceError> {
     let config: Config = parse_config(config_text);
     let fetcher = Fetcher::new(&config.http).unwrap();
     let source = Arc::new(config.sources[0].clone());
@@ -42,12 +47,20 @@ async fn rss2_items_are_normalised() {
     assert_eq!(first.key, "g:rss2-103");
     assert!(first.title.starts_with("과기정통부, 국산 인공지능 반도체"));
     // Tracking parameter and fragment dropped, scheme/host normalised.
-    assert_eq!(first.link.as_deref(), Some("https://example.go.kr/view?id=103"));
+    assert_eq!(
+        first.link.as_deref(),
+        Some("https://example.go.kr/view?id=103")
+    );
     // HTML stripped and entities decoded (the description was escaped HTML with &amp;amp;).
     assert_eq!(first.summary, "국산 NPU 기업과 수요기업이 한자리에 & 협력");
     assert_eq!(
         first.published,
-        Some(kst().with_ymd_and_hms(2026, 11, 25, 14, 30, 0).unwrap().with_timezone(&Utc))
+        Some(
+            kst()
+                .with_ymd_and_hms(2026, 11, 25, 14, 30, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        )
     );
 }
 
@@ -61,16 +74,27 @@ async fn atom_rss1_and_json_feed_parse() {
     let atom = items_of(&feed_config(&server, "/atom.xml", "")).await;
     assert_eq!(atom.len(), 2);
     assert_eq!(atom[0].key, "g:urn:fixture:atom:2");
-    assert_eq!(atom[0].title, "국산 AI칩, 수요가 당기고 제조가 밀어준다 <속보>");
+    assert_eq!(
+        atom[0].title,
+        "국산 AI칩, 수요가 당기고 제조가 밀어준다 <속보>"
+    );
     // Relative link resolved against the feed's URL.
-    assert_eq!(atom[0].link.as_deref(), Some(server.url("/news/2").as_str()));
+    assert_eq!(
+        atom[0].link.as_deref(),
+        Some(server.url("/news/2").as_str())
+    );
 
     let rss1 = items_of(&feed_config(&server, "/rss1.xml", "")).await;
     assert_eq!(rss1.len(), 2);
     assert!(rss1[0].title.contains("GPU"));
     assert_eq!(
         rss1[0].published,
-        Some(kst().with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap().with_timezone(&Utc))
+        Some(
+            kst()
+                .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        )
     );
 
     let json = items_of(&feed_config(&server, "/feed.json", "")).await;
@@ -87,13 +111,23 @@ async fn msit_shaped_feed_day_only_dates_and_huge_content() {
     assert_eq!(items.len(), 3);
     for item in &items {
         // No guid: keyed by the normalised link, stable across polls.
-        assert!(item.key.starts_with("l:https://www.msit.go.kr/bbs/view.do?"), "{}", item.key);
+        assert!(
+            item.key
+                .starts_with("l:https://www.msit.go.kr/bbs/view.do?"),
+            "{}",
+            item.key
+        );
         assert!(item.summary.chars().count() <= policy_watch::items::MAX_SUMMARY_CHARS);
     }
     // "2026.11.25" is a KST day.
     assert_eq!(
         items[0].published,
-        Some(kst().with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap().with_timezone(&Utc))
+        Some(
+            kst()
+                .with_ymd_and_hms(2026, 11, 25, 0, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        )
     );
     // Fullwidth brackets survive as published (normalisation is for matching only).
     assert!(items[0].title.contains("｢인공지능(AI) 데이터센터 특별법｣"));
@@ -121,7 +155,12 @@ async fn post_only_feed_needs_post() {
     // "YYYY-MM-DD HH:MM:SS" without zone is KST.
     assert_eq!(
         items[0].published,
-        Some(kst().with_ymd_and_hms(2026, 11, 25, 11, 0, 0).unwrap().with_timezone(&Utc))
+        Some(
+            kst()
+                .with_ymd_and_hms(2026, 11, 25, 11, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        )
     );
     let posts = server.requests("/rss");
     assert_eq!(posts.last().unwrap().method, "POST");
@@ -139,13 +178,20 @@ async fn post_form_body_is_sent() {
         }
     });
     let extra = "method = \"POST\"\nform = { board = \"press\", page = \"1\" }";
-    assert_eq!(items_of(&feed_config(&server, "/rss", extra)).await.len(), 2);
+    assert_eq!(
+        items_of(&feed_config(&server, "/rss", extra)).await.len(),
+        2
+    );
 }
 
 #[tokio::test]
 async fn korea_kr_list_page_filtered_to_ministries() {
     let server = FeedServer::start().await;
-    server.file("/briefing/pressReleaseList.do", "korea_kr_list.html", "text/html; charset=UTF-8");
+    server.file(
+        "/briefing/pressReleaseList.do",
+        "korea_kr_list.html",
+        "text/html; charset=UTF-8",
+    );
     let source = format!(
         r#"[[source]]
 id = "korea-kr"
@@ -170,15 +216,30 @@ any_of = ["과학기술정보통신부", "산업통상부"]
     let items = items_of(&config_text(&source)).await;
     let titles: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
     assert_eq!(titles.len(), 3, "{titles:?}");
-    assert!(!titles.iter().any(|t| t.contains("국토부")), "other ministries are filtered out");
+    assert!(
+        !titles.iter().any(|t| t.contains("국토부")),
+        "other ministries are filtered out"
+    );
     assert_eq!(
         items[0].link.as_deref(),
-        Some(server.url("/briefing/pressReleaseView.do?newsId=156700004&pWise=sub&pWiseSub=C3").as_str())
+        Some(
+            server
+                .url("/briefing/pressReleaseView.do?newsId=156700004&pWise=sub&pWiseSub=C3")
+                .as_str()
+        )
     );
-    assert_eq!(items[0].summary, "온디바이스 AI 반도체와 로봇 지능을 결합한 선도 사업에 착수한다");
+    assert_eq!(
+        items[0].summary,
+        "온디바이스 AI 반도체와 로봇 지능을 결합한 선도 사업에 착수한다"
+    );
     assert_eq!(
         items[0].published,
-        Some(kst().with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap().with_timezone(&Utc))
+        Some(
+            kst()
+                .with_ymd_and_hms(2026, 11, 25, 0, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        )
     );
 }
 
@@ -190,8 +251,13 @@ async fn list_page_whose_layout_changed_is_an_error() {
         "[[source]]\nid = \"l\"\nname = \"L\"\nministry = \"M\"\nkind = \"html_list\"\nurl = \"{}\"\n[source.select]\nitem = \"div.list_type li\"\ntitle = \"strong\"\n",
         server.url("/list")
     );
-    let err = poll_first(&config_text(&source), &Validators::default()).await.unwrap_err();
-    assert!(matches!(err, SourceError::Parse(ParseError::NoRows(_))), "{err}");
+    let err = poll_first(&config_text(&source), &Validators::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SourceError::Parse(ParseError::NoRows(_))),
+        "{err}"
+    );
     assert!(err.to_string().contains("0 items"), "{err}");
 }
 
@@ -211,11 +277,21 @@ fn euc_kr_feed(with_prolog: bool) -> Vec<u8> {
 async fn euc_kr_feeds_decode_by_prolog_or_http_charset() {
     let server = FeedServer::start().await;
     server.bytes("/prolog.xml", euc_kr_feed(true), "text/xml");
-    server.bytes("/header.xml", euc_kr_feed(false), "text/xml; charset=euc-kr");
+    server.bytes(
+        "/header.xml",
+        euc_kr_feed(false),
+        "text/xml; charset=euc-kr",
+    );
     for path in ["/prolog.xml", "/header.xml"] {
         let items = items_of(&feed_config(&server, path, "")).await;
         assert_eq!(items.len(), 3, "{path}");
-        assert!(items[0].title.starts_with("과기정통부, 국산 인공지능 반도체"), "{path}: {}", items[0].title);
+        assert!(
+            items[0]
+                .title
+                .starts_with("과기정통부, 국산 인공지능 반도체"),
+            "{path}: {}",
+            items[0].title
+        );
     }
 }
 
@@ -255,7 +331,10 @@ async fn conditional_get_echoes_validators_and_honours_304() {
     };
     assert_eq!(validators.etag.as_deref(), Some("W/\"v1\""));
     let again = poll_first(&config, &validators).await.unwrap();
-    assert!(matches!(again, PollOutcome::NotModified { .. }), "{again:?}");
+    assert!(
+        matches!(again, PollOutcome::NotModified { .. }),
+        "{again:?}"
+    );
     let second = &server.requests("/c.xml")[1];
     assert_eq!(second.header("if-none-match").as_deref(), Some("W/\"v1\""));
     assert_eq!(
@@ -291,8 +370,14 @@ async fn slow_server_times_out() {
     let err = poll_first(&feed_config(&server, "/slow", ""), &Validators::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, SourceError::Fetch(FetchError::Timeout(_))), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(8), "the 2 s timeout applied");
+    assert!(
+        matches!(err, SourceError::Fetch(FetchError::Timeout(_))),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the 2 s timeout applied"
+    );
 }
 
 #[tokio::test]
@@ -303,10 +388,16 @@ async fn trickling_body_hits_the_total_timeout() {
         chunked: Some((16, Duration::from_millis(200))),
         ..Reply::ok("application/rss+xml", body.clone())
     });
-    let err = poll_first(&feed_config(&server, "/trickle", ""), &Validators::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, SourceError::Fetch(FetchError::Timeout(_))), "{err}");
+    let err = poll_first(
+        &feed_config(&server, "/trickle", ""),
+        &Validators::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, SourceError::Fetch(FetchError::Timeout(_))),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -322,7 +413,10 @@ async fn body_over_the_cap_is_refused_with_and_without_length() {
         let err = poll_first(&feed_config(&server, path, ""), &Validators::default())
             .await
             .unwrap_err();
-        assert!(matches!(err, SourceError::Fetch(FetchError::TooLarge { .. })), "{path}: {err}");
+        assert!(
+            matches!(err, SourceError::Fetch(FetchError::TooLarge { .. })),
+            "{path}: {err}"
+        );
         assert!(err.to_string().contains("max_body"), "{err}");
     }
 }
@@ -332,10 +426,16 @@ async fn malformed_xml_and_html_error_page_are_clear_errors() {
     let server = FeedServer::start().await;
     server.file("/bad.xml", "malformed.xml", "application/rss+xml");
     server.file("/maint", "error_page.html", "text/html");
-    let err = poll_first(&feed_config(&server, "/bad.xml", ""), &Validators::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, SourceError::Parse(ParseError::NotAFeed(_))), "{err}");
+    let err = poll_first(
+        &feed_config(&server, "/bad.xml", ""),
+        &Validators::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, SourceError::Parse(ParseError::NotAFeed(_))),
+        "{err}"
+    );
     let err = poll_first(&feed_config(&server, "/maint", ""), &Validators::default())
         .await
         .unwrap_err();

@@ -96,10 +96,12 @@ impl FeedServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::clone(&state);
-        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let state = Arc::clone(&shared);
-            async move { handle(state, method, uri, headers, body).await }
-        });
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let state = Arc::clone(&shared);
+                async move { handle(state, method, uri, headers, body).await }
+            },
+        );
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -142,7 +144,13 @@ impl FeedServer {
     }
 }
 
-async fn handle(state: Arc<Mutex<State>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    state: Arc<Mutex<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri
         .path_and_query()
         .map(|p| p.as_str().to_owned())
@@ -165,7 +173,10 @@ async fn handle(state: Arc<Mutex<State>>, method: Method, uri: Uri, headers: Hea
         (handler, req)
     };
     let Some(handler) = handler else {
-        return Response::builder().status(404).body(Body::from("not found")).unwrap();
+        return Response::builder()
+            .status(404)
+            .body(Body::from("not found"))
+            .unwrap();
     };
     let reply = handler(&req);
     if !reply.delay.is_zero() {
@@ -179,13 +190,14 @@ async fn handle(state: Arc<Mutex<State>>, method: Method, uri: Uri, headers: Hea
         None => Body::from(reply.body),
         Some((size, pause)) => {
             let chunks: Vec<Vec<u8>> = reply.body.chunks(size.max(1)).map(<[u8]>::to_vec).collect();
-            let stream = futures_util::stream::unfold(chunks.into_iter(), move |mut rest| async move {
-                let chunk = rest.next()?;
-                if !pause.is_zero() {
-                    tokio::time::sleep(pause).await;
-                }
-                Some((Ok::<_, std::io::Error>(Bytes::from(chunk)), rest))
-            });
+            let stream =
+                futures_util::stream::unfold(chunks.into_iter(), move |mut rest| async move {
+                    let chunk = rest.next()?;
+                    if !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                    }
+                    Some((Ok::<_, std::io::Error>(Bytes::from(chunk)), rest))
+                });
             Body::from_stream(stream)
         }
     };

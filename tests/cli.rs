@@ -1,0 +1,319 @@
+//! The real binary as a process: exit codes, config errors with file:line:column, dry-run output,
+//! signals, the single-instance guard.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::feeds::{FeedServer, Reply};
+use support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_policy-watch");
+
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("TELOXIDE_TOKEN")
+        .env_remove("STATE_DIRECTORY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env_remove("JOURNAL_STREAM")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs the binary to completion on a blocking thread (the fixture server keeps serving).
+async fn run_bin(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        command(&args).output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("policy-watch.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_config_accepts_the_shipped_config() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/policy-watch.toml");
+    let out = command(&["check-config", "--config", shipped.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ok (4 sources, 3 enabled; 12 topics)"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+const SOURCE: &str = "[[source]]\nid = \"s\"\nname = \"S\"\nministry = \"M\"\nkind = \"feed\"\nurl = \"https://example.org/rss\"\n";
+
+#[test]
+fn bad_configs_exit_78_with_file_line_column() {
+    let list_source = "[[source]]\nid = \"l\"\nname = \"L\"\nministry = \"M\"\nkind = \"html_list\"\nurl = \"https://example.org/\"\n";
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            format!("{SOURCE}intervall = \"10m\"\n"),
+            ":7:1:",
+            "unknown field `intervall`",
+        ),
+        (format!("{SOURCE}interval = 10\n"), ":7:12:", "invalid type"),
+        (format!("{SOURCE}interval = \"20s\"\n"), ":7:12:", "minimum"),
+        (
+            format!("{SOURCE}interval = \"soon\"\n"),
+            ":7:12:",
+            "invalid duration",
+        ),
+        (
+            SOURCE.replace("https://example.org/rss", "example.org/rss"),
+            ":6:7:",
+            "invalid URL",
+        ),
+        (
+            SOURCE.replace("https://example.org/rss", "ftp://example.org/rss"),
+            ":6:7:",
+            "http",
+        ),
+        (format!("{SOURCE}{SOURCE}"), ":8:6:", "duplicate source id"),
+        (
+            SOURCE.replace("id = \"s\"", "id = \"MSIT press\""),
+            ":2:6:",
+            "invalid id",
+        ),
+        (
+            SOURCE.replace("kind = \"feed\"", "kind = \"rss\""),
+            ":5:8:",
+            "unknown variant",
+        ),
+        (list_source.to_owned(), ":5:8:", "no [source.select]"),
+        (
+            format!("{list_source}[source.select]\nitem = \"li[\"\ntitle = \"a\"\n"),
+            ":8:8:",
+            "invalid CSS selector",
+        ),
+        (
+            format!("{SOURCE}form = {{ a = \"b\" }}\n"),
+            ":7:8:",
+            "method = \"POST\"",
+        ),
+        (
+            "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#T\"\nkeywords = []\n".to_owned(),
+            ":5:12:",
+            "keywords is empty",
+        ),
+        (
+            "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#AI 반도체\"\nkeywords = [\"AI\"]\n"
+                .to_owned(),
+            ":4:11:",
+            "invalid hashtag",
+        ),
+        (
+            "[store]\ncache_size = \"lots\"\n".to_owned(),
+            ":2:14:",
+            "invalid size",
+        ),
+        (
+            "[http\ntimeout = \"1s\"\n".to_owned(),
+            ":1:6:",
+            "unclosed table",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (config, location, message) in cases {
+        let path = write_config(dir.path(), &config);
+        let out = command(&["check-config", "--config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{config}\n{stderr}");
+        let expected = format!("{}{location}", path.display());
+        assert!(
+            stderr.contains(&expected),
+            "expected {expected} in:\n{stderr}\nfor:\n{config}"
+        );
+        assert!(
+            stderr.contains(message),
+            "expected {message:?} in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_a_config_error() {
+    let out = command(&["check-config", "--config", "/nonexistent/policy-watch.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(text(&out.stderr).contains("/nonexistent/policy-watch.toml"));
+}
+
+fn daemon_config(server: &FeedServer, state: &Path, extra_sources: &str) -> String {
+    let sources = format!(
+        "{}{extra_sources}",
+        feed_source("f", &server.url("/rss2.xml"), "")
+    );
+    format!(
+        "[store]\npath = \"{}\"\n{}",
+        state.display(),
+        config_text(&sources)
+    )
+}
+
+#[tokio::test]
+async fn once_dry_run_previews_the_baseline_and_exits_0() {
+    let server = FeedServer::start().await;
+    server.file("/rss2.xml", "rss2.xml", "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        &daemon_config(&server, &dir.path().join("state"), ""),
+    );
+    let out = run_bin(vec![
+        "once".into(),
+        "--dry-run".into(),
+        "--config".into(),
+        path.display().to_string(),
+    ])
+    .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let previews = previewed_titles(&stdout);
+    assert_eq!(previews.len(), 2, "{stdout}");
+    assert!(sent_titles(&stdout).is_empty());
+    assert!(
+        stderr.contains("first poll, 3 items recorded as seen"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dry run"), "{stderr}");
+}
+
+#[tokio::test]
+async fn once_without_token_says_so_once_and_fails_when_a_source_fails() {
+    let server = FeedServer::start().await;
+    server.file("/rss2.xml", "rss2.xml", "application/rss+xml");
+    server.route("/down.xml", |_| Reply::status(502));
+    let dir = tempfile::tempdir().unwrap();
+    let down = feed_source("down", &server.url("/down.xml"), "");
+    let path = write_config(
+        dir.path(),
+        &daemon_config(&server, &dir.path().join("state"), &down),
+    );
+    let out = run_bin(vec![
+        "once".into(),
+        "--config".into(),
+        path.display().to_string(),
+    ])
+    .await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("no Telegram token").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("down 보도자료") && stderr.contains("HTTP 502"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 failed (down)"), "{stderr}");
+    // The healthy source was still recorded.
+    assert!(
+        stderr.contains("first poll, 3 items recorded as seen"),
+        "{stderr}"
+    );
+}
+
+fn spawn_daemon(config: &Path) -> Child {
+    command(&["run", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_with_deadline(child: &mut Child, deadline: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_daemon_with_exit_0_and_a_second_instance_is_refused() {
+    let server = FeedServer::start().await;
+    server.file("/rss2.xml", "rss2.xml", "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let path = write_config(dir.path(), &daemon_config(&server, &state, ""));
+    let mut daemon = spawn_daemon(&path);
+
+    // Wait for the first poll to reach the server: the daemon is up and holds the store.
+    let started = Instant::now();
+    while server.requests("/rss2.xml").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "daemon never polled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let second = run_bin(vec![
+        "once".into(),
+        "--config".into(),
+        path.display().to_string(),
+    ])
+    .await;
+    let stderr = text(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("in use by another policy-watch process"),
+        "{stderr}"
+    );
+
+    let pid = daemon.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let status = wait_with_deadline(&mut daemon, Duration::from_secs(10));
+        if status.is_none() {
+            let _ = daemon.kill();
+        }
+        (status, daemon)
+    })
+    .await
+    .unwrap();
+    let (status, daemon) = status;
+    let output = daemon.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{stderr}");
+    assert!(stderr.contains("shutting down"), "{stderr}");
+
+    // The store was flushed and released: a new process opens it and sees the baseline.
+    let again = run_bin(vec![
+        "once".into(),
+        "--config".into(),
+        path.display().to_string(),
+    ])
+    .await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(
+        previewed_titles(&text(&again.stdout)).is_empty(),
+        "baseline is not repeated"
+    );
+    assert!(
+        text(&again.stderr).contains("0 new items"),
+        "{}",
+        text(&again.stderr)
+    );
+}
