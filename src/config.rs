@@ -60,6 +60,8 @@ pub struct Config {
     pub telegram: TelegramConfig,
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub classify: ClassifyConfig,
     #[serde(default, rename = "topic")]
     pub topics: Vec<TopicConfig>,
 }
@@ -274,6 +276,48 @@ impl<'de> Deserialize<'de> for CssSelector {
     }
 }
 
+/// Global classification settings: defaults for every topic, anchors, global vetoes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifyConfig {
+    /// Words that make a topic's `generic` keywords count (e.g. AI, 인공지능, 반도체).
+    #[serde(default, deserialize_with = "de_keyword_list")]
+    pub anchors: Vec<String>,
+    /// Veto every topic when present (personnel notices, trade statistics, tariffs…),
+    /// unless the topic also matched one of its `strong` keywords.
+    #[serde(default, deserialize_with = "de_keyword_list")]
+    pub exclude: Vec<String>,
+    #[serde(default = "default_title_weight", deserialize_with = "de_weight")]
+    pub title_weight: f32,
+    #[serde(default = "default_summary_weight", deserialize_with = "de_weight")]
+    pub summary_weight: f32,
+    #[serde(default = "default_threshold", deserialize_with = "de_threshold")]
+    pub threshold: f32,
+}
+
+impl Default for ClassifyConfig {
+    fn default() -> Self {
+        ClassifyConfig {
+            anchors: Vec::new(),
+            exclude: Vec::new(),
+            title_weight: default_title_weight(),
+            summary_weight: default_summary_weight(),
+            threshold: default_threshold(),
+        }
+    }
+}
+
+fn default_title_weight() -> f32 {
+    2.0
+}
+fn default_summary_weight() -> f32 {
+    1.0
+}
+fn default_threshold() -> f32 {
+    2.0
+}
+
+/// A topic of the initiative and the rules that decide it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopicConfig {
@@ -284,9 +328,27 @@ pub struct TopicConfig {
     /// Hashtag shown in notices, e.g. `#AI반도체`.
     #[serde(deserialize_with = "de_hashtag")]
     pub hashtag: String,
-    /// Any one of these marks an item as on-topic.
-    #[serde(deserialize_with = "de_keywords")]
-    pub keywords: Spanned<Vec<String>>,
+    /// Each distinct keyword that matches adds the weight of the field it matched in.
+    #[serde(default, deserialize_with = "de_keyword_list")]
+    pub keywords: Vec<String>,
+    /// Like keywords, and a match overrides every exclusion (topic and global).
+    #[serde(default, deserialize_with = "de_keyword_list")]
+    pub strong: Vec<String>,
+    /// Count only together with another keyword of this topic or an anchor.
+    #[serde(default, deserialize_with = "de_keyword_list")]
+    pub generic: Vec<String>,
+    /// Each group needs at least one match for the topic to match.
+    #[serde(default, deserialize_with = "de_keyword_groups")]
+    pub require: Vec<Vec<String>>,
+    /// Veto this topic, unless a `strong` keyword matched.
+    #[serde(default, deserialize_with = "de_keyword_list")]
+    pub exclude: Vec<String>,
+    #[serde(default, deserialize_with = "de_opt_weight")]
+    pub title_weight: Option<f32>,
+    #[serde(default, deserialize_with = "de_opt_weight")]
+    pub summary_weight: Option<f32>,
+    #[serde(default, deserialize_with = "de_opt_threshold")]
+    pub threshold: Option<f32>,
 }
 
 impl Config {
@@ -375,6 +437,15 @@ impl Config {
         }
         let mut topic_ids = HashSet::new();
         for topic in &self.topics {
+            if topic.keywords.is_empty() && topic.strong.is_empty() {
+                return Err((
+                    topic.id.span(),
+                    format!(
+                        "topic {:?} has no keywords; give it `keywords` (or `strong`) so that it can ever match",
+                        topic.id.get_ref()
+                    ),
+                ));
+            }
             if !topic_ids.insert(topic.id.get_ref().as_str()) {
                 return Err((
                     topic.id.span(),
@@ -540,20 +611,66 @@ fn de_nonempty_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D
     Ok(list)
 }
 
-fn de_keywords<'de, D: Deserializer<'de>>(d: D) -> Result<Spanned<Vec<String>>, D::Error> {
-    let list = Spanned::<Vec<String>>::deserialize(d)?;
-    if list.get_ref().is_empty() {
-        return Err(serde::de::Error::custom(
-            "keywords is empty; give at least one keyword",
-        ));
-    }
-    if let Some(pos) = list.get_ref().iter().position(|s| s.trim().is_empty()) {
-        return Err(serde::de::Error::custom(format!(
-            "keyword {} is empty; remove it",
-            pos + 1
+/// A keyword must keep something to match after spacing and punctuation are ignored.
+fn check_keyword<E: serde::de::Error>(keyword: &str) -> Result<(), E> {
+    if crate::classify::fold_keyword(keyword).is_empty() {
+        return Err(E::custom(format!(
+            "keyword {keyword:?} is empty once spacing and punctuation are ignored; remove it"
         )));
     }
+    Ok(())
+}
+
+fn de_keyword_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    for keyword in &list {
+        check_keyword(keyword)?;
+    }
     Ok(list)
+}
+
+fn de_keyword_groups<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<String>>, D::Error> {
+    let groups = Vec::<Vec<String>>::deserialize(d)?;
+    for (i, group) in groups.iter().enumerate() {
+        if group.is_empty() {
+            return Err(serde::de::Error::custom(format!(
+                "require group {} is empty; every group needs at least one keyword",
+                i + 1
+            )));
+        }
+        for keyword in group {
+            check_keyword(keyword)?;
+        }
+    }
+    Ok(groups)
+}
+
+fn de_weight<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+    let w = f64::deserialize(d)?;
+    if !(0.0..=100.0).contains(&w) {
+        return Err(serde::de::Error::custom(format!(
+            "weight {w} is out of range; use a number from 0 to 100"
+        )));
+    }
+    Ok(w as f32)
+}
+
+fn de_opt_weight<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    de_weight(d).map(Some)
+}
+
+fn de_threshold<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+    let t = f64::deserialize(d)?;
+    if !(t > 0.0 && t <= 1000.0) {
+        return Err(serde::de::Error::custom(format!(
+            "threshold {t} is out of range; use a positive number (e.g. 2.0: one title keyword)"
+        )));
+    }
+    Ok(t as f32)
+}
+
+fn de_opt_threshold<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    de_threshold(d).map(Some)
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub async fn run(
     mode: Mode,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunReport> {
-    let classifier = Arc::new(Classifier::new(&config.topics)?);
+    let classifier = Arc::new(Classifier::new(&config.classify, &config.topics)?);
     let fetcher = Fetcher::new(&config.http).context("cannot set up the HTTP client")?;
     let tracker = TaskTracker::new();
     let wake = Arc::new(Notify::new());

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+
+mod explain;
 use policy_watch::config::{self, Config};
 use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE};
 use policy_watch::deliver::Printer;
@@ -38,6 +40,20 @@ enum Command {
     Once,
     /// Validate the config and exit (0 = valid, 78 = invalid)
     CheckConfig,
+    /// Classify a headline (or an item from a JSON file) and show why each topic did or did not match
+    Explain {
+        /// JSON file with "title" and optional "summary" (e.g. one line of the dev headlines)
+        #[arg(long, conflicts_with = "title")]
+        item: Option<PathBuf>,
+        /// Print the explanation as JSON
+        #[arg(long)]
+        json: bool,
+        /// Also list topics without any evidence
+        #[arg(long)]
+        all: bool,
+        title: Option<String>,
+        summary: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,11 +70,22 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
-    if let Err(e) = policy_watch::classify::Classifier::new(&config.topics) {
-        eprintln!("error: {}: {e}", path.display());
-        return ExitCode::from(EXIT_CONFIG as u8);
-    }
+    let classifier = match policy_watch::classify::Classifier::new(&config.classify, &config.topics)
+    {
+        Ok(classifier) => classifier,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(EXIT_CONFIG as u8);
+        }
+    };
     match cli.command {
+        Command::Explain {
+            item,
+            json,
+            all,
+            title,
+            summary,
+        } => explain::run(&classifier, item, title, summary, json, all),
         Command::CheckConfig => {
             println!(
                 "{}: ok ({} sources, {} enabled; {} topics)",

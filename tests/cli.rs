@@ -110,8 +110,23 @@ fn bad_configs_exit_78_with_file_line_column() {
         ),
         (
             "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#T\"\nkeywords = []\n".to_owned(),
+            ":2:6:",
+            "has no keywords",
+        ),
+        (
+            "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#T\"\nkeywords = [\"AI\", \" · \"]\n".to_owned(),
             ":5:12:",
-            "keywords is empty",
+            "empty once spacing and punctuation are ignored",
+        ),
+        (
+            "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#T\"\nkeywords = [\"AI\"]\nrequire = [[\"반도체\"], []]\n".to_owned(),
+            ":6:11:",
+            "require group 2 is empty",
+        ),
+        (
+            "[classify]\nthreshold = 0\n".to_owned(),
+            ":2:13:",
+            "threshold 0 is out of range",
         ),
         (
             "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#AI 반도체\"\nkeywords = [\"AI\"]\n"

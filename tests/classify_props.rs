@@ -1,0 +1,97 @@
+//! Property tests of the Korean-aware matcher.
+
+use std::path::Path;
+
+use policy_watch::classify::{Classifier, normalize};
+use policy_watch::config::Config;
+use proptest::prelude::*;
+
+fn classifier_for(keyword: &str) -> Classifier {
+    let text = format!(
+        "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#T\"\nkeywords = [{keyword:?}]\n"
+    );
+    let config = Config::parse(Path::new("t.toml"), &text).unwrap();
+    Classifier::new(&config.classify, &config.topics).unwrap()
+}
+
+/// Keywords shaped like the shipped ones: Hangul, Latin, digits, mixed.
+fn keyword() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("AI반도체".to_owned()),
+        Just("AI 기본법".to_owned()),
+        Just("NPU".to_owned()),
+        Just("K-클라우드".to_owned()),
+        Just("HBM".to_owned()),
+        Just("온디바이스 AI".to_owned()),
+        Just("국가전략기술".to_owned()),
+        "[가-힣]{2,6}",
+        "[A-Z]{2,4}[가-힣]{1,4}",
+    ]
+}
+
+/// Korean filler that ends and starts with a non-Latin character, so a Latin keyword edge still
+/// sits on a word boundary.
+fn filler() -> impl Strategy<Value = String> {
+    "[가-힣 ,.()「」]{0,20}".prop_map(|s| s)
+}
+
+/// Spells a keyword the way ministries do: spaces, middle dots, hyphens and slashes inside,
+/// full-width Latin, random case.
+fn variant(keyword: &str, seps: &[u8], widths: &[bool], upper: &[bool]) -> String {
+    let mut out = String::new();
+    for (i, c) in keyword.chars().filter(|c| !c.is_whitespace()).enumerate() {
+        if i > 0 {
+            match seps.get(i).copied().unwrap_or(0) % 6 {
+                1 => out.push(' '),
+                2 => out.push('·'),
+                3 => out.push('-'),
+                4 => out.push('/'),
+                _ => {}
+            }
+        }
+        let c = if upper.get(i).copied().unwrap_or(false) {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        };
+        if c.is_ascii_alphanumeric() && widths.get(i).copied().unwrap_or(false) {
+            out.push(char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn folding_is_idempotent(text in any::<String>()) {
+        let once = normalize(&text).folded;
+        let twice = normalize(&once).folded;
+        prop_assert_eq!(once, twice);
+    }
+
+    #[test]
+    fn a_keyword_in_any_spelling_is_found(
+        keyword in keyword(),
+        before in filler(),
+        after in filler(),
+        seps in prop::collection::vec(any::<u8>(), 16),
+        widths in prop::collection::vec(any::<bool>(), 16),
+        upper in prop::collection::vec(any::<bool>(), 16),
+        in_summary in any::<bool>(),
+    ) {
+        let c = classifier_for(&keyword);
+        let text = format!("{before} {} {after}", variant(&keyword, &seps, &widths, &upper));
+        let (title, summary) = if in_summary { ("제목", text.as_str()) } else { (text.as_str(), "") };
+        let explanation = c.explain(title, summary);
+        prop_assert!(!explanation.topics[0].counted.is_empty(), "{keyword:?} not found in {text:?}");
+    }
+
+    #[test]
+    fn arbitrary_unicode_never_panics(title in any::<String>(), summary in any::<String>()) {
+        let c = classifier_for("AI반도체");
+        let _ = c.explain(&title, &summary);
+        let _ = c.classify(&summary, &title);
+    }
+}
