@@ -1,18 +1,25 @@
-//! Classification: a pure function from (title, summary) to the topics an item belongs to.
+//! Classification: a pure function from (title, summary) to the topics an item belongs to, with
+//! an explanation of every decision.
 //!
-//! Korean-aware matching. Text is normalised once (NFKC, lower-cased, whitespace and punctuation
-//! removed) and every keyword of every topic is searched in one pass of one Aho-Corasick
-//! automaton, so the cost does not grow with the number of topics. Hangul matches inside words
-//! (particles: 반도체를), while a keyword edge made of Latin letters or digits must sit on a word
-//! boundary of the (NFKC) original: `AI` matches "AI반도체" and "(AI)" but not "MAIN".
-//! A trailing `*` on a keyword lifts the right-edge check (`HBM*` matches "HBM3E").
+//! Korean-aware matching. Text is normalised once (NFKC per character, Latin lower-cased,
+//! whitespace and punctuation removed) and every keyword of every role of every topic is searched
+//! in one pass of one Aho-Corasick automaton, so the cost does not grow with the number of topics.
+//! Hangul matches inside words (particles: 반도체를), while a keyword edge made of Latin letters or
+//! digits must sit on a word boundary of the (NFKC) original: `AI` matches "AI반도체" and "(AI)"
+//! but not "MAIN". A trailing `*` on a keyword lifts the right-edge check (`HBM*` matches "HBM3E").
+//!
+//! Rules per topic (see config/policy-watch.toml): `keywords`, `strong` (overrides exclusions),
+//! `generic` (counts only with another keyword or an anchor), `require` groups, `exclude`; global
+//! anchors and exclusions. Each occurrence of evidence adds the weight of its field; a topic
+//! matches at its threshold.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use crate::config::{ClassifyConfig, TopicConfig};
 
@@ -22,7 +29,7 @@ pub struct TopicMatch {
     pub id: String,
     pub name: String,
     pub hashtag: String,
-    /// Configured keywords that matched, in order of first appearance.
+    /// Configured keywords that counted, in order of appearance (title first).
     pub keywords: Vec<String>,
 }
 
@@ -34,23 +41,13 @@ pub enum Field {
     Summary,
 }
 
-/// One keyword occurrence: which keyword, where, and the original text it covered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hit {
-    pub pattern: usize,
-    pub field: Field,
-    pub original: String,
-    /// Byte range in the folded text (for telling one occurrence from two).
-    pub folded: (usize, usize),
-}
-
-/// Text prepared for matching: the normalised form and, for each of its bytes, the byte range of
-/// the character it came from in the NFKC text (for boundary checks and explanations).
+/// Text prepared for matching: its NFKC form, the folded form the automaton searches, and for
+/// each byte of the folded form the start of the NFKC character it came from.
 #[derive(Debug)]
 pub struct Normalized {
     pub nfkc: String,
     pub folded: String,
-    origin: Vec<(u32, u32)>,
+    origin: Vec<u32>,
 }
 
 /// Whitespace and punctuation that never break a match.
@@ -59,46 +56,9 @@ fn is_ignorable(c: char) -> bool {
         || c.is_ascii_punctuation()
         || matches!(
             c,
-            '·' | '・'
-                | '‧'
-                | '∙'
-                | '•'
-                | '‐'
-                | '‑'
-                | '‒'
-                | '–'
-                | '—'
-                | '―'
-                | '「'
-                | '」'
-                | '『'
-                | '』'
-                | '“'
-                | '”'
-                | '‘'
-                | '’'
-                | '〈'
-                | '〉'
-                | '《'
-                | '》'
-                | '【'
-                | '】'
-                | '〔'
-                | '〕'
-                | '…'
-                | '、'
-                | '。'
-                | '〃'
-                | '〜'
-                | '～'
-                | '※'
-                | '▲'
-                | '△'
-                | '▶'
-                | '■'
-                | '□'
-                | '○'
-                | '●'
+            '·' | '・' | '‧' | '∙' | '•' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '「' | '」' | '『' | '』'
+                | '“' | '”' | '‘' | '’' | '〈' | '〉' | '《' | '》' | '【' | '】' | '〔' | '〕' | '…'
+                | '、' | '。' | '〃' | '〜' | '～' | '※' | '▲' | '△' | '▶' | '■' | '□' | '○' | '●'
         )
         || c.is_control()
 }
@@ -108,29 +68,63 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric()
 }
 
-/// Normalises text for matching.
+/// Normalises text for matching, in one pass. ASCII and Hangul syllables (almost all of a
+/// ministry's text) take a fast path; any other character is NFKC-normalised on its own, which
+/// maps full-width forms, compatibility punctuation and the like exactly as whole-text NFKC does.
 pub fn normalize(text: &str) -> Normalized {
-    let nfkc: String = text.nfkc().collect();
-    let mut folded = String::with_capacity(nfkc.len());
-    let mut origin = Vec::with_capacity(nfkc.len());
-    for (at, c) in nfkc.char_indices() {
-        if is_ignorable(c) {
+    let mut nfkc = String::with_capacity(text.len());
+    let mut folded = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let at = nfkc.len();
+        if c.is_ascii() {
+            nfkc.push(c);
+            // ASCII punctuation, whitespace and controls are all ignorable.
+            if c.is_ascii_alphanumeric() {
+                origin.push(at as u32);
+                folded.push(c.to_ascii_lowercase());
+            }
             continue;
         }
-        let range = (at as u32, (at + c.len_utf8()) as u32);
-        // Combining marks are dropped: removing punctuation between two of them would leave a
-        // sequence that is not normalised (and folding would not be idempotent).
-        for lower in c.to_lowercase().filter(|l| !is_combining_mark(*l)) {
-            for _ in 0..lower.len_utf8() {
-                origin.push(range);
+        if ('가'..='힣').contains(&c) {
+            nfkc.push(c);
+            origin.extend([at as u32; 3]);
+            folded.push(c);
+            continue;
+        }
+        if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
+            nfkc.push(c);
+        } else {
+            nfkc.extend(std::iter::once(c).nfkc());
+        }
+        for (offset, d) in nfkc[at..].char_indices() {
+            if is_ignorable(d) {
+                continue;
             }
-            folded.push(lower);
+            // Combining marks are dropped: removing punctuation between two of them would leave
+            // a sequence that is not normalised (and folding would not be idempotent).
+            for lower in d.to_lowercase().filter(|l| !is_combining_mark(*l)) {
+                for _ in 0..lower.len_utf8() {
+                    origin.push((at + offset) as u32);
+                }
+                folded.push(lower);
+            }
         }
     }
     Normalized {
         nfkc,
         folded,
         origin,
+    }
+}
+
+impl Normalized {
+    /// The byte range in `nfkc` covered by `folded[start..end]`.
+    fn original_range(&self, start: usize, end: usize) -> (usize, usize) {
+        let from = self.origin[start] as usize;
+        let last = self.origin[end - 1] as usize;
+        let to = last + self.nfkc[last..].chars().next().map_or(0, char::len_utf8);
+        (from, to)
     }
 }
 
@@ -157,13 +151,15 @@ struct Owner {
     role: Role,
     /// Topic index; `None` for global roles (anchors, global excludes).
     topic: Option<usize>,
-    keyword: String,
+    keyword: Arc<str>,
 }
 
 /// One distinct folded pattern and the configured keywords it stands for.
 #[derive(Debug)]
 struct Pattern {
-    owners: Vec<Owner>,
+    owners: Vec<usize>,
+    /// Whether any owner belongs to a topic (anchors and global excludes alone decide nothing).
+    topical: bool,
     check_left: bool,
     check_right: bool,
 }
@@ -184,6 +180,7 @@ struct Topic {
 pub struct Classifier {
     automaton: AhoCorasick,
     patterns: Vec<Pattern>,
+    owners: Vec<Owner>,
     topics: Vec<Topic>,
 }
 
@@ -198,9 +195,6 @@ pub struct KeywordHit {
     pub field: Field,
     /// The span of the (NFKC-normalised) original text the keyword covered.
     pub text: String,
-    /// Byte range in the folded field text.
-    #[serde(skip)]
-    pub at: (usize, usize),
 }
 
 /// Why a topic did or did not match an item.
@@ -212,13 +206,9 @@ pub enum Decision {
     NoMatch,
     BelowThreshold,
     /// A `require` group had no match (1-based group number).
-    MissingRequired {
-        group: usize,
-    },
+    MissingRequired { group: usize },
     /// An exclusion matched and no strong keyword overrode it.
-    Vetoed {
-        by: Vec<KeywordHit>,
-    },
+    Vetoed { by: Vec<KeywordHit> },
 }
 
 /// The full reasoning for one topic: what `policy-watch explain` prints.
@@ -244,36 +234,63 @@ pub struct Explanation {
     pub topics: Vec<TopicExplanation>,
 }
 
-impl Explanation {
-    /// The topics that matched, as notices carry them.
-    pub fn matches(&self, classifier: &Classifier) -> Vec<TopicMatch> {
-        self.topics
-            .iter()
-            .zip(&classifier.topics)
-            .filter(|(e, _)| e.decision == Decision::Match)
-            .map(|(e, t)| {
-                let mut keywords: Vec<String> = Vec::new();
-                for hit in &e.counted {
-                    if !keywords.contains(&hit.keyword) {
-                        keywords.push(hit.keyword.clone());
-                    }
-                }
-                TopicMatch {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
-                    hashtag: t.hashtag.clone(),
-                    keywords,
-                }
-            })
-            .collect()
-    }
+/// One occurrence of a pattern in a field (cheap to copy; strings are made only for `explain`).
+#[derive(Debug, Clone, Copy)]
+struct Occurrence {
+    pattern: usize,
+    field: Field,
+    /// Byte range in the folded field text.
+    folded: (usize, usize),
+    /// Byte range in the NFKC field text.
+    original: (usize, usize),
+}
+
+/// One owner (configured keyword) of one occurrence.
+#[derive(Debug, Clone, Copy)]
+struct Evidence {
+    owner: usize,
+    occurrence: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Match,
+    NoMatch,
+    BelowThreshold,
+    MissingRequired(usize),
+    Vetoed,
+}
+
+#[derive(Debug, Default)]
+struct TopicHits {
+    keywords: Vec<Evidence>,
+    generic: Vec<Evidence>,
+    excludes: Vec<Evidence>,
+    /// Fields in which a strong keyword matched.
+    strong_fields: Vec<Field>,
+    groups_met: Vec<usize>,
+}
+
+#[derive(Debug)]
+struct TopicEval {
+    verdict: Verdict,
+    score: f32,
+    counted: Vec<Evidence>,
+    ignored_generic: Vec<Evidence>,
+    vetoes: Vec<Evidence>,
+    strong: bool,
+}
+
+/// Everything decided about one item, before any string is made.
+struct Evaluation {
+    occurrences: Vec<Occurrence>,
+    anchors: Vec<Evidence>,
+    global_vetoes: Vec<Evidence>,
+    topics: Vec<TopicEval>,
 }
 
 impl Classifier {
-    pub fn new(
-        classify: &ClassifyConfig,
-        topics: &[TopicConfig],
-    ) -> Result<Classifier, BuildError> {
+    pub fn new(classify: &ClassifyConfig, topics: &[TopicConfig]) -> Result<Classifier, BuildError> {
         let mut builder = PatternSet::default();
         for keyword in &classify.anchors {
             builder.add(keyword, Role::Anchor, None);
@@ -301,11 +318,13 @@ impl Classifier {
         }
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&builder.folded)
             .map_err(|e| BuildError(e.to_string()))?;
         Ok(Classifier {
             automaton,
             patterns: builder.patterns,
+            owners: builder.owners,
             topics: topics
                 .iter()
                 .map(|t| Topic {
@@ -322,68 +341,60 @@ impl Classifier {
     }
 
     /// Every pattern occurrence in `text` that passes the boundary rules.
-    pub fn hits(&self, text: &Normalized, field: Field) -> Vec<Hit> {
-        let mut hits = Vec::new();
+    fn occurrences(&self, text: &Normalized, field: Field, out: &mut Vec<Occurrence>) {
         for m in self.automaton.find_overlapping_iter(&text.folded) {
             let pattern = &self.patterns[m.pattern().as_usize()];
-            let start = text.origin[m.start()].0 as usize;
-            let end = text.origin[m.end() - 1].1 as usize;
-            if pattern.check_left
-                && text.nfkc[..start]
-                    .chars()
-                    .next_back()
-                    .is_some_and(is_word_char)
-            {
+            let (start, end) = text.original_range(m.start(), m.end());
+            if pattern.check_left && text.nfkc[..start].chars().next_back().is_some_and(is_word_char) {
                 continue;
             }
             if pattern.check_right && text.nfkc[end..].chars().next().is_some_and(is_word_char) {
                 continue;
             }
-            hits.push(Hit {
+            out.push(Occurrence {
                 pattern: m.pattern().as_usize(),
                 field,
-                original: text.nfkc[start..end].to_owned(),
                 folded: (m.start(), m.end()),
+                original: (start, end),
             });
         }
-        hits
     }
 
-    /// Explains the decision for every topic.
-    pub fn explain(&self, title: &str, summary: &str) -> Explanation {
-        let mut hits = self.hits(&normalize(title), Field::Title);
-        hits.extend(self.hits(&normalize(summary), Field::Summary));
-
+    fn evaluate(&self, occurrences: Vec<Occurrence>) -> Evaluation {
         let mut anchors = Vec::new();
         let mut global_vetoes = Vec::new();
-        // Per topic: (counted keyword hits, generic hits, excludes, strong?, require groups met)
-        let mut per_topic: Vec<TopicHits> = (0..self.topics.len())
-            .map(|_| TopicHits::default())
-            .collect();
-        for hit in &hits {
-            for owner in &self.patterns[hit.pattern].owners {
-                let kh = KeywordHit {
-                    keyword: owner.keyword.clone(),
-                    field: hit.field,
-                    text: hit.original.clone(),
-                    at: hit.folded,
+        let mut per_topic: Vec<TopicHits> = (0..self.topics.len()).map(|_| TopicHits::default()).collect();
+        for (o, occurrence) in occurrences.iter().enumerate() {
+            for &owner_index in &self.patterns[occurrence.pattern].owners {
+                let owner = &self.owners[owner_index];
+                let evidence = Evidence {
+                    owner: owner_index,
+                    occurrence: o,
+                };
+                let push = |list: &mut Vec<Evidence>| {
+                    // The same keyword in the same field is one piece of evidence for explanations
+                    // (scoring looks at occurrences separately).
+                    let duplicate = list.iter().any(|e| {
+                        e.owner == owner_index && occurrences[e.occurrence].field == occurrence.field
+                    });
+                    if !duplicate {
+                        list.push(evidence);
+                    }
                 };
                 match (owner.role, owner.topic) {
-                    (Role::Anchor, _) => push_unique(&mut anchors, kh),
-                    (Role::GlobalExclude, _) => push_unique(&mut global_vetoes, kh),
+                    (Role::Anchor, _) => push(&mut anchors),
+                    (Role::GlobalExclude, _) => push(&mut global_vetoes),
                     (role, Some(t)) => {
                         let th = &mut per_topic[t];
                         match role {
-                            Role::Keyword => push_unique(&mut th.keywords, kh),
+                            Role::Keyword => push(&mut th.keywords),
                             Role::Strong => {
-                                th.strong_fields.push(kh.field);
-                                push_unique(&mut th.keywords, kh);
+                                th.strong_fields.push(occurrence.field);
+                                push(&mut th.keywords);
                             }
-                            Role::Generic => push_unique(&mut th.generic, kh),
-                            Role::Exclude => push_unique(&mut th.excludes, kh),
-                            Role::Require(g) => {
-                                th.groups_met.push(g);
-                            }
+                            Role::Generic => push(&mut th.generic),
+                            Role::Exclude => push(&mut th.excludes),
+                            Role::Require(g) => th.groups_met.push(g),
                             Role::Anchor | Role::GlobalExclude => {}
                         }
                     }
@@ -391,14 +402,15 @@ impl Classifier {
                 }
             }
         }
-
+        let anchored = !anchors.is_empty();
         let topics = self
             .topics
             .iter()
             .zip(per_topic)
-            .map(|(topic, th)| self.decide(topic, th, !anchors.is_empty(), &global_vetoes))
+            .map(|(topic, th)| self.decide(topic, th, anchored, &global_vetoes, &occurrences))
             .collect();
-        Explanation {
+        Evaluation {
+            occurrences,
             anchors,
             global_vetoes,
             topics,
@@ -410,8 +422,9 @@ impl Classifier {
         topic: &Topic,
         th: TopicHits,
         anchored: bool,
-        global_vetoes: &[KeywordHit],
-    ) -> TopicExplanation {
+        global_vetoes: &[Evidence],
+        occurrences: &[Occurrence],
+    ) -> TopicEval {
         let generic_counts = !th.keywords.is_empty() || anchored;
         let mut counted = th.keywords;
         let mut ignored_generic = Vec::new();
@@ -420,99 +433,157 @@ impl Classifier {
         } else {
             ignored_generic = th.generic;
         }
-        let score = score(&counted, topic);
+        let score = self.score(&counted, topic, occurrences);
         let missing_group = (0..topic.require_groups).find(|g| !th.groups_met.contains(g));
-        let vetoes: Vec<KeywordHit> = th.excludes.iter().chain(global_vetoes).cloned().collect();
-        let decision = if counted.is_empty() {
-            Decision::NoMatch
+        let vetoes: Vec<Evidence> = th.excludes.iter().chain(global_vetoes).copied().collect();
+        let veto_fields: Vec<Field> = vetoes.iter().map(|v| occurrences[v.occurrence].field).collect();
+        let verdict = if counted.is_empty() {
+            Verdict::NoMatch
         } else if score < topic.threshold {
-            Decision::BelowThreshold
+            Verdict::BelowThreshold
         } else if let Some(group) = missing_group {
-            Decision::MissingRequired { group: group + 1 }
-        } else if !vetoes.is_empty() && !overrides(&th.strong_fields, &vetoes) {
-            Decision::Vetoed { by: vetoes }
+            Verdict::MissingRequired(group + 1)
+        } else if !vetoes.is_empty() && !overrides(&th.strong_fields, &veto_fields) {
+            Verdict::Vetoed
         } else {
-            Decision::Match
+            Verdict::Match
         };
-        TopicExplanation {
-            id: topic.id.clone(),
-            name: topic.name.clone(),
-            decision,
+        TopicEval {
+            verdict,
             score,
-            threshold: topic.threshold,
             counted,
             ignored_generic,
+            vetoes,
             strong: !th.strong_fields.is_empty(),
         }
     }
 
+    /// A topic's score: each occurrence adds the weight of its field, where hits that overlap or
+    /// touch in the folded text are one occurrence ("그래픽 처리 장치(GPU)", "데이터센터" inside
+    /// "AI 데이터센터"), and an occurrence made only of keywords already counted adds nothing.
+    fn score(&self, counted: &[Evidence], topic: &Topic, occurrences: &[Occurrence]) -> f32 {
+        let weight = |field| match field {
+            Field::Title => topic.title_weight,
+            Field::Summary => topic.summary_weight,
+        };
+        let mut hits: Vec<(&Occurrence, &str)> = counted
+            .iter()
+            .map(|e| (&occurrences[e.occurrence], &*self.owners[e.owner].keyword))
+            .collect();
+        hits.sort_by_key(|(o, _)| (o.field == Field::Summary, o.folded.0, o.folded.1));
+        let mut score = 0.0;
+        let mut seen_keywords: Vec<&str> = Vec::new();
+        let mut i = 0;
+        while i < hits.len() {
+            let field = hits[i].0.field;
+            let mut end = hits[i].0.folded.1;
+            let mut fresh = false;
+            let mut j = i;
+            while j < hits.len() && hits[j].0.field == field && hits[j].0.folded.0 <= end {
+                end = end.max(hits[j].0.folded.1);
+                if !seen_keywords.contains(&hits[j].1) {
+                    seen_keywords.push(hits[j].1);
+                    fresh = true;
+                }
+                j += 1;
+            }
+            if fresh {
+                score += weight(field);
+            }
+            i = j;
+        }
+        score
+    }
+
     /// The topics an item belongs to, in config order.
     pub fn classify(&self, title: &str, summary: &str) -> Vec<TopicMatch> {
-        self.explain(title, summary).matches(self)
+        let mut occurrences = Vec::new();
+        self.occurrences(&normalize(title), Field::Title, &mut occurrences);
+        self.occurrences(&normalize(summary), Field::Summary, &mut occurrences);
+        // Fast path: nothing that belongs to a topic matched.
+        if !occurrences.iter().any(|o| self.patterns[o.pattern].topical) {
+            return Vec::new();
+        }
+        let evaluation = self.evaluate(occurrences);
+        evaluation
+            .topics
+            .iter()
+            .zip(&self.topics)
+            .filter(|(e, _)| e.verdict == Verdict::Match)
+            .map(|(e, t)| {
+                let mut keywords: Vec<String> = Vec::new();
+                for evidence in &e.counted {
+                    let keyword = &self.owners[evidence.owner].keyword;
+                    if !keywords.iter().any(|k| **k == **keyword) {
+                        keywords.push(keyword.to_string());
+                    }
+                }
+                TopicMatch {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    hashtag: t.hashtag.clone(),
+                    keywords,
+                }
+            })
+            .collect()
     }
-}
 
-#[derive(Default)]
-struct TopicHits {
-    keywords: Vec<KeywordHit>,
-    generic: Vec<KeywordHit>,
-    excludes: Vec<KeywordHit>,
-    /// Fields in which a strong keyword matched.
-    strong_fields: Vec<Field>,
-    groups_met: Vec<usize>,
-}
-
-/// A topic's score: each occurrence adds the weight of its field, where hits that overlap or
-/// touch in the folded text are one occurrence ("그래픽 처리 장치(GPU)", "AI 데이터센터" inside
-/// "AI 데이터센터" are each one piece of evidence), and a keyword repeated later adds nothing.
-fn score(counted: &[KeywordHit], topic: &Topic) -> f32 {
-    let weight = |field| match field {
-        Field::Title => topic.title_weight,
-        Field::Summary => topic.summary_weight,
-    };
-    let mut hits: Vec<&KeywordHit> = counted.iter().collect();
-    hits.sort_by_key(|h| (h.field == Field::Summary, h.at.0, h.at.1));
-    let mut score = 0.0;
-    let mut seen_keywords: Vec<&str> = Vec::new();
-    let mut i = 0;
-    while i < hits.len() {
-        // Grow one occurrence cluster.
-        let field = hits[i].field;
-        let mut end = hits[i].at.1;
-        let mut j = i;
-        let mut fresh = false;
-        while j < hits.len() && hits[j].field == field && hits[j].at.0 <= end {
-            end = end.max(hits[j].at.1);
-            if !seen_keywords.contains(&hits[j].keyword.as_str()) {
-                seen_keywords.push(&hits[j].keyword);
-                fresh = true;
+    /// Explains the decision for every topic.
+    pub fn explain(&self, title: &str, summary: &str) -> Explanation {
+        let title = normalize(title);
+        let summary = normalize(summary);
+        let mut occurrences = Vec::new();
+        self.occurrences(&title, Field::Title, &mut occurrences);
+        self.occurrences(&summary, Field::Summary, &mut occurrences);
+        let evaluation = self.evaluate(occurrences);
+        let hit = |e: &Evidence| {
+            let o = &evaluation.occurrences[e.occurrence];
+            let text = match o.field {
+                Field::Title => &title.nfkc,
+                Field::Summary => &summary.nfkc,
+            };
+            KeywordHit {
+                keyword: self.owners[e.owner].keyword.to_string(),
+                field: o.field,
+                text: text[o.original.0..o.original.1].to_owned(),
             }
-            j += 1;
+        };
+        let hits = |list: &[Evidence]| list.iter().map(hit).collect::<Vec<_>>();
+        Explanation {
+            anchors: hits(&evaluation.anchors),
+            global_vetoes: hits(&evaluation.global_vetoes),
+            topics: evaluation
+                .topics
+                .iter()
+                .zip(&self.topics)
+                .map(|(e, t)| TopicExplanation {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    decision: match e.verdict {
+                        Verdict::Match => Decision::Match,
+                        Verdict::NoMatch => Decision::NoMatch,
+                        Verdict::BelowThreshold => Decision::BelowThreshold,
+                        Verdict::MissingRequired(group) => Decision::MissingRequired { group },
+                        Verdict::Vetoed => Decision::Vetoed { by: hits(&e.vetoes) },
+                    },
+                    score: e.score,
+                    threshold: t.threshold,
+                    counted: hits(&e.counted),
+                    ignored_generic: hits(&e.ignored_generic),
+                    strong: e.strong,
+                })
+                .collect(),
         }
-        if fresh {
-            score += weight(field);
-        }
-        i = j;
     }
-    score
 }
 
 /// Whether a strong keyword overrides the vetoes: it must be at least as prominent as they are
 /// (a veto in the title is only overridden by a strong keyword in the title).
-fn overrides(strong_fields: &[Field], vetoes: &[KeywordHit]) -> bool {
+fn overrides(strong_fields: &[Field], veto_fields: &[Field]) -> bool {
     if strong_fields.contains(&Field::Title) {
         return true;
     }
-    !strong_fields.is_empty() && vetoes.iter().all(|v| v.field == Field::Summary)
-}
-
-fn push_unique(list: &mut Vec<KeywordHit>, hit: KeywordHit) {
-    if !list
-        .iter()
-        .any(|h| h.keyword == hit.keyword && h.field == hit.field)
-    {
-        list.push(hit);
-    }
+    !strong_fields.is_empty() && veto_fields.iter().all(|f| *f == Field::Summary)
 }
 
 /// Collects distinct folded patterns and the keywords behind each.
@@ -521,6 +592,7 @@ struct PatternSet {
     index: HashMap<(String, bool), usize>,
     folded: Vec<String>,
     patterns: Vec<Pattern>,
+    owners: Vec<Owner>,
 }
 
 impl PatternSet {
@@ -539,6 +611,7 @@ impl PatternSet {
                 self.folded.push(folded.clone());
                 self.patterns.push(Pattern {
                     owners: Vec::new(),
+                    topical: false,
                     check_left: first.is_some_and(is_word_char),
                     check_right: !prefix && last.is_some_and(is_word_char),
                 });
@@ -546,11 +619,14 @@ impl PatternSet {
                 self.patterns.len() - 1
             }
         };
-        self.patterns[slot].owners.push(Owner {
+        self.owners.push(Owner {
             role,
             topic,
-            keyword: keyword.to_owned(),
+            keyword: Arc::from(keyword),
         });
+        let pattern = &mut self.patterns[slot];
+        pattern.owners.push(self.owners.len() - 1);
+        pattern.topical |= topic.is_some();
     }
 }
 
