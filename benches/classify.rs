@@ -59,7 +59,10 @@ fn thousand_keywords() -> Config {
         .iter()
         .flat_map(|t| t.keywords.iter().chain(&t.strong).cloned())
         .collect();
-    let syllables: Vec<char> = "가나다라마바사아자차카타파하반도체인공지능모델기술산업정책연구개발혁신".chars().collect();
+    let syllables: Vec<char> =
+        "가나다라마바사아자차카타파하반도체인공지능모델기술산업정책연구개발혁신"
+            .chars()
+            .collect();
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
         state ^= state << 13;
@@ -69,7 +72,9 @@ fn thousand_keywords() -> Config {
     };
     while keywords.len() < 1000 {
         let n = 2 + (next() % 4) as usize;
-        let mut k: String = (0..n).map(|_| syllables[(next() % syllables.len() as u64) as usize]).collect();
+        let mut k: String = (0..n)
+            .map(|_| syllables[(next() % syllables.len() as u64) as usize])
+            .collect();
         if next() % 5 == 0 {
             k = format!("K{} {k}", (b'A' + (next() % 26) as u8) as char);
         }
@@ -91,7 +96,13 @@ fn all_keywords(config: &Config) -> Vec<String> {
     config
         .topics
         .iter()
-        .flat_map(|t| t.keywords.iter().chain(&t.strong).chain(&t.generic).chain(&t.exclude))
+        .flat_map(|t| {
+            t.keywords
+                .iter()
+                .chain(&t.strong)
+                .chain(&t.generic)
+                .chain(&t.exclude)
+        })
         .chain(&config.classify.anchors)
         .chain(&config.classify.exclude)
         .map(|k| fold_keyword(k))
@@ -117,7 +128,10 @@ fn main() {
     println!();
     println!("| config | keywords | engine | time | MB/s | items/s | speed-up |");
     println!("|---|---:|---|---:|---:|---:|---:|");
-    for (name, config) in [("shipped", shipped()), ("1,000 keywords", thousand_keywords())] {
+    for (name, config) in [
+        ("shipped", shipped()),
+        ("1,000 keywords", thousand_keywords()),
+    ] {
         let classifier = Classifier::new(&config.classify, &config.topics).unwrap();
         let patterns = all_keywords(&config);
         let engine = best_of(3, || {
@@ -142,8 +156,14 @@ fn main() {
                 .map(|d| normalize(&d.title).folded.len() + normalize(&d.summary).folded.len())
                 .sum()
         });
-        eprintln!("{name}: normalisation alone {:.2} s", normalise_only.as_secs_f64());
-        for (label, time) in [("aho-corasick (classify)", engine), ("naive contains", naive)] {
+        eprintln!(
+            "{name}: normalisation alone {:.2} s",
+            normalise_only.as_secs_f64()
+        );
+        for (label, time) in [
+            ("aho-corasick (classify)", engine),
+            ("naive contains", naive),
+        ] {
             println!(
                 "| {name} | {} | {label} | {:.2} s | {:.1} | {:.0} | {} |",
                 patterns.len(),

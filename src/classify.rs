@@ -56,9 +56,46 @@ fn is_ignorable(c: char) -> bool {
         || c.is_ascii_punctuation()
         || matches!(
             c,
-            '·' | '・' | '‧' | '∙' | '•' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '「' | '」' | '『' | '』'
-                | '“' | '”' | '‘' | '’' | '〈' | '〉' | '《' | '》' | '【' | '】' | '〔' | '〕' | '…'
-                | '、' | '。' | '〃' | '〜' | '～' | '※' | '▲' | '△' | '▶' | '■' | '□' | '○' | '●'
+            '·' | '・'
+                | '‧'
+                | '∙'
+                | '•'
+                | '‐'
+                | '‑'
+                | '‒'
+                | '–'
+                | '—'
+                | '―'
+                | '「'
+                | '」'
+                | '『'
+                | '』'
+                | '“'
+                | '”'
+                | '‘'
+                | '’'
+                | '〈'
+                | '〉'
+                | '《'
+                | '》'
+                | '【'
+                | '】'
+                | '〔'
+                | '〕'
+                | '…'
+                | '、'
+                | '。'
+                | '〃'
+                | '〜'
+                | '～'
+                | '※'
+                | '▲'
+                | '△'
+                | '▶'
+                | '■'
+                | '□'
+                | '○'
+                | '●'
         )
         || c.is_control()
 }
@@ -206,9 +243,13 @@ pub enum Decision {
     NoMatch,
     BelowThreshold,
     /// A `require` group had no match (1-based group number).
-    MissingRequired { group: usize },
+    MissingRequired {
+        group: usize,
+    },
     /// An exclusion matched and no strong keyword overrode it.
-    Vetoed { by: Vec<KeywordHit> },
+    Vetoed {
+        by: Vec<KeywordHit>,
+    },
 }
 
 /// The full reasoning for one topic: what `policy-watch explain` prints.
@@ -290,7 +331,10 @@ struct Evaluation {
 }
 
 impl Classifier {
-    pub fn new(classify: &ClassifyConfig, topics: &[TopicConfig]) -> Result<Classifier, BuildError> {
+    pub fn new(
+        classify: &ClassifyConfig,
+        topics: &[TopicConfig],
+    ) -> Result<Classifier, BuildError> {
         let mut builder = PatternSet::default();
         for keyword in &classify.anchors {
             builder.add(keyword, Role::Anchor, None);
@@ -345,7 +389,12 @@ impl Classifier {
         for m in self.automaton.find_overlapping_iter(&text.folded) {
             let pattern = &self.patterns[m.pattern().as_usize()];
             let (start, end) = text.original_range(m.start(), m.end());
-            if pattern.check_left && text.nfkc[..start].chars().next_back().is_some_and(is_word_char) {
+            if pattern.check_left
+                && text.nfkc[..start]
+                    .chars()
+                    .next_back()
+                    .is_some_and(is_word_char)
+            {
                 continue;
             }
             if pattern.check_right && text.nfkc[end..].chars().next().is_some_and(is_word_char) {
@@ -363,7 +412,9 @@ impl Classifier {
     fn evaluate(&self, occurrences: Vec<Occurrence>) -> Evaluation {
         let mut anchors = Vec::new();
         let mut global_vetoes = Vec::new();
-        let mut per_topic: Vec<TopicHits> = (0..self.topics.len()).map(|_| TopicHits::default()).collect();
+        let mut per_topic: Vec<TopicHits> = (0..self.topics.len())
+            .map(|_| TopicHits::default())
+            .collect();
         for (o, occurrence) in occurrences.iter().enumerate() {
             for &owner_index in &self.patterns[occurrence.pattern].owners {
                 let owner = &self.owners[owner_index];
@@ -375,7 +426,8 @@ impl Classifier {
                     // The same keyword in the same field is one piece of evidence for explanations
                     // (scoring looks at occurrences separately).
                     let duplicate = list.iter().any(|e| {
-                        e.owner == owner_index && occurrences[e.occurrence].field == occurrence.field
+                        e.owner == owner_index
+                            && occurrences[e.occurrence].field == occurrence.field
                     });
                     if !duplicate {
                         list.push(evidence);
@@ -436,7 +488,10 @@ impl Classifier {
         let score = self.score(&counted, topic, occurrences);
         let missing_group = (0..topic.require_groups).find(|g| !th.groups_met.contains(g));
         let vetoes: Vec<Evidence> = th.excludes.iter().chain(global_vetoes).copied().collect();
-        let veto_fields: Vec<Field> = vetoes.iter().map(|v| occurrences[v.occurrence].field).collect();
+        let veto_fields: Vec<Field> = vetoes
+            .iter()
+            .map(|v| occurrences[v.occurrence].field)
+            .collect();
         let verdict = if counted.is_empty() {
             Verdict::NoMatch
         } else if score < topic.threshold {
@@ -564,7 +619,9 @@ impl Classifier {
                         Verdict::NoMatch => Decision::NoMatch,
                         Verdict::BelowThreshold => Decision::BelowThreshold,
                         Verdict::MissingRequired(group) => Decision::MissingRequired { group },
-                        Verdict::Vetoed => Decision::Vetoed { by: hits(&e.vetoes) },
+                        Verdict::Vetoed => Decision::Vetoed {
+                            by: hits(&e.vetoes),
+                        },
                     },
                     score: e.score,
                     threshold: t.threshold,
@@ -619,6 +676,16 @@ impl PatternSet {
                 self.patterns.len() - 1
             }
         };
+        // Two spellings of one keyword in the same role ("인공지능 반도체", "인공지능반도체") are one
+        // keyword: keep the first, so notices and explanations do not list it twice.
+        let pattern = &self.patterns[slot];
+        if pattern
+            .owners
+            .iter()
+            .any(|&o| self.owners[o].role == role && self.owners[o].topic == topic)
+        {
+            return;
+        }
         self.owners.push(Owner {
             role,
             topic,
@@ -797,6 +864,15 @@ require = [["AI", "인공지능", "반도체"]]
         assert_eq!(
             c.classify("ＡＩ·반도체 육성", "")[0].keywords,
             vec!["AI반도체"]
+        );
+    }
+
+    #[test]
+    fn spellings_of_one_keyword_are_listed_once() {
+        let c = classifier(&["인공지능 반도체", "인공지능반도체", "NPU"]);
+        assert_eq!(
+            c.classify("인공지능 반도체 NPU 실증", "")[0].keywords,
+            vec!["인공지능 반도체", "NPU"]
         );
     }
 }

@@ -343,23 +343,44 @@ fn shipped_config() -> String {
 #[test]
 fn explain_shows_matches_spans_and_vetoes() {
     let config = shipped_config();
-    let out = command(&["explain", "--config", &config, "과기정통부, ＡＩ·반도체 NPU 실증 확대", "국산 신경망처리장치 보급"])
-        .output()
-        .unwrap();
+    let out = command(&[
+        "explain",
+        "--config",
+        &config,
+        "과기정통부, ＡＩ·반도체 NPU 실증 확대",
+        "국산 신경망처리장치 보급",
+    ])
+    .output()
+    .unwrap();
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(stdout.contains("result:  ai_chip_npu"), "{stdout}");
-    assert!(stdout.contains("AI반도체 (title: \"AI·반도체\")"), "{stdout}");
+    assert!(
+        stdout.contains("AI반도체 (title: \"AI·반도체\")"),
+        "{stdout}"
+    );
     assert!(stdout.contains("NPU (title: \"NPU\")"), "{stdout}");
-    assert!(stdout.contains("신경망처리장치 (summary: \"신경망처리장치\")"), "{stdout}");
+    assert!(
+        stdout.contains("신경망처리장치 (summary: \"신경망처리장치\")"),
+        "{stdout}"
+    );
 
     // Trade statistics that cite HBM stay out, and the veto is named.
-    let out = command(&["explain", "--config", &config, "2026년 4월 정보통신산업(ICT) 수출입 동향", "HBM 수출 호조"])
-        .output()
-        .unwrap();
+    let out = command(&[
+        "explain",
+        "--config",
+        &config,
+        "2026년 4월 정보통신산업(ICT) 수출입 동향",
+        "HBM 수출 호조",
+    ])
+    .output()
+    .unwrap();
     let stdout = text(&out.stdout);
     assert!(stdout.contains("result:  not relevant"), "{stdout}");
-    assert!(stdout.contains("global exclusions: 수출입 동향 (title: \"수출입 동향\")"), "{stdout}");
+    assert!(
+        stdout.contains("global exclusions: 수출입 동향 (title: \"수출입 동향\")"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -371,9 +392,16 @@ fn explain_reads_an_item_file_and_prints_json() {
         r#"{"id": "x", "title": "인공지능 팹리스 지원 공고", "summary": null, "labels": []}"#,
     )
     .unwrap();
-    let out = command(&["explain", "--config", &shipped_config(), "--item", item.to_str().unwrap(), "--json"])
-        .output()
-        .unwrap();
+    let out = command(&[
+        "explain",
+        "--config",
+        &shipped_config(),
+        "--item",
+        item.to_str().unwrap(),
+        "--json",
+    ])
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let chip = json["topics"]
@@ -387,9 +415,15 @@ fn explain_reads_an_item_file_and_prints_json() {
     assert_eq!(chip["counted"][0]["keyword"], "팹리스");
     assert_eq!(json["anchors"][0]["keyword"], "인공지능");
 
-    let missing = command(&["explain", "--config", &shipped_config(), "--item", "/nonexistent.json"])
-        .output()
-        .unwrap();
+    let missing = command(&[
+        "explain",
+        "--config",
+        &shipped_config(),
+        "--item",
+        "/nonexistent.json",
+    ])
+    .output()
+    .unwrap();
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("/nonexistent.json"));
 }
