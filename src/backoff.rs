@@ -5,10 +5,15 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use rand::Rng;
 
-/// Exponential backoff from 1 minute, doubling per consecutive failure, capped.
+/// Exponential backoff from 1 minute, doubling per consecutive failure, capped (sources).
 pub fn backoff(failures: u32, cap: Duration) -> Duration {
+    backoff_from(Duration::from_secs(60), failures, cap)
+}
+
+/// Exponential backoff from `min`, doubling per consecutive failure, capped.
+pub fn backoff_from(min: Duration, failures: u32, cap: Duration) -> Duration {
     ExponentialBuilder::default()
-        .with_min_delay(Duration::from_secs(60))
+        .with_min_delay(min)
         .with_factor(2.0)
         .with_max_delay(cap)
         .without_max_times()

@@ -155,8 +155,7 @@ fn default_max_backoff() -> Duration {
     Duration::from_secs(6 * 3600)
 }
 
-/// Telegram settings. Delivery itself comes with the Telegram issue; the token is never read
-/// from this file (see `token_file`).
+/// Telegram settings. The token is never read from this file (see `token_file`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramConfig {
@@ -167,6 +166,61 @@ pub struct TelegramConfig {
     /// `$CREDENTIALS_DIRECTORY/telegram-token` are also read.
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// Telegram user ids that receive operator alerts (and may use admin commands).
+    #[serde(default)]
+    pub admins: Vec<i64>,
+    /// Show link previews under notices.
+    #[serde(default)]
+    pub link_preview: bool,
+    #[serde(default)]
+    pub limits: TelegramLimits,
+    /// Channels and groups that receive notices.
+    #[serde(default, rename = "destination")]
+    pub destinations: Vec<Spanned<DestinationConfig>>,
+}
+
+/// Telegram's sending limits (Bots FAQ). Sends are paced to stay under them, so 429s are rare.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramLimits {
+    #[serde(default = "default_global_per_second", deserialize_with = "de_rate")]
+    pub global_per_second: u32,
+    #[serde(default = "default_group_per_minute", deserialize_with = "de_rate")]
+    pub group_per_minute: u32,
+    #[serde(default = "default_private_per_second", deserialize_with = "de_rate")]
+    pub private_per_second: u32,
+}
+
+impl Default for TelegramLimits {
+    fn default() -> Self {
+        TelegramLimits {
+            global_per_second: default_global_per_second(),
+            group_per_minute: default_group_per_minute(),
+            private_per_second: default_private_per_second(),
+        }
+    }
+}
+
+fn default_global_per_second() -> u32 {
+    30
+}
+fn default_group_per_minute() -> u32 {
+    20
+}
+fn default_private_per_second() -> u32 {
+    1
+}
+
+/// A channel or group that receives notices.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationConfig {
+    /// `@channelname` or a numeric chat id (negative for groups and channels).
+    #[serde(deserialize_with = "de_chat")]
+    pub chat: String,
+    /// Only notices of these topics (default: every topic).
+    #[serde(default)]
+    pub topics: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -456,6 +510,33 @@ impl Config {
                 ));
             }
         }
+        let mut chats = HashSet::new();
+        for spanned in &self.telegram.destinations {
+            let destination = spanned.get_ref();
+            if !chats.insert(destination.chat.as_str()) {
+                return Err((
+                    spanned.span(),
+                    format!(
+                        "telegram destination {} is listed twice; keep one [[telegram.destination]] per chat",
+                        destination.chat
+                    ),
+                ));
+            }
+            for topic in destination.topics.iter().flatten() {
+                if !topic_ids.contains(topic.get_ref().as_str()) {
+                    let known: Vec<&str> = topic_ids.iter().copied().collect();
+                    return Err((
+                        topic.span(),
+                        format!(
+                            "unknown topic {:?} in the filter of telegram destination {}; known topics: {}",
+                            topic.get_ref(),
+                            destination.chat,
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -593,6 +674,39 @@ fn de_hashtag<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         )));
     }
     Ok(format!("#{body}"))
+}
+
+fn de_rate<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let rate = u32::deserialize(d)?;
+    if rate == 0 || rate > 10_000 {
+        return Err(serde::de::Error::custom(format!(
+            "rate {rate} is out of range; use 1 to 10000 messages"
+        )));
+    }
+    Ok(rate)
+}
+
+/// A chat: `@username` (5-32 letters, digits, `_`) or a numeric id, given as a string or number.
+fn de_chat<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Chat {
+        Id(i64),
+        Name(String),
+    }
+    let chat = match Chat::deserialize(d)? {
+        Chat::Id(id) => id.to_string(),
+        Chat::Name(name) => name.trim().to_owned(),
+    };
+    let valid_name = chat.strip_prefix('@').is_some_and(|n| {
+        (5..=32).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    if !valid_name && chat.parse::<i64>().is_err() {
+        return Err(serde::de::Error::custom(format!(
+            "invalid chat {chat:?}; use \"@channelname\" or a numeric chat id such as -1001234567890"
+        )));
+    }
+    Ok(chat)
 }
 
 fn de_nonempty_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

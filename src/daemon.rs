@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::secret::BotToken;
 
 /// Exit code for a bad config (EX_CONFIG); the systemd unit lists it in RestartPreventExitStatus.
 pub const EXIT_CONFIG: i32 = 78;
@@ -18,7 +19,8 @@ pub fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Every line passes through the secret redactor: the bot token must never reach a log.
+        .with_writer(|| crate::secret::RedactingWriter(std::io::stderr()))
         .with_target(false);
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         builder.without_time().with_ansi(false).init();
@@ -74,11 +76,12 @@ pub struct TokenError {
 }
 
 /// The Telegram bot token, from `TELOXIDE_TOKEN`, `telegram.token_file`, or systemd's
-/// `$CREDENTIALS_DIRECTORY/telegram-token`, in that order. `None` when none is set.
-pub fn telegram_token(config: &Config) -> Result<Option<(String, TokenSource)>, TokenError> {
+/// `$CREDENTIALS_DIRECTORY/telegram-token`, in that order. `None` when none is set. The token is
+/// registered for redaction as soon as it is read.
+pub fn telegram_token(config: &Config) -> Result<Option<(BotToken, TokenSource)>, TokenError> {
     if let Ok(token) = std::env::var("TELOXIDE_TOKEN") {
         if !token.trim().is_empty() {
-            return Ok(Some((token.trim().to_owned(), TokenSource::Env)));
+            return Ok(Some((BotToken::new(&token), TokenSource::Env)));
         }
     }
     if let Some(path) = &config.telegram.token_file {
@@ -93,11 +96,16 @@ pub fn telegram_token(config: &Config) -> Result<Option<(String, TokenSource)>, 
     Ok(None)
 }
 
-fn read_token(path: &Path) -> Result<String, TokenError> {
-    std::fs::read_to_string(path)
-        .map(|t| t.trim().to_owned())
-        .map_err(|source| TokenError {
+fn read_token(path: &Path) -> Result<BotToken, TokenError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TokenError {
+        path: path.to_owned(),
+        source,
+    })?;
+    if text.trim().is_empty() {
+        return Err(TokenError {
             path: path.to_owned(),
-            source,
-        })
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is empty"),
+        });
+    }
+    Ok(BotToken::new(&text))
 }

@@ -11,7 +11,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::classify::Classifier;
 use crate::config::SourceConfig;
-use crate::deliver::{Delivery, Destination, Notice, Printer, render};
+use crate::deliver::{Delivery, Destination, Notice, Payload, Printer, render};
 use crate::items::Item;
 use crate::sources::{PollEvent, PollOutcome, SourceError};
 use crate::store::{PollEntry, SourceState, Store, StoreError};
@@ -38,10 +38,26 @@ pub struct IngestTotals {
     pub queued: usize,
 }
 
+/// A destination and the topics it wants (all when `None`).
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub destination: Destination,
+    pub topics: Option<Vec<String>>,
+}
+
+impl Route {
+    fn wants(&self, notice: &Notice) -> bool {
+        match &self.topics {
+            None => true,
+            Some(wanted) => notice.topics.iter().any(|t| wanted.contains(&t.id)),
+        }
+    }
+}
+
 pub struct Ingestor {
     pub store: Store,
     pub classifier: Arc<Classifier>,
-    pub destinations: Vec<Destination>,
+    pub routes: Vec<Route>,
     /// Where to preview baselined matches (dry-run): they are shown but never sent.
     pub preview: Option<Printer>,
     pub wake: Arc<Notify>,
@@ -170,12 +186,14 @@ impl Ingestor {
                 };
                 if i >= send_from {
                     deliveries = self
-                        .destinations
+                        .routes
                         .iter()
-                        .map(|d| Delivery {
-                            destination: d.clone(),
-                            notice: notice.clone(),
+                        .filter(|r| r.wants(&notice))
+                        .map(|r| Delivery {
+                            destination: r.destination.clone(),
+                            payload: Payload::Notice(notice.clone()),
                             attempts: 0,
+                            plain: false,
                         })
                         .collect();
                 } else {

@@ -30,6 +30,7 @@ pub mod daemon;
 pub mod deliver;
 pub mod ingest;
 pub mod items;
+pub mod secret;
 pub mod sources;
 pub mod store;
 
@@ -43,8 +44,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::classify::Classifier;
 use crate::config::Config;
-use crate::deliver::{Deliverer, Destination, Printer, Sink};
-use crate::ingest::{IngestTotals, Ingestor};
+use crate::deliver::telegram::TelegramSink;
+use crate::deliver::{Deliverer, Destination, Printer, Sinks};
+use crate::ingest::{IngestTotals, Ingestor, Route};
 use crate::sources::{Fetcher, Poller};
 use crate::store::Store;
 
@@ -66,8 +68,8 @@ pub enum Mode {
 
 /// Where notices go and what previews are shown.
 pub struct Output {
-    pub sink: Sink,
-    pub destinations: Vec<Destination>,
+    pub sinks: Sinks,
+    pub routes: Vec<Route>,
     /// Dry-run: also show baselined matches, marked as not sent.
     pub preview: Option<Printer>,
 }
@@ -76,11 +78,45 @@ impl Output {
     /// Everything to `printer`, with baseline previews: `--dry-run` or no Telegram token.
     pub fn dry_run(printer: Printer) -> Output {
         Output {
-            sink: Sink::Print(printer.clone()),
-            destinations: vec![Destination::Stdout],
+            sinks: Sinks::print_only(printer.clone()),
+            routes: vec![Route {
+                destination: Destination::Stdout,
+                topics: None,
+            }],
             preview: Some(printer),
         }
     }
+
+    /// Notices to the configured Telegram destinations through `telegram`.
+    pub fn telegram(config: &Config, telegram: TelegramSink, printer: Printer) -> Output {
+        Output {
+            sinks: Sinks {
+                printer,
+                telegram: Some(telegram),
+            },
+            routes: telegram_routes(config),
+            preview: None,
+        }
+    }
+}
+
+/// The configured Telegram destinations with their topic filters.
+pub fn telegram_routes(config: &Config) -> Vec<Route> {
+    config
+        .telegram
+        .destinations
+        .iter()
+        .map(|d| Route {
+            destination: Destination::Telegram {
+                chat: d.get_ref().chat.clone(),
+            },
+            topics: d
+                .get_ref()
+                .topics
+                .as_ref()
+                .map(|t| t.iter().map(|s| s.get_ref().clone()).collect()),
+        })
+        .collect()
 }
 
 /// What a run did.
@@ -88,6 +124,8 @@ impl Output {
 pub struct RunReport {
     pub ingest: IngestTotals,
     pub delivered: usize,
+    /// Deliveries left in the outbox at the end (parked, or given up on for this `once` run).
+    pub pending: usize,
 }
 
 /// Runs the pipeline until `shutdown` is cancelled (daemon) or one cycle is done (once).
@@ -120,7 +158,7 @@ pub async fn run(
     let ingestor = Ingestor {
         store: store.clone(),
         classifier,
-        destinations: output.destinations,
+        routes: output.routes.clone(),
         preview: output.preview,
         wake: Arc::clone(&wake),
     };
@@ -134,7 +172,10 @@ pub async fn run(
     };
     let deliverer = Deliverer {
         store: store.clone(),
-        sink: output.sink,
+        sinks: output.sinks,
+        limits: config.telegram.limits.clone(),
+        admins: config.telegram.admins.clone(),
+        reactivate: output.routes.into_iter().map(|r| r.destination).collect(),
         wake,
     };
     let deliver = {
@@ -175,7 +216,8 @@ pub async fn run(
         Some(result) => {
             let (totals, delivered) = result?;
             report.ingest = totals;
-            report.delivered = delivered;
+            report.delivered = delivered.delivered;
+            report.pending = delivered.pending;
         }
         None => tracing::warn!(
             "shutdown took longer than {DRAIN_DEADLINE:?}; abandoning unfinished work (the outbox keeps it)"

@@ -10,6 +10,7 @@ mod explain;
 use policy_watch::config::{self, Config};
 use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE};
 use policy_watch::deliver::Printer;
+use policy_watch::deliver::telegram::TelegramSink;
 use policy_watch::store::{Store, StoreError};
 use policy_watch::{Mode, Output};
 
@@ -58,6 +59,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    policy_watch::secret::install_panic_hook();
     daemon::init_logging();
     let path = cli
         .config
@@ -109,15 +111,48 @@ fn execute(cli: Cli, config: Config, mode: Mode) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
-    if cli.dry_run {
-        tracing::info!("dry run: notices are printed to stdout, nothing is sent");
-    } else if token.is_none() {
-        tracing::info!(
-            "no Telegram token (TELOXIDE_TOKEN, telegram.token_file or $CREDENTIALS_DIRECTORY/telegram-token): printing notices to stdout instead of sending"
-        );
-    } else {
-        tracing::warn!("no Telegram destinations are configured: printing notices to stdout");
-    }
+    let printer = Printer::stdout();
+    let output = match (&token, cli.dry_run) {
+        (_, true) => {
+            tracing::info!("dry run: notices are printed to stdout, nothing is sent");
+            Output::dry_run(printer)
+        }
+        (None, false) => {
+            tracing::info!(
+                "no Telegram token (TELOXIDE_TOKEN, telegram.token_file or $CREDENTIALS_DIRECTORY/telegram-token): printing notices to stdout instead of sending"
+            );
+            Output::dry_run(printer)
+        }
+        (Some(_), false) if config.telegram.destinations.is_empty() => {
+            tracing::warn!(
+                "a Telegram token is set but no [[telegram.destination]] is configured: printing notices to stdout"
+            );
+            Output::dry_run(printer)
+        }
+        (Some((token, source)), false) => {
+            let telegram = match TelegramSink::new(
+                token,
+                config.telegram.api_url.as_ref(),
+                config.telegram.link_preview,
+            ) {
+                Ok(sink) => sink,
+                Err(e) => {
+                    eprintln!("error: cannot set up the Telegram client: {e}");
+                    return ExitCode::from(EXIT_FAILURE as u8);
+                }
+            };
+            tracing::info!(
+                "sending to {} Telegram destination(s) (token from {})",
+                config.telegram.destinations.len(),
+                match source {
+                    daemon::TokenSource::Env => "TELOXIDE_TOKEN".to_owned(),
+                    daemon::TokenSource::File(p) | daemon::TokenSource::Credential(p) =>
+                        p.display().to_string(),
+                }
+            );
+            Output::telegram(&config, telegram, printer)
+        }
+    };
     let dir = cli.state_dir.clone().unwrap_or_else(|| config.store_dir());
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!(
@@ -149,7 +184,6 @@ fn execute(cli: Cli, config: Config, mode: Mode) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let shutdown = daemon::shutdown_on_signals()?;
-        let output = Output::dry_run(Printer::stdout());
         policy_watch::run(Arc::new(config), store, output, mode, shutdown).await
     });
     match result {

@@ -9,6 +9,8 @@
 //! - `sources`: `source_id` → JSON [`SourceState`] (validators, failures, last success, baseline).
 //! - `outbox`: sequence (u64 BE, monotonic) → JSON [`Delivery`]. A delivery is removed only after
 //!   the destination accepted it.
+//! - `dead`: sequence → JSON [`DeadLetter`]: deliveries Telegram refused for good (kept, not lost).
+//! - `destinations`: destination key → JSON [`DestinationState`] (deactivated, migrated).
 //! - `titles`: hash of the folded title → first-seen unix seconds (u64 BE) + source id. The same
 //!   press release reaches us from the ministry's feed and from korea.kr's list: the second
 //!   sighting is recorded as seen but sends nothing.
@@ -103,6 +105,26 @@ pub struct Store {
     sources: sled::Tree,
     outbox: sled::Tree,
     titles: sled::Tree,
+    dead: sled::Tree,
+    destinations: sled::Tree,
+}
+
+/// A delivery that can never be sent as it is, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub delivery: Delivery,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the store remembers about a destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationState {
+    /// Set when Telegram said the bot may not post there (403, chat not found).
+    pub inactive_since: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    /// The group became a supergroup with this chat id.
+    pub migrated_to: Option<String>,
 }
 
 impl Store {
@@ -145,6 +167,8 @@ impl Store {
             sources: db.open_tree("sources")?,
             outbox: db.open_tree("outbox")?,
             titles: db.open_tree("titles")?,
+            dead: db.open_tree("dead")?,
+            destinations: db.open_tree("destinations")?,
             dir: dir.to_owned(),
             db,
         })
@@ -256,6 +280,88 @@ impl Store {
             })?;
             Ok((seq, delivery))
         })
+    }
+
+    /// Pending deliveries with a sequence number above `after` (all when `None`), in order.
+    pub fn outbox_after(
+        &self,
+        after: Option<u64>,
+    ) -> impl Iterator<Item = Result<(u64, Delivery), StoreError>> + '_ {
+        let start = after.map(|a| a.saturating_add(1)).unwrap_or(0);
+        self.outbox.range(start.to_be_bytes()..).map(|entry| {
+            let (k, v) = entry?;
+            let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
+            let delivery = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                what: format!("outbox/{seq}"),
+                source,
+            })?;
+            Ok((seq, delivery))
+        })
+    }
+
+    /// Appends one delivery to the outbox (operator alerts; notices go through [`Store::commit_poll`]).
+    pub fn enqueue(&self, delivery: &Delivery) -> Result<u64, StoreError> {
+        let seq = self.db.generate_id()?;
+        self.outbox.insert(seq.to_be_bytes(), to_json(delivery))?;
+        Ok(seq)
+    }
+
+    /// Moves a delivery that can never be sent from the outbox to `dead`, atomically.
+    pub fn dead_letter(
+        &self,
+        seq: u64,
+        delivery: &Delivery,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let letter = to_json(&DeadLetter {
+            delivery: delivery.clone(),
+            reason: reason.to_owned(),
+            at: Utc::now(),
+        });
+        let result: Result<(), TransactionError<()>> =
+            (&self.outbox, &self.dead).transaction(|(outbox, dead)| {
+                outbox.remove(&seq.to_be_bytes())?;
+                dead.insert(&seq.to_be_bytes(), letter.as_slice())?;
+                Ok(())
+            });
+        result.map_err(|e| match e {
+            TransactionError::Storage(e) => StoreError::Sled(e),
+            TransactionError::Abort(()) => unreachable!("dead_letter never aborts"),
+        })
+    }
+
+    /// Deliveries moved to `dead`.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        self.dead
+            .iter()
+            .values()
+            .map(|v| {
+                let v = v?;
+                serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                    what: "dead".into(),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    pub fn destination_state(&self, key: &str) -> Result<DestinationState, StoreError> {
+        match self.destinations.get(key)? {
+            None => Ok(DestinationState::default()),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+                what: format!("destinations/{key}"),
+                source,
+            }),
+        }
+    }
+
+    pub fn save_destination_state(
+        &self,
+        key: &str,
+        state: &DestinationState,
+    ) -> Result<(), StoreError> {
+        self.destinations.insert(key, to_json(state))?;
+        Ok(())
     }
 
     /// Removes a delivery once the destination accepted it.

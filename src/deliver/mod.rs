@@ -1,22 +1,35 @@
-//! Delivery: notices leave the durable outbox in order, one at a time per destination, and are
-//! removed only once the destination accepted them.
+//! Delivery: notices leave the durable outbox in order per destination, paced under Telegram's
+//! limits, and are removed only once the destination accepted them.
 //!
-//! Today the destination is the terminal (dry-run, or no Telegram token). Telegram destinations
-//! plug in as another [`Sink`] without changing the outbox or its guarantees.
+//! One [`Deliverer`] task owns the outbox drain. It keeps the pending deliveries in memory (loaded
+//! from the store, refreshed when the ingest stage wakes it), and sends at most one message per
+//! destination at a time, so each destination sees its notices in order while different
+//! destinations proceed in parallel. Pacing: a per-chat limiter (1/s for private chats, 20/min for
+//! groups and channels) checked before a send is started, and a global limiter (30/s) awaited by
+//! the send itself. Telegram's answers decide what happens next (see [`telegram::Outcome`]).
 
 pub mod render;
+pub mod telegram;
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::classify::TopicMatch;
+use crate::config::TelegramLimits;
 use crate::items::Item;
-use crate::store::{Store, StoreError};
+use crate::store::{DestinationState, Store, StoreError};
+use telegram::{Outcome, TelegramSink};
 
 /// An item that matched topics, with everything a message needs (so a delivery never depends on
 /// config that may have changed by the time it is sent).
@@ -32,34 +45,46 @@ pub struct Notice {
 }
 
 /// Where a delivery goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Destination {
     /// Printed to standard output (dry-run, or no Telegram token).
     Stdout,
+    /// A Telegram chat: `@channel` or a numeric id.
+    Telegram { chat: String },
 }
 
-/// One notice for one destination, as kept in the outbox.
+impl Destination {
+    /// Stable key (store and pacing).
+    pub fn key(&self) -> String {
+        match self {
+            Destination::Stdout => "stdout".to_owned(),
+            Destination::Telegram { chat } => format!("tg:{chat}"),
+        }
+    }
+}
+
+/// What a delivery carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    Notice(Notice),
+    /// An operator alert (a source failing, a destination lost).
+    Alert {
+        text: String,
+    },
+}
+
+/// One message for one destination, as kept in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     pub destination: Destination,
-    pub notice: Notice,
+    pub payload: Payload,
     #[serde(default)]
     pub attempts: u32,
-}
-
-/// Why a send failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// Worth retrying later (network, server error, rate limit).
-    #[error("{reason}")]
-    Retry {
-        reason: String,
-        after: Option<Duration>,
-    },
-    /// The output itself is gone (e.g. stdout closed): stop delivering, keep the outbox.
-    #[error("{0}")]
-    Fatal(String),
+    /// Send as plain text (set after Telegram refused our HTML once).
+    #[serde(default)]
+    pub plain: bool,
 }
 
 /// A shared text output (stdout in the binary, a buffer in tests).
@@ -82,23 +107,12 @@ impl Printer {
     }
 }
 
-/// Where deliveries are performed.
+/// Where deliveries are performed. Deliveries for a destination without a sink (Telegram entries
+/// left by an earlier run, during a dry run) stay in the outbox untouched.
 #[derive(Clone)]
-pub enum Sink {
-    /// Prints each notice in the text the Telegram message carries.
-    Print(Printer),
-}
-
-impl Sink {
-    async fn send(&self, delivery: &Delivery) -> Result<(), SendError> {
-        match (self, &delivery.destination) {
-            (Sink::Print(printer), Destination::Stdout) => printer
-                .print(&render::plain(&delivery.notice))
-                .map_err(|e| {
-                    SendError::Fatal(format!("cannot write notices to standard output: {e}"))
-                }),
-        }
-    }
+pub struct Sinks {
+    pub printer: Printer,
+    pub telegram: Option<TelegramSink>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,66 +120,360 @@ pub enum DeliverError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
-    Sink(String),
+    Output(String),
 }
 
-/// Drains the outbox through a [`Sink`].
+/// What a delivery run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    /// Deliveries still in the outbox when the run ended.
+    pub pending: usize,
+}
+
+/// Per-destination state of the drain.
+#[derive(Debug, Default)]
+struct DestinationRun {
+    in_flight: bool,
+    ready_at: Option<Instant>,
+    failures: u32,
+    inactive: bool,
+    migrated_to: Option<String>,
+    loaded: bool,
+}
+
+/// A finished send.
+struct Finished {
+    seq: u64,
+    key: String,
+    outcome: Result<Outcome, String>,
+}
+
+/// In `once` mode a destination that keeps failing is left for the next run after this many tries.
+const ONCE_MAX_FAILURES: u32 = 3;
+/// Retry waits for network errors and 5xx: from 1 s, doubling, capped.
+const RETRY_MIN: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(600);
+/// Extra wait after a 429's retry_after, so the resend never arrives early.
+const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(50);
+
+/// Drains the outbox.
 pub struct Deliverer {
     pub store: Store,
-    pub sink: Sink,
+    pub sinks: Sinks,
+    pub limits: TelegramLimits,
+    /// Chats that get operator alerts.
+    pub admins: Vec<i64>,
+    /// Configured destinations: re-activated at start (an operator restarts after fixing rights).
+    pub reactivate: Vec<Destination>,
     /// Signalled by the ingest stage whenever it enqueued something.
     pub wake: Arc<Notify>,
 }
 
+struct Pacing {
+    global: Arc<DefaultDirectRateLimiter>,
+    groups: DefaultKeyedRateLimiter<String>,
+    private: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+}
+
+fn quota(per: Duration) -> Quota {
+    Quota::with_period(per)
+        .expect("non-zero period")
+        .allow_burst(NonZeroU32::MIN)
+}
+
+impl Pacing {
+    fn new(limits: &TelegramLimits) -> Pacing {
+        Pacing {
+            global: Arc::new(RateLimiter::direct(quota(
+                Duration::from_secs(1) / limits.global_per_second,
+            ))),
+            groups: RateLimiter::keyed(quota(Duration::from_secs(60) / limits.group_per_minute)),
+            private: RateLimiter::keyed(quota(Duration::from_secs(1) / limits.private_per_second)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Takes this chat's turn, or says how long until it has one.
+    fn chat_turn(&self, chat: &str) -> Result<(), Duration> {
+        let private = chat.parse::<i64>().is_ok_and(|id| id > 0);
+        let limiter = if private { &self.private } else { &self.groups };
+        limiter
+            .check_key(&chat.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
 impl Deliverer {
-    /// Delivers until `shutdown` (finishing the send in flight), or — when `until_idle` is given —
-    /// until that token is cancelled and the outbox is empty (`policy-watch once`).
+    /// Delivers until `shutdown` (finishing the sends in flight), or — when `until_idle` is given —
+    /// until that token is cancelled and nothing deliverable is left (`policy-watch once`).
     pub async fn run(
         self,
         shutdown: CancellationToken,
         until_idle: Option<CancellationToken>,
-    ) -> Result<usize, DeliverError> {
-        let mut delivered = 0;
-        loop {
-            if shutdown.is_cancelled() {
-                return Ok(delivered);
-            }
-            let Some((seq, mut delivery)) = self.store.outbox_first()? else {
-                if let Some(idle) = &until_idle {
-                    if idle.is_cancelled() && self.store.outbox_len() == 0 {
-                        return Ok(delivered);
-                    }
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(delivered),
-                    _ = self.wake.notified() => {}
-                    _ = async { match &until_idle { Some(t) => t.cancelled().await, None => std::future::pending().await } } => {}
-                }
-                continue;
-            };
-            match self.sink.send(&delivery).await {
-                Ok(()) => {
-                    self.store.outbox_remove(seq)?;
-                    delivered += 1;
-                }
-                Err(SendError::Fatal(reason)) => return Err(DeliverError::Sink(reason)),
-                Err(SendError::Retry { reason, after }) => {
-                    delivery.attempts += 1;
-                    self.store.outbox_update(seq, &delivery)?;
-                    let wait = after.unwrap_or_else(|| {
-                        crate::backoff::backoff(delivery.attempts, Duration::from_secs(600))
-                    });
-                    tracing::warn!(
-                        seq,
-                        attempts = delivery.attempts,
-                        "delivery failed: {reason}; retrying in {wait:?}"
-                    );
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Ok(delivered),
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                }
+    ) -> Result<DeliveryReport, DeliverError> {
+        let pacing = Pacing::new(&self.limits);
+        let mut states: HashMap<String, DestinationRun> = HashMap::new();
+        for destination in &self.reactivate {
+            let key = destination.key();
+            let mut state = self.store.destination_state(&key)?;
+            if state.inactive_since.take().is_some() {
+                tracing::info!(destination = %key, "re-activating configured destination (was: {})", state.reason.take().unwrap_or_default());
+                self.store.save_destination_state(&key, &state)?;
             }
         }
+        let mut pending: BTreeMap<u64, Delivery> = BTreeMap::new();
+        let mut loaded_up_to: Option<u64> = None;
+        let mut tasks: JoinSet<Finished> = JoinSet::new();
+        let mut report = DeliveryReport::default();
+        let once = until_idle.is_some();
+        loop {
+            // Pick up whatever was enqueued since the last look.
+            for entry in self.store.outbox_after(loaded_up_to) {
+                let (seq, delivery) = entry?;
+                loaded_up_to = Some(seq);
+                pending.insert(seq, delivery);
+            }
+            let stopping = shutdown.is_cancelled();
+            let mut next_ready: Option<Instant> = None;
+            let mut deliverable = false;
+            if !stopping {
+                let now = Instant::now();
+                let mut heads = HashSet::new();
+                for (&seq, delivery) in &pending {
+                    let key = delivery.destination.key();
+                    if !heads.insert(key.clone()) {
+                        continue; // only the oldest delivery of each destination may go
+                    }
+                    if matches!(delivery.destination, Destination::Telegram { .. })
+                        && self.sinks.telegram.is_none()
+                    {
+                        continue; // parked: no Telegram in this run
+                    }
+                    let state = states.entry(key.clone()).or_default();
+                    if !state.loaded {
+                        let stored = self.store.destination_state(&key)?;
+                        state.inactive = stored.inactive_since.is_some();
+                        state.migrated_to = stored.migrated_to;
+                        state.loaded = true;
+                    }
+                    if state.inactive || (once && state.failures >= ONCE_MAX_FAILURES) {
+                        continue;
+                    }
+                    deliverable = true;
+                    if state.in_flight {
+                        continue;
+                    }
+                    if let Some(at) = state.ready_at.filter(|at| *at > now) {
+                        next_ready = Some(next_ready.map_or(at, |n| n.min(at)));
+                        continue;
+                    }
+                    let chat = match &delivery.destination {
+                        Destination::Telegram { chat } => {
+                            Some(state.migrated_to.clone().unwrap_or_else(|| chat.clone()))
+                        }
+                        Destination::Stdout => None,
+                    };
+                    if let Some(chat) = &chat {
+                        if let Err(wait) = pacing.chat_turn(chat) {
+                            let at = now + wait;
+                            state.ready_at = Some(at);
+                            next_ready = Some(next_ready.map_or(at, |n| n.min(at)));
+                            continue;
+                        }
+                    }
+                    state.in_flight = true;
+                    let sinks = self.sinks.clone();
+                    let global = Arc::clone(&pacing.global);
+                    let delivery = delivery.clone();
+                    tasks.spawn(async move {
+                        let outcome = match chat {
+                            Some(chat) => {
+                                global.until_ready().await;
+                                Ok(send_telegram(&sinks, &chat, &delivery).await)
+                            }
+                            None => print(&sinks.printer, &delivery),
+                        };
+                        Finished { seq, key, outcome }
+                    });
+                }
+            }
+            if tasks.is_empty() {
+                if stopping {
+                    break;
+                }
+                if let Some(idle) = &until_idle {
+                    if idle.is_cancelled() && !deliverable {
+                        // Nothing sendable is left, and nothing more will be enqueued.
+                        if self.store.outbox_after(loaded_up_to).next().is_none() {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
+            let sleep_until =
+                next_ready.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                    let finished = match joined {
+                        Ok(finished) => finished,
+                        Err(e) => return Err(DeliverError::Output(format!("a send task failed: {e}"))),
+                    };
+                    let state = states.entry(finished.key.clone()).or_default();
+                    state.in_flight = false;
+                    match finished.outcome {
+                        Ok(outcome) => {
+                            if self.settle(finished.seq, &finished.key, outcome, state, &mut pending)? {
+                                report.delivered += 1;
+                            }
+                        }
+                        Err(fatal) => return Err(DeliverError::Output(fatal)),
+                    }
+                }
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep_until(sleep_until) => {}
+                _ = shutdown.cancelled(), if !stopping => {}
+                _ = async { match &until_idle { Some(t) => t.cancelled().await, None => std::future::pending().await } }, if until_idle.as_ref().is_some_and(|t| !t.is_cancelled()) => {}
+            }
+        }
+        report.pending = self.store.outbox_len();
+        Ok(report)
     }
+
+    /// Applies a send's outcome to the outbox and the destination. Returns whether it was delivered.
+    fn settle(
+        &self,
+        seq: u64,
+        key: &str,
+        outcome: Outcome,
+        state: &mut DestinationRun,
+        pending: &mut BTreeMap<u64, Delivery>,
+    ) -> Result<bool, StoreError> {
+        let Some(delivery) = pending.get_mut(&seq) else {
+            return Ok(false);
+        };
+        match outcome {
+            Outcome::Sent => {
+                self.store.outbox_remove(seq)?;
+                pending.remove(&seq);
+                state.failures = 0;
+                return Ok(true);
+            }
+            Outcome::RetryAfter(wait) => {
+                delivery.attempts += 1;
+                self.store.outbox_update(seq, delivery)?;
+                state.ready_at = Some(Instant::now() + wait + RETRY_AFTER_MARGIN);
+                tracing::warn!(destination = %key, seq, "Telegram asked to wait {}s (429); the same message is resent then", wait.as_secs());
+            }
+            Outcome::Retry(reason) => {
+                delivery.attempts += 1;
+                self.store.outbox_update(seq, delivery)?;
+                state.failures += 1;
+                let wait = crate::backoff::backoff_from(RETRY_MIN, state.failures, RETRY_MAX);
+                state.ready_at = Some(Instant::now() + wait);
+                tracing::warn!(destination = %key, seq, failures = state.failures, "sending failed: {reason}; retrying in {wait:?}");
+            }
+            Outcome::Gone(reason) => {
+                state.inactive = true;
+                let mut stored = self.store.destination_state(key)?;
+                stored.inactive_since = Some(chrono::Utc::now());
+                stored.reason = Some(reason.clone());
+                self.store.save_destination_state(key, &stored)?;
+                tracing::error!(destination = %key, "Telegram refuses this destination: {reason}; it is deactivated, its notices stay in the outbox, other destinations carry on");
+                self.alert(key, &format!("Destination {key} deactivated: {reason}. Fix the bot's rights and restart policy-watch; its pending notices are kept."))?;
+            }
+            Outcome::Migrated(chat) => {
+                let mut stored = self.store.destination_state(key)?;
+                stored.migrated_to = Some(chat.to_string());
+                self.store.save_destination_state(key, &stored)?;
+                state.migrated_to = Some(chat.to_string());
+                state.ready_at = None;
+                tracing::warn!(destination = %key, "the group moved to supergroup {chat}; following it (update the config)");
+            }
+            Outcome::BadMarkup(reason) if !delivery.plain => {
+                delivery.plain = true;
+                self.store.outbox_update(seq, delivery)?;
+                tracing::error!(destination = %key, seq, "BUG: Telegram refused our HTML ({reason}); resending as plain text");
+            }
+            Outcome::BadMarkup(reason) | Outcome::Rejected(reason) => {
+                let delivery = pending.remove(&seq).expect("present");
+                self.store.dead_letter(seq, &delivery, &reason)?;
+                tracing::error!(destination = %key, seq, "Telegram refused this message for good: {reason}; kept in the store's dead letters");
+                self.alert(
+                    key,
+                    &format!("A message to {key} was refused and kept aside: {reason}"),
+                )?;
+            }
+        }
+        Ok(false)
+    }
+
+    /// Queues an operator alert to every admin (never about an admin chat itself, to avoid loops).
+    fn alert(&self, about: &str, text: &str) -> Result<(), StoreError> {
+        if self.sinks.telegram.is_none() {
+            return Ok(());
+        }
+        for admin in &self.admins {
+            let destination = Destination::Telegram {
+                chat: admin.to_string(),
+            };
+            if destination.key() == about {
+                continue;
+            }
+            self.store.enqueue(&Delivery {
+                destination,
+                payload: Payload::Alert {
+                    text: text.to_owned(),
+                },
+                attempts: 0,
+                plain: false,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+async fn send_telegram(sinks: &Sinks, chat: &str, delivery: &Delivery) -> Outcome {
+    let telegram = sinks
+        .telegram
+        .as_ref()
+        .expect("dispatch checks for a Telegram sink");
+    let (text, html) = match (&delivery.payload, delivery.plain) {
+        (Payload::Notice(notice), false) => (render::telegram_html(notice), true),
+        (Payload::Notice(notice), true) => (render::plain(notice), false),
+        (Payload::Alert { text }, false) => (render::alert_html(text), true),
+        (Payload::Alert { text }, true) => (text.clone(), false),
+    };
+    telegram.send(chat, &text, html).await
+}
+
+fn print(printer: &Printer, delivery: &Delivery) -> Result<Outcome, String> {
+    let text = match &delivery.payload {
+        Payload::Notice(notice) => render::plain(notice),
+        Payload::Alert { text } => format!("[alert] {text}\n"),
+    };
+    printer
+        .print(&text)
+        .map(|()| Outcome::Sent)
+        .map_err(|e| format!("cannot write notices to standard output: {e}"))
+}
+
+/// A convenience for callers that only print (dry-run).
+impl Sinks {
+    pub fn print_only(printer: Printer) -> Sinks {
+        Sinks {
+            printer,
+            telegram: None,
+        }
+    }
+}
+
+/// For tests and `status`: the destination's stored state.
+pub fn destination_state(
+    store: &Store,
+    destination: &Destination,
+) -> Result<DestinationState, StoreError> {
+    store.destination_state(&destination.key())
 }

@@ -1,5 +1,12 @@
-//! The text of a notice. The terminal and Telegram show the same content: title, link,
-//! ministry and source, date in KST, topic hashtags, matched keywords, a short snippet.
+//! The text of a notice. The terminal and Telegram show the same content: title (linked), ministry
+//! and source, date in KST, topic hashtags, matched keywords, a short snippet.
+//!
+//! Telegram HTML: all feed text is escaped with `&lt; &gt; &amp;` (and `&quot;` inside the href),
+//! the only entities Telegram accepts besides numeric ones; feed entities were decoded when the
+//! item was made, so nothing is double-escaped and `&apos;` never appears. Telegram limits a
+//! message to 4096 UTF-16 code units of text after entity parsing: the snippet is cut to fit.
+
+use html_escape::{encode_double_quoted_attribute, encode_text};
 
 use super::Notice;
 use crate::items::{format_kst, truncate_chars};
@@ -7,29 +14,98 @@ use crate::items::{format_kst, truncate_chars};
 /// Characters of summary shown under the title.
 pub const SNIPPET_CHARS: usize = 300;
 
-/// Plain-text rendering (dry-run output).
-pub fn plain(notice: &Notice) -> String {
+/// Telegram's limit on a message's text, in UTF-16 code units after entity parsing.
+pub const TELEGRAM_MAX_UTF16: usize = 4096;
+
+/// Keywords listed in a notice, at most.
+const MAX_KEYWORDS: usize = 8;
+
+/// The parts of a notice, as plain text.
+struct Parts {
+    title: String,
+    link: Option<String>,
+    meta: String,
+    topics: Option<String>,
+    snippet: String,
+}
+
+fn parts(notice: &Notice) -> Parts {
     let item = &notice.item;
-    let mut out = String::new();
-    out.push_str("■ ");
-    out.push_str(&item.title);
-    out.push('\n');
-    if let Some(link) = &item.link {
+    Parts {
+        title: item.title.clone(),
+        link: item.link.clone(),
+        meta: meta_line(notice),
+        topics: (!notice.topics.is_empty()).then(|| topics_line(notice)),
+        snippet: truncate_chars(&item.summary, SNIPPET_CHARS),
+    }
+}
+
+/// Plain-text rendering (dry-run output, and Telegram's fallback when HTML is refused).
+pub fn plain(notice: &Notice) -> String {
+    let p = parts(notice);
+    let mut out = format!("■ {}\n", p.title);
+    if let Some(link) = &p.link {
         out.push_str(link);
         out.push('\n');
     }
-    out.push_str(&meta_line(notice));
+    out.push_str(&p.meta);
     out.push('\n');
-    if !notice.topics.is_empty() {
-        out.push_str(&topics_line(notice));
+    if let Some(topics) = &p.topics {
+        out.push_str(topics);
         out.push('\n');
     }
-    if !item.summary.is_empty() {
-        out.push_str(&truncate_chars(&item.summary, SNIPPET_CHARS));
+    if !p.snippet.is_empty() {
+        out.push_str(&p.snippet);
         out.push('\n');
     }
     out.push('\n');
     out
+}
+
+/// Telegram HTML rendering, within [`TELEGRAM_MAX_UTF16`].
+pub fn telegram_html(notice: &Notice) -> String {
+    let mut p = parts(notice);
+    // The visible text is title, meta, topics and snippet joined by newlines; trim the snippet
+    // (then the title) on character boundaries until it fits.
+    let fixed =
+        utf16_len(&p.title) + utf16_len(&p.meta) + p.topics.as_deref().map_or(0, utf16_len) + 4;
+    if fixed + utf16_len(&p.snippet) > TELEGRAM_MAX_UTF16 {
+        let room = TELEGRAM_MAX_UTF16.saturating_sub(fixed);
+        p.snippet = truncate_utf16(&p.snippet, room);
+    }
+    let fixed =
+        utf16_len(&p.title) + utf16_len(&p.meta) + p.topics.as_deref().map_or(0, utf16_len) + 4;
+    if fixed > TELEGRAM_MAX_UTF16 {
+        let room = TELEGRAM_MAX_UTF16.saturating_sub(fixed - utf16_len(&p.title));
+        p.title = truncate_utf16(&p.title, room);
+    }
+    let title = encode_text(&p.title);
+    let mut out = match &p.link {
+        Some(link) => format!(
+            "<b><a href=\"{}\">{title}</a></b>",
+            encode_double_quoted_attribute(link)
+        ),
+        None => format!("<b>{title}</b>"),
+    };
+    out.push('\n');
+    out.push_str(&encode_text(&p.meta));
+    if let Some(topics) = &p.topics {
+        out.push('\n');
+        out.push_str(&encode_text(topics));
+    }
+    if !p.snippet.is_empty() {
+        out.push('\n');
+        out.push_str(&encode_text(&p.snippet));
+    }
+    out
+}
+
+/// Text for an operator alert, escaped for HTML.
+pub fn alert_html(text: &str) -> String {
+    format!(
+        "⚠️ <b>policy-watch</b>\n{}",
+        encode_text(&truncate_utf16(text, 3900))
+    )
 }
 
 /// `과학기술정보통신부 · 보도자료 · 2026-11-25`
@@ -42,16 +118,56 @@ pub fn meta_line(notice: &Notice) -> String {
     }
 }
 
-/// `#AI반도체 #HBM (NPU, HBM)`
+/// `#AI반도체 #PIM_HBM (NPU, HBM)`
 pub fn topics_line(notice: &Notice) -> String {
     let tags: Vec<&str> = notice.topics.iter().map(|t| t.hashtag.as_str()).collect();
     let mut keywords: Vec<&str> = Vec::new();
     for topic in &notice.topics {
         for k in &topic.keywords {
-            if !keywords.contains(&k.as_str()) {
+            if !keywords.contains(&k.as_str()) && keywords.len() < MAX_KEYWORDS {
                 keywords.push(k);
             }
         }
     }
     format!("{} ({})", tags.join(" "), keywords.join(", "))
+}
+
+/// Length as Telegram counts it.
+pub fn utf16_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// Cuts `text` to at most `max` UTF-16 code units on a character boundary, marking a cut with `…`.
+pub fn truncate_utf16(text: &str, max: usize) -> String {
+    if utf16_len(text) <= max {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        if used + c.len_utf16() + 1 > max {
+            break;
+        }
+        used += c.len_utf16();
+        out.push(c);
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_truncation_respects_surrogates() {
+        let text = "😀😀😀"; // 6 UTF-16 units
+        assert_eq!(truncate_utf16(text, 6), text);
+        let cut = truncate_utf16(text, 5);
+        assert_eq!(cut, "😀😀…");
+        assert!(utf16_len(&cut) <= 5);
+        assert_eq!(truncate_utf16("abc", 0), "");
+    }
 }

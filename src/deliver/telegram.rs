@@ -1,0 +1,136 @@
+//! Sending to Telegram through teloxide, and turning its answers into delivery decisions.
+//!
+//! teloxide is used without its Throttle adaptor: that adaptor retries 429s by itself, forever and
+//! only in memory, while here the durable outbox owns every retry. Error texts are passed through
+//! [`crate::secret::redact`] because reqwest's errors quote the request URL, which holds the token.
+
+use std::time::Duration;
+
+use teloxide::payloads::SendMessageSetters;
+use teloxide::prelude::Requester;
+use teloxide::types::{ChatId, LinkPreviewOptions, ParseMode, Recipient};
+use teloxide::{ApiError, Bot, RequestError};
+use url::Url;
+
+use crate::secret::{BotToken, redact};
+
+/// What Telegram's answer means for the delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted: remove the delivery from the outbox.
+    Sent,
+    /// 429: resend the same message to this chat after this long, not before.
+    RetryAfter(Duration),
+    /// Network error, 5xx, unreadable answer: back off and retry.
+    Retry(String),
+    /// 403 (blocked, kicked, not a member) or chat not found: deactivate this destination.
+    Gone(String),
+    /// The group became a supergroup with this id: follow it.
+    Migrated(i64),
+    /// 400 "can't parse entities": our HTML is wrong (a bug); resend once as plain text.
+    BadMarkup(String),
+    /// Any other refusal of this message: it can never be sent as is (dead letter).
+    Rejected(String),
+}
+
+/// The Bot API client.
+#[derive(Clone)]
+pub struct TelegramSink {
+    bot: Bot,
+    link_preview: bool,
+}
+
+impl TelegramSink {
+    pub fn new(
+        token: &BotToken,
+        api_url: Option<&Url>,
+        link_preview: bool,
+    ) -> Result<TelegramSink, String> {
+        let client = teloxide::net::default_reqwest_settings()
+            .build()
+            .map_err(|e| redact(&e.to_string()))?;
+        let mut bot = Bot::with_client(token.expose(), client);
+        if let Some(url) = api_url {
+            bot = bot.set_api_url(url.clone());
+        }
+        Ok(TelegramSink { bot, link_preview })
+    }
+
+    /// Sends one message; `html` selects HTML parse mode (plain text otherwise).
+    pub async fn send(&self, chat: &str, text: &str, html: bool) -> Outcome {
+        let mut request = self.bot.send_message(recipient(chat), text);
+        if html {
+            request = request.parse_mode(ParseMode::Html);
+        }
+        if !self.link_preview {
+            request = request.link_preview_options(LinkPreviewOptions {
+                is_disabled: true,
+                url: None,
+                prefer_small_media: false,
+                prefer_large_media: false,
+                show_above_text: false,
+            });
+        }
+        match request.await {
+            Ok(_) => Outcome::Sent,
+            Err(e) => classify_error(&e),
+        }
+    }
+}
+
+/// `@name` or a numeric id.
+pub fn recipient(chat: &str) -> Recipient {
+    match chat.parse::<i64>() {
+        Ok(id) => Recipient::Id(ChatId(id)),
+        Err(_) => Recipient::ChannelUsername(chat.to_owned()),
+    }
+}
+
+/// Maps a teloxide error to what the outbox does about it.
+pub fn classify_error(error: &RequestError) -> Outcome {
+    let text = redact(&error.to_string());
+    match error {
+        RequestError::RetryAfter(seconds) => Outcome::RetryAfter(seconds.duration()),
+        RequestError::MigrateToChatId(chat) => Outcome::Migrated(chat.0),
+        RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {
+            Outcome::Retry(text)
+        }
+        RequestError::Api(api) => classify_api_error(api, text),
+    }
+}
+
+fn classify_api_error(api: &ApiError, text: String) -> Outcome {
+    match api {
+        ApiError::BotBlocked
+        | ApiError::ChatNotFound
+        | ApiError::BotKicked
+        | ApiError::BotKickedFromSupergroup
+        | ApiError::BotKickedFromChannel
+        | ApiError::UserDeactivated
+        | ApiError::NotEnoughRightsToPostMessages
+        | ApiError::CantInitiateConversation
+        | ApiError::CantTalkWithBots => Outcome::Gone(text),
+        ApiError::CantParseEntities(_) => Outcome::BadMarkup(text),
+        ApiError::Unknown(description) => {
+            // Descriptions teloxide does not know (e.g. "Forbidden: bot is not a member of the
+            // channel chat") are classified by their prefix, as Telegram documents them.
+            let d = description.to_ascii_lowercase();
+            if d.starts_with("forbidden")
+                || d.contains("chat not found")
+                || d.contains("bot was kicked")
+            {
+                Outcome::Gone(text)
+            } else if d.contains("can't parse entities") {
+                Outcome::BadMarkup(text)
+            } else if d.starts_with("bad request") {
+                Outcome::Rejected(text)
+            } else {
+                // 5xx with a JSON body, "Unauthorized" (bad token: nothing to do but wait for an
+                // operator), and anything unexpected: keep the message and retry later.
+                Outcome::Retry(text)
+            }
+        }
+        _ if text.to_ascii_lowercase().contains("bad request") => Outcome::Rejected(text),
+        _ => Outcome::Retry(text),
+    }
+}
