@@ -150,7 +150,7 @@ struct Finished {
 }
 
 /// In `once` mode a destination that keeps failing is left for the next run after this many tries.
-const ONCE_MAX_FAILURES: u32 = 3;
+const ONCE_MAX_FAILURES: u32 = 5;
 /// Retry waits for network errors and 5xx: from 1 s, doubling, capped.
 const RETRY_MIN: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(600);

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod feeds;
+pub mod telegram;
+pub mod telegram_html;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -110,4 +112,57 @@ pub fn previewed_titles(output: &str) -> Vec<String> {
         .filter_map(|l| l.strip_prefix("[baseline, not sent] ■ "))
         .map(str::to_owned)
         .collect()
+}
+
+/// Runs one cycle delivering to Telegram (the fake server) instead of stdout.
+pub async fn once_telegram(config_text: &str, state: &StateDir) -> RunReport {
+    let config = parse_config(config_text);
+    let token = policy_watch::secret::BotToken::new(telegram::TOKEN);
+    let sink = policy_watch::deliver::telegram::TelegramSink::new(
+        &token,
+        config.telegram.api_url.as_ref(),
+        false,
+    )
+    .unwrap();
+    let output = Output::telegram(&config, sink, Printer::new(Box::new(SharedBuf::default())));
+    policy_watch::run(
+        Arc::new(config),
+        state.open(),
+        output,
+        Mode::Once,
+        CancellationToken::new(),
+    )
+    .await
+    .expect("run once")
+}
+
+/// A `[telegram]` section pointing at the fake server, with test limits and destinations.
+pub fn telegram_section(
+    server: &telegram::TelegramServer,
+    limits: telegram::Limits,
+    destinations: &str,
+) -> String {
+    format!(
+        "[telegram]\napi_url = \"{}\"\nadmins = [777]\n[telegram.limits]\nglobal_per_second = {}\ngroup_per_minute = {}\nprivate_per_second = {}\n{destinations}\n",
+        server.url(),
+        limits.global_per_second,
+        limits.group_per_minute,
+        limits.private_per_second
+    )
+}
+
+/// One `[[telegram.destination]]`.
+pub fn destination(chat: &str, topics: Option<&[&str]>) -> String {
+    let topics = topics
+        .map(|t| {
+            format!(
+                "topics = [{}]\n",
+                t.iter()
+                    .map(|s| format!("{s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .unwrap_or_default();
+    format!("[[telegram.destination]]\nchat = {chat:?}\n{topics}")
 }

@@ -1,0 +1,363 @@
+//! Telegram delivery end to end: feed on loopback → pipeline → teloxide → fake Bot API server.
+//! Limits are scaled down (the real ones make a 60-message burst take 3 minutes); the server
+//! enforces whatever limits the config declares, and counts any send made before a retry_after.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use policy_watch::deliver::Destination;
+use support::feeds::{FeedServer, Reply};
+use support::telegram::{ChatStatus, Fault, Limits, TelegramServer};
+use support::*;
+
+const FAST: Limits = Limits {
+    global_per_second: 30,
+    group_per_minute: 1200,
+    private_per_second: 10,
+};
+
+/// An RSS feed of `n` numbered on-topic items (newest first) plus a fixed old one.
+fn numbered_feed(n: usize, title: impl Fn(usize) -> String) -> Vec<u8> {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>https://f.example/</link><description>d</description>",
+    );
+    for i in (1..=n).rev() {
+        xml.push_str(&format!(
+            "<item><title><![CDATA[{}]]></title><link>https://f.example/{i}</link><guid>n{i}</guid></item>",
+            title(i)
+        ));
+    }
+    xml.push_str("<item><title>AI반도체 기존 소식</title><link>https://f.example/0</link><guid>n0</guid></item></channel></rss>");
+    xml.into_bytes()
+}
+
+struct Setup {
+    feeds: FeedServer,
+    telegram: TelegramServer,
+    body: Arc<Mutex<Vec<u8>>>,
+    state: StateDir,
+}
+
+impl Setup {
+    async fn new(limits: Limits) -> Setup {
+        let feeds = FeedServer::start().await;
+        let body = Arc::new(Mutex::new(numbered_feed(0, |_| String::new())));
+        let shared = Arc::clone(&body);
+        feeds.route("/f.xml", move |_| {
+            Reply::ok("application/rss+xml", shared.lock().unwrap().clone())
+        });
+        Setup {
+            feeds,
+            telegram: TelegramServer::start(Some(limits)).await,
+            body,
+            state: StateDir::new(),
+        }
+    }
+
+    fn config(&self, limits: Limits, destinations: &str) -> String {
+        format!(
+            "{}{}",
+            config_text(&feed_source("f", &self.feeds.url("/f.xml"), "")),
+            telegram_section(&self.telegram, limits, destinations)
+        )
+    }
+
+    /// Baseline, then publish `n` new items.
+    async fn publish(&self, config: &str, n: usize, title: impl Fn(usize) -> String) {
+        let report = once_telegram(config, &self.state).await;
+        assert_eq!(report.delivered, 0, "baseline sends nothing");
+        *self.body.lock().unwrap() = numbered_feed(n, title);
+    }
+}
+
+fn title(i: usize) -> String {
+    format!("AI반도체 소식 {i:03}")
+}
+
+/// The numbers of the notices a chat received, in arrival order.
+fn received(server: &TelegramServer, chat: &str) -> Vec<usize> {
+    server
+        .sent_to(chat)
+        .iter()
+        .filter_map(|s| {
+            let start = s.visible.find("AI반도체 소식 ")? + "AI반도체 소식 ".len();
+            s.visible[start..start + 3].parse().ok()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_burst_of_60_arrives_complete_in_order_within_the_limits() {
+    let setup = Setup::new(FAST).await;
+    let config = setup.config(FAST, &destination("-1001", None));
+    setup.publish(&config, 60, title).await;
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(report.delivered, 60);
+    assert_eq!(
+        received(&setup.telegram, "-1001"),
+        (1..=60).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        setup.telegram.too_many(),
+        0,
+        "paced under the limits: no 429 at all"
+    );
+    assert!(setup.telegram.violations().is_empty());
+    // HTML parse mode, the title bold and linked.
+    let first = &setup.telegram.sent_to("-1001")[0];
+    assert!(first.html);
+    assert!(
+        first
+            .text
+            .starts_with("<b><a href=\"https://f.example/1\">AI반도체 소식 001</a></b>\n"),
+        "{}",
+        first.text
+    );
+    assert_eq!(report.pending, 0);
+    assert_eq!(setup.state.open().outbox_len(), 0);
+}
+
+#[tokio::test]
+async fn a_429_storm_loses_nothing_and_respects_retry_after() {
+    let setup = Setup::new(FAST).await;
+    let config = setup.config(FAST, &destination("-1001", None));
+    setup.publish(&config, 10, title).await;
+    setup.telegram.fail(
+        "-1001",
+        [
+            Fault::TooManyRequests(1),
+            Fault::TooManyRequests(1),
+            Fault::TooManyRequests(2),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(report.delivered, 10);
+    assert_eq!(
+        received(&setup.telegram, "-1001"),
+        (1..=10).collect::<Vec<_>>()
+    );
+    assert_eq!(setup.telegram.too_many(), 3);
+    assert!(
+        setup.telegram.violations().is_empty(),
+        "{:?}",
+        setup.telegram.violations()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "waited out 1 + 1 + 2 seconds"
+    );
+}
+
+#[tokio::test]
+async fn an_outage_then_recovery_delivers_everything_in_order() {
+    let setup = Setup::new(FAST).await;
+    let config = setup.config(FAST, &destination("-1001", None));
+    setup.publish(&config, 8, title).await;
+    // Connections dropped without an answer (backoff 1 s, 2 s, 4 s), then service again.
+    setup
+        .telegram
+        .fail("*", [Fault::Drop, Fault::Drop, Fault::Drop]);
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(report.delivered, 8);
+    assert_eq!(
+        received(&setup.telegram, "-1001"),
+        (1..=8).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_bad_gateway_is_retried() {
+    // teloxide waits 10 s after any 5xx before returning the error: one 502 only.
+    let setup = Setup::new(FAST).await;
+    let config = setup.config(FAST, &destination("-1001", None));
+    setup.publish(&config, 2, title).await;
+    setup.telegram.fail("-1001", [Fault::ServerError(502)]);
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(report.delivered, 2);
+    assert_eq!(received(&setup.telegram, "-1001"), vec![1, 2]);
+}
+
+#[tokio::test]
+async fn a_refusing_destination_is_deactivated_and_the_others_carry_on() {
+    let setup = Setup::new(FAST).await;
+    let destinations = [
+        destination("-1001", None),
+        destination("-1002", None),
+        destination("@gone_channel", None),
+    ]
+    .concat();
+    let config = setup.config(FAST, &destinations);
+    setup.telegram.set_chat("-1002", ChatStatus::NotMember);
+    setup
+        .telegram
+        .set_chat("@gone_channel", ChatStatus::NotFound);
+    setup.publish(&config, 5, title).await;
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(
+        received(&setup.telegram, "-1001"),
+        (1..=5).collect::<Vec<_>>()
+    );
+    assert!(received(&setup.telegram, "-1002").is_empty());
+    // One attempt each, then deactivated: no hammering.
+    let attempts = |chat: &str| {
+        setup
+            .telegram
+            .requests()
+            .iter()
+            .filter(|(m, b)| {
+                m == "SendMessage" && b["chat_id"].to_string().trim_matches('"') == chat
+            })
+            .count()
+    };
+    assert_eq!(attempts("-1002"), 1);
+    assert_eq!(attempts("@gone_channel"), 1);
+    // The admin (777) was told about both.
+    let alerts = setup.telegram.sent_to("777");
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.visible.contains("tg:-1002") && a.visible.contains("not a member"))
+    );
+    // Nothing lost: the refused destinations' notices stay in the outbox.
+    assert_eq!(report.pending, 10);
+    let store = setup.state.open();
+    let state = policy_watch::deliver::destination_state(
+        &store,
+        &Destination::Telegram {
+            chat: "-1002".into(),
+        },
+    )
+    .unwrap();
+    assert!(state.inactive_since.is_some());
+    assert!(state.reason.unwrap().contains("Forbidden"));
+}
+
+#[tokio::test]
+async fn a_migrated_group_is_followed() {
+    let setup = Setup::new(FAST).await;
+    let config = setup.config(FAST, &destination("-42", None));
+    setup
+        .telegram
+        .set_chat("-42", ChatStatus::MigratedTo(-100_42));
+    setup.publish(&config, 3, title).await;
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(report.delivered, 3);
+    assert_eq!(received(&setup.telegram, "-10042"), vec![1, 2, 3]);
+    // Remembered: the next notices go straight to the supergroup.
+    *setup.body.lock().unwrap() = numbered_feed(4, title);
+    once_telegram(&config, &setup.state).await;
+    assert_eq!(received(&setup.telegram, "-10042"), vec![1, 2, 3, 4]);
+    let to_old = setup
+        .telegram
+        .requests()
+        .iter()
+        .filter(|(_, b)| b["chat_id"] == -42)
+        .count();
+    assert_eq!(to_old, 1, "only the first attempt went to the old group");
+}
+
+#[tokio::test]
+async fn topic_filters_route_notices() {
+    let setup = Setup::new(FAST).await;
+    let destinations = [
+        destination("-1001", None),
+        destination("-1003", Some(&["chips"])),
+    ]
+    .concat();
+    let extra_topic = "\n[[topic]]\nid = \"infra\"\nname = \"인프라\"\nhashtag = \"#인프라\"\nkeywords = [\"슈퍼컴퓨터\"]\n";
+    let config = format!("{}{extra_topic}", setup.config(FAST, &destinations));
+    setup.publish(&config, 0, title).await;
+    *setup.body.lock().unwrap() = numbered_feed(2, |i| {
+        if i == 1 {
+            "슈퍼컴퓨터 6호기 착공".into()
+        } else {
+            "AI반도체 소식 002".into()
+        }
+    });
+    once_telegram(&config, &setup.state).await;
+    assert_eq!(setup.telegram.sent_to("-1001").len(), 2);
+    let filtered = setup.telegram.sent_to("-1003");
+    assert_eq!(filtered.len(), 1);
+    assert!(filtered[0].visible.contains("AI반도체 소식 002"));
+}
+
+#[tokio::test]
+async fn refused_html_is_resent_once_as_plain_text() {
+    let setup = Setup::new(FAST).await;
+    let config = setup.config(FAST, &destination("-1001", None));
+    setup.publish(&config, 1, title).await;
+    setup.telegram.fail("-1001", [Fault::BadMarkup]);
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(report.delivered, 1);
+    let sent = setup.telegram.sent_to("-1001");
+    assert_eq!(sent.len(), 1);
+    assert!(!sent[0].html, "the resend is plain text");
+    assert!(sent[0].text.contains("AI반도체 소식 001"));
+}
+
+#[tokio::test]
+async fn a_message_refused_for_good_is_kept_as_a_dead_letter() {
+    let setup = Setup::new(FAST).await;
+    let config = setup.config(FAST, &destination("-1001", None));
+    setup.publish(&config, 2, title).await;
+    setup.telegram.fail("-1001", [Fault::TooLong]);
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(
+        received(&setup.telegram, "-1001"),
+        vec![2],
+        "the next one still goes"
+    );
+    assert_eq!(report.pending, 0);
+    let dead = setup.state.open().dead_letters().unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].reason.contains("too long"));
+    assert_eq!(setup.telegram.sent_to("777").len(), 1, "the admin is told");
+}
+
+#[tokio::test]
+async fn hostile_titles_and_summaries_make_valid_html() {
+    let setup = Setup::new(FAST).await;
+    let config = setup.config(FAST, &destination("-1001", None));
+    setup.publish(&config, 0, title).await;
+    let hostile = [
+        "<script>alert(1)</script> AI반도체",
+        "a & b &amp; c AI반도체",
+        "</b></a> AI반도체 <b>",
+        "AI반도체 😀🚀 emoji 𝐀𝐈",
+        "\u{202E}AI반도체 RTL עברית العربية",
+        "AI반도체 \"quotes\" 'single' &apos; &#39;",
+    ];
+    let long_summary = "가".repeat(5000);
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>https://f.example/</link><description>d</description>",
+    );
+    for (i, t) in hostile.iter().enumerate() {
+        xml.push_str(&format!(
+            "<item><title><![CDATA[{t}]]></title><link>https://f.example/x?a=1&amp;b=\"{i}\"</link><guid>h{i}</guid><description><![CDATA[{long_summary}<b>bold</b> & more]]></description></item>"
+        ));
+    }
+    xml.push_str("</channel></rss>");
+    *setup.body.lock().unwrap() = xml.into_bytes();
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(report.delivered, hostile.len());
+    let sent = setup.telegram.sent_to("-1001");
+    assert_eq!(sent.len(), hostile.len());
+    assert!(
+        sent.iter().all(|s| s.html),
+        "all accepted as HTML (none needed the plain-text fallback)"
+    );
+    for s in &sent {
+        assert!(!s.text.contains("&apos;"), "{}", s.text);
+        assert!(s.visible.encode_utf16().count() <= 4096);
+    }
+    assert!(
+        sent.iter()
+            .any(|s| s.visible.contains("<script>alert(1)</script>")),
+        "shown literally, not as markup"
+    );
+    assert!(sent.iter().any(|s| s.visible.contains("a & b & c")));
+}
