@@ -74,6 +74,21 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// An error and its causes on one line (`error: cause: cause`), secrets masked.
+pub fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    redact(&text)
+}
+
 /// A writer that masks secrets in what passes through (tracing writes one event per call).
 pub struct RedactingWriter<W: Write>(pub W);
 

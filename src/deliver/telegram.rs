@@ -88,7 +88,7 @@ pub fn recipient(chat: &str) -> Recipient {
 
 /// Maps a teloxide error to what the outbox does about it.
 pub fn classify_error(error: &RequestError) -> Outcome {
-    let text = redact(&error.to_string());
+    let text = crate::secret::describe(error);
     match error {
         RequestError::RetryAfter(seconds) => Outcome::RetryAfter(seconds.duration()),
         RequestError::MigrateToChatId(chat) => Outcome::Migrated(chat.0),

@@ -88,7 +88,7 @@ impl Fetcher {
             .brotli(true)
             .deflate(true)
             .build()
-            .map_err(|e| FetchError::Request(error_chain(&e)))?;
+            .map_err(|e| FetchError::Request(crate::secret::describe(&e)))?;
         Ok(Fetcher {
             client,
             max_body: http.max_body,
@@ -184,9 +184,9 @@ impl Fetcher {
         if e.is_timeout() {
             FetchError::Timeout(self.timeout)
         } else if e.is_connect() {
-            FetchError::Connect(error_chain(&e.without_url()))
+            FetchError::Connect(crate::secret::describe(&e.without_url()))
         } else {
-            FetchError::Request(error_chain(&e.without_url()))
+            FetchError::Request(crate::secret::describe(&e.without_url()))
         }
     }
 }
@@ -221,19 +221,4 @@ fn max_age(headers: &HeaderMap) -> Option<Duration> {
             .and_then(|s| s.trim_matches('"').parse::<u64>().ok())
             .map(Duration::from_secs)
     })
-}
-
-/// `error: cause: cause` on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -1,0 +1,251 @@
+//! The real binary against the fake servers: SIGKILL in the middle of delivering loses nothing,
+//! and the bot token never appears in anything it prints, whatever goes wrong.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::feeds::FeedServer;
+use support::telegram::{ChatStatus, Fault, Limits, TOKEN, TelegramServer};
+use support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_policy-watch");
+
+/// Group limit of 10/s: 200 notices take ~20 s, long enough to kill the process mid-way.
+const LIMITS: Limits = Limits {
+    global_per_second: 30,
+    group_per_minute: 600,
+    private_per_second: 10,
+};
+
+fn feed(n: usize) -> Vec<u8> {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>https://f.example/</link><description>d</description>",
+    );
+    for i in (1..=n).rev() {
+        xml.push_str(&format!(
+            "<item><title>AI반도체 소식 {i:03}</title><link>https://f.example/{i}</link><guid>n{i}</guid><pubDate>Wed, 25 Nov 2026 {:02}:{:02}:00 +0900</pubDate></item>",
+            i / 60,
+            i % 60
+        ));
+    }
+    xml.push_str("</channel></rss>");
+    xml.into_bytes()
+}
+
+fn daemon(config: &Path, rust_log: &str) -> Child {
+    Command::new(BIN)
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("RUST_LOG", rust_log)
+        .env_remove("STATE_DIRECTORY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Reads a child's stdout and stderr on threads (trace logging would fill a pipe and block it).
+fn drain(child: &mut Child) -> std::thread::JoinHandle<String> {
+    use std::io::Read;
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s + &t.join().unwrap()
+    })
+}
+
+fn numbers(server: &TelegramServer, chat: &str) -> Vec<usize> {
+    server
+        .sent_to(chat)
+        .iter()
+        .filter_map(|s| {
+            let at = s.visible.find("AI반도체 소식 ")? + "AI반도체 소식 ".len();
+            s.visible[at..at + 3].parse().ok()
+        })
+        .collect()
+}
+
+async fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
+    let feeds = FeedServer::start().await;
+    feeds.bytes("/f.xml", feed(200), "application/rss+xml");
+    let telegram = TelegramServer::start(Some(LIMITS)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[store]\npath = \"{}\"\n{}{}",
+        dir.path().join("state").display(),
+        config_text(&feed_source("f", &feeds.url("/f.xml"), "backfill = 200")),
+        telegram_section(&telegram, LIMITS, &destination("-1001", None))
+    );
+    let path = dir.path().join("policy-watch.toml");
+    std::fs::write(&path, config).unwrap();
+
+    let mut first = daemon(&path, "info");
+    let _logs = drain(&mut first);
+    wait_for("60 deliveries", Duration::from_secs(60), || {
+        telegram.sent_to("-1001").len() >= 60
+    })
+    .await;
+    signal(&first, "-KILL");
+    let status = first.wait().unwrap();
+    assert_eq!(status.code(), None, "killed by a signal");
+    let before_restart = telegram.sent_to("-1001").len();
+    assert!(
+        before_restart < 200,
+        "killed in the middle ({before_restart} delivered)"
+    );
+
+    let mut second = daemon(&path, "info");
+    let _logs = drain(&mut second);
+    wait_for("all 200 notices", Duration::from_secs(90), || {
+        let mut got = numbers(&telegram, "-1001");
+        got.sort();
+        got.dedup();
+        got.len() == 200
+    })
+    .await;
+    signal(&second, "-TERM");
+    let status = second.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+
+    let got = numbers(&telegram, "-1001");
+    let mut unique = got.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique,
+        (1..=200).collect::<Vec<_>>(),
+        "every notice delivered"
+    );
+    assert!(
+        got.len() - unique.len() <= 1,
+        "at most the one in-flight message repeats: {} extra",
+        got.len() - unique.len()
+    );
+    // In order, apart from that one possible repeat.
+    let mut ordered = got.clone();
+    ordered.dedup();
+    let mut last = 0;
+    for n in &got {
+        assert!(
+            *n >= last || got.iter().filter(|m| *m == n).count() > 1,
+            "out of order at {n} after {last}: {got:?}"
+        );
+        last = last.max(*n);
+    }
+    assert!(telegram.violations().is_empty());
+}
+
+#[tokio::test]
+async fn the_token_never_appears_in_output_on_any_error_path() {
+    let feeds = FeedServer::start().await;
+    feeds.bytes("/f.xml", feed(6), "application/rss+xml");
+    feeds.route("/broken.xml", |_| support::feeds::Reply::status(500));
+    let telegram = TelegramServer::start(Some(LIMITS)).await;
+    telegram.set_chat("-1002", ChatStatus::NotMember);
+    telegram.set_chat("@lost_channel", ChatStatus::NotFound);
+    telegram.fail(
+        "-1001",
+        [
+            Fault::Drop,
+            Fault::TooManyRequests(1),
+            Fault::BadMarkup,
+            Fault::TooLong,
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let destinations = [
+        destination("-1001", None),
+        destination("-1002", None),
+        destination("@lost_channel", None),
+    ]
+    .concat();
+    let sources = [
+        feed_source("f", &feeds.url("/f.xml"), "backfill = 6"),
+        feed_source("broken", &feeds.url("/broken.xml"), ""),
+    ]
+    .concat();
+    let config = format!(
+        "[store]\npath = \"{}\"\n{}{}",
+        dir.path().join("state").display(),
+        config_text(&sources),
+        telegram_section(&telegram, LIMITS, &destinations)
+    );
+    let path = dir.path().join("policy-watch.toml");
+    std::fs::write(&path, &config).unwrap();
+
+    // Everything at the most verbose level, including reqwest's and hyper's own logs.
+    let mut child = daemon(&path, "trace");
+    let logs = drain(&mut child);
+    wait_for(
+        "the healthy destination to get its notices",
+        Duration::from_secs(60),
+        || numbers(&telegram, "-1001").len() >= 5,
+    )
+    .await;
+    signal(&child, "-TERM");
+    child.wait().unwrap();
+    let mut output = logs.join().unwrap();
+
+    // A second run against an API that is not there: connection errors quote the request URL.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let unreachable = config.replace(&telegram.url(), &format!("http://{closed}/"));
+    std::fs::write(&path, unreachable).unwrap();
+    let mut child = daemon(&path, "trace");
+    let logs = drain(&mut child);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    signal(&child, "-TERM");
+    child.wait().unwrap();
+    output.push_str(&logs.join().unwrap());
+
+    // The error paths were really taken...
+    for expected in [
+        "not a member",
+        "chat not found",
+        "HTTP 500",
+        "429",
+        "plain text",
+        "too long",
+        "Connection refused",
+    ] {
+        assert!(
+            output.contains(expected),
+            "expected {expected:?} in the output"
+        );
+    }
+    // ...and the token is nowhere, whole or in part.
+    let secret = TOKEN.split_once(':').unwrap().1;
+    assert!(!output.contains(TOKEN), "the token leaked");
+    assert!(!output.contains("/bot4242"), "a Bot API URL leaked");
+    assert!(!output.contains(secret), "the token's secret part leaked");
+}
