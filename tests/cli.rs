@@ -427,3 +427,49 @@ fn explain_reads_an_item_file_and_prints_json() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("/nonexistent.json"));
 }
+
+#[test]
+fn the_token_comes_from_systemd_credentials_or_a_token_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("creds");
+    std::fs::create_dir(&credentials).unwrap();
+    std::fs::write(
+        credentials.join("telegram-token"),
+        "4242:fake-test-token-not-a-secret\n",
+    )
+    .unwrap();
+    // No sources: `once` only resolves the token and reports where it came from.
+    let config = "[[telegram.destination]]\nchat = \"@some_channel\"\n";
+    let path = write_config(
+        dir.path(),
+        &format!(
+            "[store]\npath = \"{}\"\n{config}",
+            dir.path().join("state").display()
+        ),
+    );
+    let out = command(&["once", "--config", path.to_str().unwrap()])
+        .env("CREDENTIALS_DIRECTORY", &credentials)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("token from") && stderr.contains("creds/telegram-token"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("fake-test-token"), "{stderr}");
+
+    // An unreadable token file is a configuration error naming the file, exit 78.
+    let missing = dir.path().join("no-such-token");
+    let with_file = format!("[telegram]\ntoken_file = \"{}\"\n", missing.display());
+    let path = write_config(dir.path(), &with_file);
+    let out = command(&["once", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(
+        text(&out.stderr).contains("no-such-token"),
+        "{}",
+        text(&out.stderr)
+    );
+}

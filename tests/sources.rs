@@ -441,3 +441,25 @@ async fn malformed_xml_and_html_error_page_are_clear_errors() {
         .unwrap_err();
     assert!(err.to_string().contains("HTML page, not a feed"), "{err}");
 }
+
+#[tokio::test]
+async fn gzip_responses_are_decompressed() {
+    use std::io::Write;
+    let server = FeedServer::start().await;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&fixture("rss2.xml")).unwrap();
+    let gzipped = encoder.finish().unwrap();
+    server.route("/gz.xml", move |req| {
+        let accepts = req.header("accept-encoding").unwrap_or_default();
+        assert!(
+            accepts.contains("gzip") && accepts.contains("br"),
+            "{accepts}"
+        );
+        Reply::ok("application/rss+xml", gzipped.clone()).header("content-encoding", "gzip")
+    });
+    let items = items_of(&feed_config(&server, "/gz.xml", "")).await;
+    assert_eq!(items.len(), 3);
+    // The request named the project.
+    let ua = server.requests("/gz.xml")[0].header("user-agent").unwrap();
+    assert!(ua.starts_with("policy-watch/"), "{ua}");
+}
