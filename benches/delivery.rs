@@ -15,24 +15,9 @@ use support::feeds::FeedServer;
 use support::telegram::{Limits, TelegramServer};
 use support::*;
 
-fn feed(n: usize) -> Vec<u8> {
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>https://f.example/</link><description>d</description>",
-    );
-    for i in (1..=n).rev() {
-        xml.push_str(&format!(
-            "<item><title>AI반도체 소식 {i:03}</title><link>https://f.example/{i}</link><guid>n{i}</guid><pubDate>Wed, 25 Nov 2026 {:02}:{:02}:00 +0900</pubDate></item>",
-            i / 60,
-            i % 60
-        ));
-    }
-    xml.push_str("</channel></rss>");
-    xml.into_bytes()
-}
-
 async fn scenario(name: &str, limits: Limits, items: usize, chats: &[String], minimum: Duration) {
     let feeds = FeedServer::start().await;
-    feeds.bytes("/f.xml", feed(items), "application/rss+xml");
+    feeds.bytes("/f.xml", numbered_feed(items), "application/rss+xml");
     let telegram = TelegramServer::start(Some(limits)).await;
     let destinations: String = chats.iter().map(|c| destination(c, None)).collect();
     let config = format!(

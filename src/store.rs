@@ -179,13 +179,7 @@ impl Store {
     }
 
     pub fn source_state(&self, source_id: &str) -> Result<SourceState, StoreError> {
-        match self.sources.get(source_id)? {
-            None => Ok(SourceState::default()),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
-                what: format!("sources/{source_id}"),
-                source,
-            }),
-        }
+        get_json(&self.sources, "sources", source_id)
     }
 
     /// Saves a source's state alone (after a failed poll: nothing else changes).
@@ -271,15 +265,7 @@ impl Store {
 
     /// Pending deliveries in order.
     pub fn outbox_iter(&self) -> impl Iterator<Item = Result<(u64, Delivery), StoreError>> + '_ {
-        self.outbox.iter().map(|entry| {
-            let (k, v) = entry?;
-            let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
-            let delivery = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                what: format!("outbox/{seq}"),
-                source,
-            })?;
-            Ok((seq, delivery))
-        })
+        self.outbox_after(None)
     }
 
     /// Pending deliveries with a sequence number above `after` (all when `None`), in order.
@@ -346,13 +332,7 @@ impl Store {
     }
 
     pub fn destination_state(&self, key: &str) -> Result<DestinationState, StoreError> {
-        match self.destinations.get(key)? {
-            None => Ok(DestinationState::default()),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
-                what: format!("destinations/{key}"),
-                source,
-            }),
-        }
+        get_json(&self.destinations, "destinations", key)
     }
 
     pub fn save_destination_state(
@@ -427,6 +407,21 @@ fn seen_key(source_id: &str, key: &str) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(key.as_bytes());
     k
+}
+
+/// A JSON record of a tree, or its default when absent.
+fn get_json<T: Default + serde::de::DeserializeOwned>(
+    tree: &sled::Tree,
+    tree_name: &str,
+    key: &str,
+) -> Result<T, StoreError> {
+    match tree.get(key)? {
+        None => Ok(T::default()),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+            what: format!("{tree_name}/{key}"),
+            source,
+        }),
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {

@@ -8,21 +8,6 @@ use std::sync::{Arc, Mutex};
 use support::feeds::{FeedServer, Reply, fixture};
 use support::*;
 
-/// An RSS 2.0 feed of the given (guid, title) items, newest first.
-fn rss(items: &[(&str, &str)]) -> Vec<u8> {
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>t</title><link>https://f.example/</link><description>d</description>\n",
-    );
-    for (i, (guid, title)) in items.iter().enumerate() {
-        xml.push_str(&format!(
-            "<item><title>{title}</title><link>https://f.example/{guid}</link><guid>{guid}</guid><pubDate>Wed, {:02} Nov 2026 10:00:00 +0900</pubDate></item>\n",
-            25 - i
-        ));
-    }
-    xml.push_str("</channel></rss>\n");
-    xml.into_bytes()
-}
-
 /// A feed whose content the test can change between polls.
 fn mutable_feed(server: &FeedServer, path: &str, initial: Vec<u8>) -> Arc<Mutex<Vec<u8>>> {
     let body = Arc::new(Mutex::new(initial));
@@ -42,7 +27,7 @@ const BASE: &[(&str, &str)] = &[
 #[tokio::test]
 async fn baseline_sends_nothing_and_new_items_arrive_exactly_once() {
     let server = FeedServer::start().await;
-    let body = mutable_feed(&server, "/f.xml", rss(BASE));
+    let body = mutable_feed(&server, "/f.xml", rss_feed(BASE));
     let config = config_text(&feed_source("f", &server.url("/f.xml"), ""));
     let state = StateDir::new();
 
@@ -67,7 +52,7 @@ async fn baseline_sends_nothing_and_new_items_arrive_exactly_once() {
         ("n4", "전기차 충전기 재검정"),
     ];
     items.extend_from_slice(BASE);
-    *body.lock().unwrap() = rss(&items);
+    *body.lock().unwrap() = rss_feed(&items);
     let (report, out) = once(&config, &state).await;
     assert_eq!(report.ingest.new_items, 2);
     assert_eq!(sent_titles(&out), vec!["AI반도체 협업포럼 개최"]);
@@ -89,7 +74,7 @@ async fn baseline_sends_nothing_and_new_items_arrive_exactly_once() {
 #[tokio::test]
 async fn new_items_are_sent_oldest_first() {
     let server = FeedServer::start().await;
-    let body = mutable_feed(&server, "/f.xml", rss(BASE));
+    let body = mutable_feed(&server, "/f.xml", rss_feed(BASE));
     let config = config_text(&feed_source("f", &server.url("/f.xml"), ""));
     let state = StateDir::new();
     once(&config, &state).await;
@@ -99,7 +84,7 @@ async fn new_items_are_sent_oldest_first() {
         ("n5", "첫 번째 GPU 소식"),
     ];
     items.extend_from_slice(BASE);
-    *body.lock().unwrap() = rss(&items);
+    *body.lock().unwrap() = rss_feed(&items);
     let (_, out) = once(&config, &state).await;
     assert_eq!(
         sent_titles(&out),
@@ -114,7 +99,7 @@ async fn new_items_are_sent_oldest_first() {
 #[tokio::test]
 async fn backfill_sends_the_newest_matching_items_on_the_first_poll() {
     let server = FeedServer::start().await;
-    mutable_feed(&server, "/f.xml", rss(BASE));
+    mutable_feed(&server, "/f.xml", rss_feed(BASE));
     let config = config_text(&feed_source("f", &server.url("/f.xml"), "backfill = 1"));
     let state = StateDir::new();
     let (report, out) = once(&config, &state).await;
@@ -126,7 +111,7 @@ async fn backfill_sends_the_newest_matching_items_on_the_first_poll() {
 #[tokio::test]
 async fn broken_sources_fail_alone_and_recover() {
     let server = FeedServer::start().await;
-    mutable_feed(&server, "/good.xml", rss(BASE));
+    mutable_feed(&server, "/good.xml", rss_feed(BASE));
     server.file("/bad.xml", "malformed.xml", "application/rss+xml");
     let flaky_body = fixture("rss2.xml");
     server.route("/flaky.xml", move |req| {
@@ -177,10 +162,10 @@ async fn broken_sources_fail_alone_and_recover() {
 #[tokio::test]
 async fn a_changed_url_keeps_the_source_history() {
     let server = FeedServer::start().await;
-    mutable_feed(&server, "/old.xml", rss(BASE));
+    mutable_feed(&server, "/old.xml", rss_feed(BASE));
     let mut moved = vec![("n4", "AI반도체 신규 과제 공고")];
     moved.extend_from_slice(BASE);
-    mutable_feed(&server, "/new.xml", rss(&moved));
+    mutable_feed(&server, "/new.xml", rss_feed(&moved));
     let state = StateDir::new();
     once(
         &config_text(&feed_source("f", &server.url("/old.xml"), "")),
@@ -199,7 +184,7 @@ async fn a_changed_url_keeps_the_source_history() {
 #[tokio::test]
 async fn a_redirected_feed_keeps_its_history() {
     let server = FeedServer::start().await;
-    mutable_feed(&server, "/feed.xml", rss(BASE));
+    mutable_feed(&server, "/feed.xml", rss_feed(BASE));
     let target = server.url("/feed.xml");
     server.route("/moved", move |_| {
         Reply::status(301).header("location", &target)
@@ -222,11 +207,11 @@ async fn a_redirected_feed_keeps_its_history() {
 #[tokio::test]
 async fn the_same_release_from_two_sources_is_sent_once() {
     let server = FeedServer::start().await;
-    let ministry = mutable_feed(&server, "/ministry.xml", rss(BASE));
+    let ministry = mutable_feed(&server, "/ministry.xml", rss_feed(BASE));
     let portal = mutable_feed(
         &server,
         "/portal.xml",
-        rss(&[("p1", "국산 AI칩 실증 확대")]),
+        rss_feed(&[("p1", "국산 AI칩 실증 확대")]),
     );
     let sources = [
         feed_source("ministry", &server.url("/ministry.xml"), ""),
@@ -240,8 +225,8 @@ async fn the_same_release_from_two_sources_is_sent_once() {
     // The same release appears on both, under different ids and links; the portal adds a tag.
     let mut items = vec![("n9", "AI반도체 특화 펀드 출범")];
     items.extend_from_slice(BASE);
-    *ministry.lock().unwrap() = rss(&items);
-    *portal.lock().unwrap() = rss(&[
+    *ministry.lock().unwrap() = rss_feed(&items);
+    *portal.lock().unwrap() = rss_feed(&[
         ("p2", "[보도자료] AI반도체 특화 펀드 출범"),
         ("p1", "국산 AI칩 실증 확대"),
     ]);
@@ -266,7 +251,7 @@ async fn guidless_feed_is_not_resent() {
 #[tokio::test]
 async fn not_modified_keeps_state_and_sends_nothing() {
     let server = FeedServer::start().await;
-    let body = rss(BASE);
+    let body = rss_feed(BASE);
     server.route("/c.xml", move |req| {
         if req.header("if-none-match").as_deref() == Some("\"abc\"") {
             Reply::status(304)

@@ -20,21 +20,6 @@ const LIMITS: Limits = Limits {
     private_per_second: 10,
 };
 
-fn feed(n: usize) -> Vec<u8> {
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>https://f.example/</link><description>d</description>",
-    );
-    for i in (1..=n).rev() {
-        xml.push_str(&format!(
-            "<item><title>AI반도체 소식 {i:03}</title><link>https://f.example/{i}</link><guid>n{i}</guid><pubDate>Wed, 25 Nov 2026 {:02}:{:02}:00 +0900</pubDate></item>",
-            i / 60,
-            i % 60
-        ));
-    }
-    xml.push_str("</channel></rss>");
-    xml.into_bytes()
-}
-
 fn daemon(config: &Path, rust_log: &str) -> Child {
     Command::new(BIN)
         .args(["run", "--config", config.to_str().unwrap()])
@@ -66,17 +51,6 @@ fn drain(child: &mut Child) -> std::thread::JoinHandle<String> {
     })
 }
 
-fn numbers(server: &TelegramServer, chat: &str) -> Vec<usize> {
-    server
-        .sent_to(chat)
-        .iter()
-        .filter_map(|s| {
-            let at = s.visible.find("AI반도체 소식 ")? + "AI반도체 소식 ".len();
-            s.visible[at..at + 3].parse().ok()
-        })
-        .collect()
-}
-
 async fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
@@ -95,7 +69,7 @@ fn signal(child: &Child, sig: &str) {
 #[tokio::test]
 async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
     let feeds = FeedServer::start().await;
-    feeds.bytes("/f.xml", feed(200), "application/rss+xml");
+    feeds.bytes("/f.xml", numbered_feed(200), "application/rss+xml");
     let telegram = TelegramServer::start(Some(LIMITS)).await;
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
@@ -125,7 +99,7 @@ async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
     let mut second = daemon(&path, "info");
     let _logs = drain(&mut second);
     wait_for("all 200 notices", Duration::from_secs(90), || {
-        let mut got = numbers(&telegram, "-1001");
+        let mut got = received_numbers(&telegram, "-1001");
         got.sort();
         got.dedup();
         got.len() == 200
@@ -135,7 +109,7 @@ async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
     let status = second.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 
-    let got = numbers(&telegram, "-1001");
+    let got = received_numbers(&telegram, "-1001");
     let mut unique = got.clone();
     unique.sort();
     unique.dedup();
@@ -166,7 +140,7 @@ async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
 #[tokio::test]
 async fn the_token_never_appears_in_output_on_any_error_path() {
     let feeds = FeedServer::start().await;
-    feeds.bytes("/f.xml", feed(6), "application/rss+xml");
+    feeds.bytes("/f.xml", numbered_feed(6), "application/rss+xml");
     feeds.route("/broken.xml", |_| support::feeds::Reply::status(500));
     let telegram = TelegramServer::start(Some(LIMITS)).await;
     telegram.set_chat("-1002", ChatStatus::NotMember);
@@ -207,7 +181,7 @@ async fn the_token_never_appears_in_output_on_any_error_path() {
     wait_for(
         "the healthy destination to get its notices",
         Duration::from_secs(60),
-        || numbers(&telegram, "-1001").len() >= 5,
+        || received_numbers(&telegram, "-1001").len() >= 5,
     )
     .await;
     signal(&child, "-TERM");

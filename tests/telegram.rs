@@ -18,19 +18,12 @@ const FAST: Limits = Limits {
     private_per_second: 10,
 };
 
-/// An RSS feed of `n` numbered on-topic items (newest first) plus a fixed old one.
+/// `n` numbered on-topic items (newest first, titles from `title`) plus a fixed old one.
 fn numbered_feed(n: usize, title: impl Fn(usize) -> String) -> Vec<u8> {
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>https://f.example/</link><description>d</description>",
-    );
-    for i in (1..=n).rev() {
-        xml.push_str(&format!(
-            "<item><title><![CDATA[{}]]></title><link>https://f.example/{i}</link><guid>n{i}</guid></item>",
-            title(i)
-        ));
-    }
-    xml.push_str("<item><title>AI반도체 기존 소식</title><link>https://f.example/0</link><guid>n0</guid></item></channel></rss>");
-    xml.into_bytes()
+    let mut items: Vec<(String, String)> =
+        (1..=n).rev().map(|i| (format!("n{i}"), title(i))).collect();
+    items.push(("n0".into(), "AI반도체 기존 소식".into()));
+    rss_feed(&items)
 }
 
 struct Setup {
@@ -73,19 +66,11 @@ impl Setup {
 }
 
 fn title(i: usize) -> String {
-    format!("AI반도체 소식 {i:03}")
+    numbered_title(i)
 }
 
-/// The numbers of the notices a chat received, in arrival order.
 fn received(server: &TelegramServer, chat: &str) -> Vec<usize> {
-    server
-        .sent_to(chat)
-        .iter()
-        .filter_map(|s| {
-            let start = s.visible.find("AI반도체 소식 ")? + "AI반도체 소식 ".len();
-            s.visible[start..start + 3].parse().ok()
-        })
-        .collect()
+    received_numbers(server, chat)
 }
 
 #[tokio::test]
@@ -111,7 +96,7 @@ async fn a_burst_of_60_arrives_complete_in_order_within_the_limits() {
     assert!(
         first
             .text
-            .starts_with("<b><a href=\"https://f.example/1\">AI반도체 소식 001</a></b>\n"),
+            .starts_with("<b><a href=\"https://f.example/n1\">AI반도체 소식 001</a></b>\n"),
         "{}",
         first.text
     );

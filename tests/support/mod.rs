@@ -166,3 +166,50 @@ pub fn destination(chat: &str, topics: Option<&[&str]>) -> String {
         .unwrap_or_default();
     format!("[[telegram.destination]]\nchat = {chat:?}\n{topics}")
 }
+
+/// An RSS 2.0 feed of (guid, title) items, newest first, dated a minute apart from
+/// 2026-11-25 10:00 KST backwards; links are `https://f.example/<guid>`.
+pub fn rss_feed<G: AsRef<str>, T: AsRef<str>>(items: &[(G, T)]) -> Vec<u8> {
+    use chrono::TimeZone;
+    let newest = policy_watch::items::kst()
+        .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+        .unwrap();
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>t</title><link>https://f.example/</link><description>d</description>\n",
+    );
+    for (i, (guid, title)) in items.iter().enumerate() {
+        let (guid, title) = (guid.as_ref(), title.as_ref());
+        let date = (newest - chrono::Duration::minutes(i as i64)).to_rfc2822();
+        xml.push_str(&format!(
+            "<item><title><![CDATA[{title}]]></title><link>https://f.example/{guid}</link><guid>{guid}</guid><pubDate>{date}</pubDate></item>\n"
+        ));
+    }
+    xml.push_str("</channel></rss>\n");
+    xml.into_bytes()
+}
+
+/// Title of the n-th numbered notice.
+pub fn numbered_title(n: usize) -> String {
+    format!("AI반도체 소식 {n:03}")
+}
+
+/// A feed of `n` numbered on-topic items, newest (n) first.
+pub fn numbered_feed(n: usize) -> Vec<u8> {
+    let items: Vec<(String, String)> = (1..=n)
+        .rev()
+        .map(|i| (format!("n{i}"), numbered_title(i)))
+        .collect();
+    rss_feed(&items)
+}
+
+/// The numbers of the numbered notices a chat received, in arrival order.
+pub fn received_numbers(server: &telegram::TelegramServer, chat: &str) -> Vec<usize> {
+    server
+        .sent_to(chat)
+        .iter()
+        .filter_map(|s| {
+            let at = s.visible.find("AI반도체 소식 ")? + "AI반도체 소식 ".len();
+            s.visible.get(at..at + 3)?.parse().ok()
+        })
+        .collect()
+}

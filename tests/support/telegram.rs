@@ -251,6 +251,18 @@ async fn handle(state: Arc<Mutex<State>>, bot: String, method: String, body: Byt
     }
 }
 
+/// A 429 with retry_after; any send to `chat` before it passes is recorded as a violation.
+fn too_many_requests(s: &mut State, chat: &str, now: Instant, secs: u64) -> Response {
+    s.too_many += 1;
+    s.retry_deadline
+        .insert(chat.to_owned(), now + Duration::from_secs(secs));
+    api_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("Too Many Requests: retry after {secs}"),
+        Some(json!({"retry_after": secs})),
+    )
+}
+
 async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
     let chat = match &body["chat_id"] {
         Value::String(s) => s.clone(),
@@ -297,16 +309,7 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
             // Panicking inside the handler makes the server close the connection unanswered.
             panic!("fake Telegram: dropping the connection as asked");
         }
-        Some(Fault::TooManyRequests(secs)) => {
-            s.too_many += 1;
-            s.retry_deadline
-                .insert(chat.clone(), now + Duration::from_secs(secs));
-            return api_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!("Too Many Requests: retry after {secs}"),
-                Some(json!({"retry_after": secs})),
-            );
-        }
+        Some(Fault::TooManyRequests(secs)) => return too_many_requests(&mut s, &chat, now, secs),
         Some(Fault::BadMarkup) if html => {
             return api_error(
                 StatusCode::BAD_REQUEST,
@@ -400,15 +403,7 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
         let global_full =
             s.recent_global.len() as u32 >= limits.global_per_second + limits.global_per_second / 5;
         if too_soon || global_full {
-            let secs = interval.as_secs().max(1);
-            s.too_many += 1;
-            s.retry_deadline
-                .insert(chat.clone(), now + Duration::from_secs(secs));
-            return api_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!("Too Many Requests: retry after {secs}"),
-                Some(json!({"retry_after": secs})),
-            );
+            return too_many_requests(&mut s, &chat, now, interval.as_secs().max(1));
         }
     }
     s.last_send.insert(chat.clone(), now);
