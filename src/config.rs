@@ -241,7 +241,7 @@ pub enum HttpMethod {
     Post,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// Stable identity of the source: its dedup history is keyed by it, so the URL can change
@@ -281,7 +281,7 @@ fn default_true() -> bool {
 }
 
 /// Selectors of an `html_list` source. `item` selects each row; the others are relative to it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListSelectors {
     pub item: CssSelector,
@@ -296,7 +296,7 @@ pub struct ListSelectors {
 }
 
 /// A row filter: the text of `selector` (or of the whole row) must contain one of `any_of`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RowFilter {
     #[serde(default)]
@@ -310,6 +310,12 @@ pub struct RowFilter {
 pub struct CssSelector {
     pub text: String,
     pub selector: scraper::Selector,
+}
+
+impl PartialEq for CssSelector {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
 }
 
 impl fmt::Debug for CssSelector {

@@ -1,7 +1,12 @@
-//! Process concerns: logging, signals, the Telegram token, exit codes.
+//! Process concerns: logging, signals (SIGTERM/SIGINT stop, SIGHUP reloads), the Telegram token,
+//! exit codes, systemd notification and the watchdog.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -108,4 +113,180 @@ fn read_token(path: &Path) -> Result<BotToken, TokenError> {
         });
     }
     Ok(BotToken::new(&text))
+}
+
+/// Liveness of the pipeline, for the systemd watchdog (and `/healthz`): the scheduler and the
+/// deliverer each beat at least every [`Health::beat_every`]; the watchdog is fed only while both
+/// beat within a watchdog period.
+#[derive(Debug)]
+pub struct Health {
+    beat_every: Duration,
+    scheduler: AtomicI64,
+    deliverer: AtomicI64,
+    last_poll: AtomicI64,
+    sources: AtomicUsize,
+}
+
+impl Health {
+    pub fn new(beat_every: Duration) -> Health {
+        let now = now_millis();
+        Health {
+            beat_every,
+            scheduler: AtomicI64::new(now),
+            deliverer: AtomicI64::new(now),
+            last_poll: AtomicI64::new(0),
+            sources: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn beat_every(&self) -> Duration {
+        self.beat_every
+    }
+
+    pub fn beat_scheduler(&self) {
+        self.scheduler.store(now_millis(), Ordering::Relaxed);
+    }
+
+    pub fn beat_deliverer(&self) {
+        self.deliverer.store(now_millis(), Ordering::Relaxed);
+    }
+
+    /// A poll result was committed.
+    pub fn polled(&self) {
+        self.last_poll.store(now_millis(), Ordering::Relaxed);
+    }
+
+    pub fn set_sources(&self, n: usize) {
+        self.sources.store(n, Ordering::Relaxed);
+    }
+
+    pub fn sources(&self) -> usize {
+        self.sources.load(Ordering::Relaxed)
+    }
+
+    /// Both stages beat within `within`.
+    pub fn alive(&self, within: Duration) -> bool {
+        let now = now_millis();
+        let fresh =
+            |beat: &AtomicI64| now - beat.load(Ordering::Relaxed) <= within.as_millis() as i64;
+        fresh(&self.scheduler) && fresh(&self.deliverer)
+    }
+
+    /// Last committed poll, as KST wall time.
+    pub fn last_poll_kst(&self) -> Option<String> {
+        let millis = self.last_poll.load(Ordering::Relaxed);
+        (millis > 0)
+            .then(|| chrono::DateTime::from_timestamp_millis(millis))
+            .flatten()
+            .map(|t| {
+                t.with_timezone(&crate::items::kst())
+                    .format("%H:%M KST")
+                    .to_string()
+            })
+    }
+}
+
+fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The systemd watchdog period from `WATCHDOG_USEC`, if the service has one.
+pub fn watchdog_period() -> Option<Duration> {
+    let mut usec = 0;
+    sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec))
+}
+
+/// Talks to systemd (all no-ops without `NOTIFY_SOCKET`): READY=1 now (the config is loaded, the
+/// store open, the pipeline started), STATUS= lines, WATCHDOG=1 at half the watchdog period but
+/// only while [`Health::alive`], STOPPING=1 when shutdown begins.
+pub async fn supervise_systemd(
+    health: Arc<Health>,
+    store: crate::store::Store,
+    shutdown: CancellationToken,
+) {
+    let status = |health: &Health| {
+        format!(
+            "{} sources, {} pending, last poll {}",
+            health.sources(),
+            store.outbox_len(),
+            health.last_poll_kst().unwrap_or_else(|| "none yet".into())
+        )
+    };
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&status(&health)),
+    ]);
+    let watchdog = watchdog_period();
+    let every = watchdog
+        .map(|w| w / 2)
+        .unwrap_or(Duration::from_secs(30))
+        .max(Duration::from_millis(100));
+    let mut tick = tokio::time::interval(every);
+    let mut stalled = false;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let line = status(&health);
+        match watchdog {
+            Some(period) if health.alive(period) => {
+                if stalled {
+                    tracing::info!("pipeline alive again; feeding the watchdog");
+                    stalled = false;
+                }
+                notify(&[
+                    sd_notify::NotifyState::Watchdog,
+                    sd_notify::NotifyState::Status(&line),
+                ]);
+            }
+            Some(_) => {
+                if !stalled {
+                    tracing::error!(
+                        "pipeline stalled (scheduler or deliverer silent); not feeding the watchdog, systemd will restart the service"
+                    );
+                    stalled = true;
+                }
+                notify(&[sd_notify::NotifyState::Status(&format!("STALLED: {line}"))]);
+            }
+            None => notify(&[sd_notify::NotifyState::Status(&line)]),
+        }
+    }
+    notify(&[
+        sd_notify::NotifyState::Stopping,
+        sd_notify::NotifyState::Status("stopping: finishing sends in flight"),
+    ]);
+}
+
+fn notify(states: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(false, states) {
+        tracing::warn!("cannot notify systemd: {e}");
+    }
+}
+
+/// Re-reads the config on SIGHUP. A valid config (classifier included) is published to every
+/// stage; an invalid one is logged with file:line:column and the running config stays.
+pub fn reload_on_sighup(path: PathBuf, config: watch::Sender<Arc<Config>>) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading {}", path.display());
+            match load_checked(&path) {
+                Ok(new) => {
+                    config.send_replace(Arc::new(new));
+                }
+                Err(e) => tracing::error!("reload refused, the running config stays: {e}"),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Loads a config and checks that its classifier builds: everything `check-config` checks.
+pub fn load_checked(path: &Path) -> Result<Config, String> {
+    let config = Config::load(path).map_err(|e| e.to_string())?;
+    crate::classify::Classifier::new(&config.classify, &config.topics)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(config)
 }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use sha2::Digest;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::classify::Classifier;
-use crate::config::SourceConfig;
+use crate::config::{Config, SourceConfig};
+use crate::daemon::Health;
 use crate::deliver::{Delivery, Destination, Notice, Payload, Printer, render};
 use crate::items::Item;
 use crate::sources::{PollEvent, PollOutcome, SourceError};
@@ -56,21 +57,55 @@ impl Route {
 
 pub struct Ingestor {
     pub store: Store,
-    pub classifier: Arc<Classifier>,
-    pub routes: Vec<Route>,
+    /// The current config; a reload rebuilds the classifier and the routes.
+    pub config: watch::Receiver<Arc<Config>>,
+    /// Whether notices go to Telegram (else to stdout).
+    pub telegram: bool,
     /// Where to preview baselined matches (dry-run): they are shown but never sent.
     pub preview: Option<Printer>,
     pub wake: Arc<Notify>,
+    pub health: Arc<Health>,
+}
+
+/// What the ingest stage derives from one config.
+struct Rules {
+    classifier: Classifier,
+    routes: Vec<Route>,
+}
+
+impl Rules {
+    fn new(config: &Config, telegram: bool) -> Option<Rules> {
+        match Classifier::new(&config.classify, &config.topics) {
+            Ok(classifier) => Some(Rules {
+                classifier,
+                routes: crate::routes(config, telegram),
+            }),
+            Err(e) => {
+                tracing::error!("cannot build the classifier: {e}; keeping the previous rules");
+                None
+            }
+        }
+    }
 }
 
 impl Ingestor {
     /// Consumes poll events until every poller has gone, committing each before acknowledging it.
-    pub async fn run(self, mut events: mpsc::Receiver<PollEvent>) -> IngestTotals {
+    pub async fn run(mut self, mut events: mpsc::Receiver<PollEvent>) -> IngestTotals {
         let mut totals = IngestTotals::default();
+        let initial = self.config.borrow_and_update().clone();
+        let mut rules =
+            Rules::new(&initial, self.telegram).expect("run() validated the classifier");
         while let Some(event) = events.recv().await {
+            if self.config.has_changed().unwrap_or(false) {
+                let new = self.config.borrow_and_update().clone();
+                if let Some(new_rules) = Rules::new(&new, self.telegram) {
+                    rules = new_rules;
+                }
+            }
             totals.polls += 1;
-            match self.ingest(&event.source, event.attempted_at, event.result) {
+            match self.ingest(&rules, &event.source, event.attempted_at, event.result) {
                 Ok(report) => {
+                    self.health.polled();
                     if report.failed {
                         totals.failed_sources.push(event.source.id().to_owned());
                     }
@@ -89,8 +124,9 @@ impl Ingestor {
     }
 
     /// Records one poll result.
-    pub fn ingest(
+    fn ingest(
         &self,
+        rules: &Rules,
         source: &SourceConfig,
         attempted_at: chrono::DateTime<Utc>,
         result: Result<PollOutcome, SourceError>,
@@ -130,7 +166,7 @@ impl Ingestor {
                 self.recovered(source, &mut state);
                 state.etag = validators.etag;
                 state.last_modified = validators.last_modified;
-                self.commit_items(source, state, items)
+                self.commit_items(rules, source, state, items)
             }
         }
     }
@@ -146,6 +182,7 @@ impl Ingestor {
 
     fn commit_items(
         &self,
+        rules: &Rules,
         source: &SourceConfig,
         mut state: SourceState,
         items: Vec<Item>,
@@ -171,7 +208,7 @@ impl Ingestor {
         let mut previews = Vec::new();
         let mut entries = Vec::with_capacity(fresh.len());
         for (i, item) in fresh.into_iter().enumerate() {
-            let topics = self.classifier.classify(&item.title, &item.summary);
+            let topics = rules.classifier.classify(&item.title, &item.summary);
             let key = item.key.clone();
             let title = item.title.clone();
             let mut deliveries = Vec::new();
@@ -185,7 +222,7 @@ impl Ingestor {
                     seen_at: now,
                 };
                 if i >= send_from {
-                    deliveries = self
+                    deliveries = rules
                         .routes
                         .iter()
                         .filter(|r| r.wants(&notice))

@@ -38,16 +38,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::classify::Classifier;
 use crate::config::Config;
+use crate::daemon::Health;
 use crate::deliver::telegram::TelegramSink;
 use crate::deliver::{Deliverer, Destination, Printer, Sinks};
 use crate::ingest::{IngestTotals, Ingestor, Route};
-use crate::sources::{Fetcher, Poller};
+use crate::sources::{Fetcher, Scheduler};
 use crate::store::Store;
 
 /// How long shutdown may take before the remaining tasks are abandoned (the outbox is durable,
@@ -69,7 +70,6 @@ pub enum Mode {
 /// Where notices go and what previews are shown.
 pub struct Output {
     pub sinks: Sinks,
-    pub routes: Vec<Route>,
     /// Dry-run: also show baselined matches, marked as not sent.
     pub preview: Option<Printer>,
 }
@@ -79,29 +79,31 @@ impl Output {
     pub fn dry_run(printer: Printer) -> Output {
         Output {
             sinks: Sinks::print_only(printer.clone()),
-            routes: vec![Route {
-                destination: Destination::Stdout,
-                topics: None,
-            }],
             preview: Some(printer),
         }
     }
 
     /// Notices to the configured Telegram destinations through `telegram`.
-    pub fn telegram(config: &Config, telegram: TelegramSink, printer: Printer) -> Output {
+    pub fn telegram(telegram: TelegramSink, printer: Printer) -> Output {
         Output {
             sinks: Sinks {
                 printer,
                 telegram: Some(telegram),
             },
-            routes: telegram_routes(config),
             preview: None,
         }
     }
 }
 
-/// The configured Telegram destinations with their topic filters.
-pub fn telegram_routes(config: &Config) -> Vec<Route> {
+/// Where new notices go under `config`: the Telegram destinations (with their topic filters) when
+/// Telegram is on, else stdout.
+pub fn routes(config: &Config, telegram: bool) -> Vec<Route> {
+    if !telegram {
+        return vec![Route {
+            destination: Destination::Stdout,
+            topics: None,
+        }];
+    }
     config
         .telegram
         .destinations
@@ -119,6 +121,11 @@ pub fn telegram_routes(config: &Config) -> Vec<Route> {
         .collect()
 }
 
+/// A config that never changes (tests, `once`).
+pub fn fixed(config: Config) -> watch::Receiver<Arc<Config>> {
+    watch::channel(Arc::new(config)).1
+}
+
 /// What a run did.
 #[derive(Debug, Default)]
 pub struct RunReport {
@@ -128,39 +135,44 @@ pub struct RunReport {
     pub pending: usize,
 }
 
-/// Runs the pipeline until `shutdown` is cancelled (daemon) or one cycle is done (once).
+/// Runs the pipeline until `shutdown` is cancelled (daemon) or one cycle is done (once). Every
+/// new value on `config` (a SIGHUP reload) reaches the scheduler and the ingest stage.
 pub async fn run(
-    config: Arc<Config>,
+    config: watch::Receiver<Arc<Config>>,
     store: Store,
     output: Output,
     mode: Mode,
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunReport> {
-    let classifier = Arc::new(Classifier::new(&config.classify, &config.topics)?);
-    let fetcher = Fetcher::new(&config.http).context("cannot set up the HTTP client")?;
+    let initial = config.borrow().clone();
+    Classifier::new(&initial.classify, &initial.topics)?;
+    let fetcher = Fetcher::new(&initial.http).context("cannot set up the HTTP client")?;
+    let beat_every = daemon::watchdog_period()
+        .map(|w| w / 4)
+        .unwrap_or(Duration::from_secs(15))
+        .clamp(Duration::from_millis(50), Duration::from_secs(15));
+    let health = Arc::new(Health::new(beat_every));
     let tracker = TaskTracker::new();
     let wake = Arc::new(Notify::new());
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
 
-    for source in config.enabled_sources() {
-        let poller = Poller {
-            source: Arc::new(source.clone()),
-            fetcher: fetcher.clone(),
-            store: store.clone(),
-            events: events_tx.clone(),
-            max_backoff: config.http.max_backoff,
-        };
-        tracker.spawn(poller.run(shutdown.clone(), mode == Mode::Once));
-    }
-    drop(events_tx);
+    let scheduler = Scheduler {
+        store: store.clone(),
+        fetcher,
+        events: events_tx,
+        health: Arc::clone(&health),
+    };
+    tracker.spawn(scheduler.run(config.clone(), mode, shutdown.clone()));
 
+    let telegram = output.sinks.telegram.is_some();
     let ingest_done = CancellationToken::new();
     let ingestor = Ingestor {
         store: store.clone(),
-        classifier,
-        routes: output.routes.clone(),
+        config: config.clone(),
+        telegram,
         preview: output.preview,
         wake: Arc::clone(&wake),
+        health: Arc::clone(&health),
     };
     let ingest = {
         let ingest_done = ingest_done.clone();
@@ -173,10 +185,14 @@ pub async fn run(
     let deliverer = Deliverer {
         store: store.clone(),
         sinks: output.sinks,
-        limits: config.telegram.limits.clone(),
-        admins: config.telegram.admins.clone(),
-        reactivate: output.routes.into_iter().map(|r| r.destination).collect(),
+        limits: initial.telegram.limits.clone(),
+        admins: initial.telegram.admins.clone(),
+        reactivate: routes(&initial, telegram)
+            .into_iter()
+            .map(|r| r.destination)
+            .collect(),
         wake,
+        health: Arc::clone(&health),
     };
     let deliver = {
         let shutdown = shutdown.clone();
@@ -190,6 +206,13 @@ pub async fn run(
             result
         })
     };
+    if mode == Mode::Daemon {
+        tracker.spawn(daemon::supervise_systemd(
+            Arc::clone(&health),
+            store.clone(),
+            shutdown.clone(),
+        ));
+    }
     tracker.close();
 
     let mut report = RunReport::default();
@@ -197,7 +220,7 @@ pub async fn run(
     let finished = async {
         if mode == Mode::Daemon {
             shutdown.cancelled().await;
-            tracing::info!("shutting down: stopping polls, finishing the send in flight");
+            tracing::info!("shutting down: stopping polls, finishing the sends in flight");
         }
         let totals = ingest.await.context("ingest task failed")?;
         let delivered = deliver.await.context("delivery task failed")??;

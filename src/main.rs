@@ -98,12 +98,12 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Run => execute(cli, config, Mode::Daemon),
-        Command::Once => execute(cli, config, Mode::Once),
+        Command::Run => execute(cli, &path, config, Mode::Daemon),
+        Command::Once => execute(cli, &path, config, Mode::Once),
     }
 }
 
-fn execute(cli: Cli, config: Config, mode: Mode) -> ExitCode {
+fn execute(cli: Cli, path: &std::path::Path, config: Config, mode: Mode) -> ExitCode {
     let token = match daemon::telegram_token(&config) {
         Ok(token) => token,
         Err(e) => {
@@ -150,7 +150,7 @@ fn execute(cli: Cli, config: Config, mode: Mode) -> ExitCode {
                         p.display().to_string(),
                 }
             );
-            Output::telegram(&config, telegram, printer)
+            Output::telegram(telegram, printer)
         }
     };
     let dir = cli.state_dir.clone().unwrap_or_else(|| config.store_dir());
@@ -184,7 +184,13 @@ fn execute(cli: Cli, config: Config, mode: Mode) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let shutdown = daemon::shutdown_on_signals()?;
-        policy_watch::run(Arc::new(config), store, output, mode, shutdown).await
+        let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config));
+        if mode == Mode::Daemon {
+            daemon::reload_on_sighup(path.to_owned(), config_tx)?;
+        } else {
+            drop(config_tx);
+        }
+        policy_watch::run(config_rx, store, output, mode, shutdown).await
     });
     match result {
         Ok(report) => {

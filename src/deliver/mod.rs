@@ -168,6 +168,8 @@ pub struct Deliverer {
     pub reactivate: Vec<Destination>,
     /// Signalled by the ingest stage whenever it enqueued something.
     pub wake: Arc<Notify>,
+    /// Beaten on every turn of the loop (the systemd watchdog watches it).
+    pub health: Arc<crate::daemon::Health>,
 }
 
 struct Pacing {
@@ -229,6 +231,7 @@ impl Deliverer {
         let mut report = DeliveryReport::default();
         let once = until_idle.is_some();
         loop {
+            self.health.beat_deliverer();
             // Pick up whatever was enqueued since the last look.
             for entry in self.store.outbox_after(loaded_up_to) {
                 let (seq, delivery) = entry?;

@@ -6,11 +6,13 @@ pub mod feed;
 pub mod fetch;
 pub mod html_list;
 mod poller;
+pub mod scheduler;
 
 use std::sync::Arc;
 
 pub use fetch::{FetchError, Fetched, Fetcher, Validators};
 pub use poller::{PollEvent, PollOutcome, Poller};
+pub use scheduler::Scheduler;
 
 use crate::config::{SourceConfig, SourceKind};
 use crate::items::Item;

@@ -86,7 +86,7 @@ impl StateDir {
 
 /// Runs one cycle (`policy-watch once --dry-run`) and returns the report and what was printed.
 pub async fn once(config_text: &str, state: &StateDir) -> (RunReport, String) {
-    let config = Arc::new(parse_config(config_text));
+    let config = policy_watch::fixed(parse_config(config_text));
     let store = state.open();
     let buf = SharedBuf::default();
     let output = Output::dry_run(Printer::new(Box::new(buf.clone())));
@@ -124,9 +124,9 @@ pub async fn once_telegram(config_text: &str, state: &StateDir) -> RunReport {
         false,
     )
     .unwrap();
-    let output = Output::telegram(&config, sink, Printer::new(Box::new(SharedBuf::default())));
+    let output = Output::telegram(sink, Printer::new(Box::new(SharedBuf::default())));
     policy_watch::run(
-        Arc::new(config),
+        policy_watch::fixed(config),
         state.open(),
         output,
         Mode::Once,
