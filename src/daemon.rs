@@ -190,10 +190,17 @@ fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// The systemd watchdog period from `WATCHDOG_USEC`, if the service has one.
+/// The systemd watchdog period from `WATCHDOG_USEC`, if the service has one. As libsystemd's
+/// `sd_watchdog_enabled`: `WATCHDOG_PID`, when set, must be this process (sd-notify's own helper
+/// requires it to be set, which is stricter than systemd).
 pub fn watchdog_period() -> Option<Duration> {
-    let mut usec = 0;
-    sd_notify::watchdog_enabled(false, &mut usec).then(|| Duration::from_micros(usec))
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
+        if pid.parse::<u32>().ok()? != std::process::id() {
+            return None;
+        }
+    }
+    (usec > 0).then(|| Duration::from_micros(usec))
 }
 
 /// Talks to systemd (all no-ops without `NOTIFY_SOCKET`): READY=1 now (the config is loaded, the

@@ -316,8 +316,9 @@ impl Deliverer {
                     }
                 }
             }
-            let sleep_until =
-                next_ready.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            // Wake at least once per heartbeat period, so a live deliverer is seen as alive.
+            let beat = Instant::now() + self.health.beat_every();
+            let sleep_until = next_ready.map_or(beat, |at| at.min(beat));
             tokio::select! {
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                     let finished = match joined {

@@ -1,0 +1,208 @@
+//! The daemon as systemd sees it: notifications on NOTIFY_SOCKET, the watchdog, SIGHUP reloads.
+
+mod support;
+
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::feeds::FeedServer;
+use support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_policy-watch");
+
+fn spawn(config: &Path, envs: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--config", config.to_str().unwrap()])
+        .env_remove("TELOXIDE_TOKEN")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn stderr_reader(child: &mut Child) -> std::thread::JoinHandle<String> {
+    use std::io::Read;
+    let mut err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    })
+}
+
+fn config(dir: &Path, sources: &str) -> String {
+    format!(
+        "[store]\npath = \"{}\"\n{}",
+        dir.join("state").display(),
+        config_text(sources)
+    )
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<i32> {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+// Multi-threaded: the test blocks on the notify socket while the feed server keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_gets_ready_watchdog_and_stopping() {
+    let feeds = FeedServer::start().await;
+    feeds.file("/rss2.xml", "rss2.xml", "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy-watch.toml");
+    std::fs::write(
+        &path,
+        config(dir.path(), &feed_source("f", &feeds.url("/rss2.xml"), "")),
+    )
+    .unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+
+    let mut child = spawn(
+        &path,
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "1000000"),
+        ],
+    );
+    let logs = stderr_reader(&mut child);
+    let mut buf = vec![0u8; 4096];
+    let mut receive = || {
+        let n = socket
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no notification within 10 s: {e}"));
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let first = receive();
+    assert!(first.contains("READY=1"), "{first}");
+    assert!(first.contains("STATUS=1 sources, 0 pending"), "{first}");
+    // The watchdog is fed at half its period while the pipeline is alive.
+    let started = Instant::now();
+    let mut pings = 0;
+    let mut statuses = Vec::new();
+    while pings < 4 {
+        let message = receive();
+        if message.contains("WATCHDOG=1") {
+            pings += 1;
+        }
+        statuses.push(message);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "4 pings at ~0.5 s intervals took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s.contains("last poll ") && !s.contains("none yet")),
+        "{statuses:?}"
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut stopping = false;
+    for _ in 0..20 {
+        if receive().contains("STOPPING=1") {
+            stopping = true;
+            break;
+        }
+    }
+    assert!(stopping, "STOPPING=1 after SIGTERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+    let logs = logs.join().unwrap();
+    assert!(!logs.contains("cannot notify systemd"), "{logs}");
+}
+
+#[tokio::test]
+async fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
+    let feeds = FeedServer::start().await;
+    feeds.file("/a.xml", "rss2.xml", "application/rss+xml");
+    feeds.file("/b.xml", "atom.xml", "application/atom+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy-watch.toml");
+    let source_a = feed_source("a", &feeds.url("/a.xml"), "");
+    std::fs::write(&path, config(dir.path(), &source_a)).unwrap();
+    let mut child = spawn(&path, &[]);
+    let logs = stderr_reader(&mut child);
+    let started = Instant::now();
+    while feeds.requests("/a.xml").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "source a never polled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // A valid change: source b added. It is polled at once, without a restart.
+    let source_b = feed_source("b", &feeds.url("/b.xml"), "");
+    std::fs::write(&path, config(dir.path(), &format!("{source_a}{source_b}"))).unwrap();
+    Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    while feeds.requests("/b.xml").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the new source was never polled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // An invalid change: refused, reported with line:column; the daemon keeps running.
+    std::fs::write(&path, format!("{source_a}interval = \"5s\"\n")).unwrap();
+    Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running after a bad reload"
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+    let logs = logs.join().unwrap();
+    assert!(
+        logs.contains("config reloaded: 2 sources running; added [b], removed [], changed []"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("reload refused, the running config stays"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(&format!("{}:8:12: interval", path.display())),
+        "{logs}"
+    );
+    // Source b's first poll was a baseline like any new source's.
+    assert!(
+        logs.contains("b 보도자료: first poll, 2 items recorded as seen"),
+        "{logs}"
+    );
+}
