@@ -126,6 +126,31 @@ pub fn fixed(config: Config) -> watch::Receiver<Arc<Config>> {
     watch::channel(Arc::new(config)).1
 }
 
+/// Forgets seen items older than `store.keep_seen`, ten minutes after start and then daily.
+async fn prune_daily(
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    shutdown: CancellationToken,
+) {
+    let mut wait = Duration::from_secs(600);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = Duration::from_secs(24 * 3600);
+        let keep = config.borrow().store.keep_seen;
+        match store.prune_seen(keep) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "pruned {n} seen items older than {}",
+                humantime::format_duration(keep)
+            ),
+            Err(e) => tracing::error!("pruning the store failed: {e}; retrying tomorrow"),
+        }
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Default)]
 pub struct RunReport {
@@ -207,6 +232,7 @@ pub async fn run(
         })
     };
     if mode == Mode::Daemon {
+        tracker.spawn(prune_daily(store.clone(), config.clone(), shutdown.clone()));
         tracker.spawn(daemon::supervise_systemd(
             Arc::clone(&health),
             store.clone(),

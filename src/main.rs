@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 mod explain;
+mod store_cmd;
 use policy_watch::config::{self, Config};
 use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE};
 use policy_watch::deliver::Printer;
@@ -41,6 +42,11 @@ enum Command {
     Once,
     /// Validate the config and exit (0 = valid, 78 = invalid)
     CheckConfig,
+    /// Store maintenance: stats, prune, export, import (stop the daemon first)
+    Store {
+        #[command(subcommand)]
+        action: store_cmd::StoreAction,
+    },
     /// Classify a headline (or an item from a JSON file) and show why each topic did or did not match
     Explain {
         /// JSON file with "title" and optional "summary" (e.g. one line of the dev headlines)
@@ -97,6 +103,15 @@ fn main() -> ExitCode {
                 config.topics.len()
             );
             ExitCode::SUCCESS
+        }
+        Command::Store { action } => {
+            let dir = cli.state_dir.clone().unwrap_or_else(|| config.store_dir());
+            store_cmd::run(
+                action,
+                &dir,
+                config.store.cache_size,
+                config.store.keep_seen,
+            )
         }
         Command::Run => execute(cli, &path, config, Mode::Daemon),
         Command::Once => execute(cli, &path, config, Mode::Once),

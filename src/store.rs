@@ -4,7 +4,7 @@
 //! engine replaces this file only.
 //!
 //! Trees and keys (see docs/architecture.md):
-//! - `meta`: `schema_version` → u32 (big-endian).
+//! - `meta`: `schema_version` → u32 (big-endian); `next_seq` → u64 BE, the next outbox sequence.
 //! - `seen`: `source_id \0 dedup_key` → first-seen unix seconds (u64 BE).
 //! - `sources`: `source_id` → JSON [`SourceState`] (validators, failures, last success, baseline).
 //! - `outbox`: sequence (u64 BE, monotonic) → JSON [`Delivery`]. A delivery is removed only after
@@ -52,6 +52,14 @@ pub enum StoreError {
     },
     #[error("store I/O failed: {0}")]
     Sled(#[from] sled::Error),
+    #[error(
+        "the store in {dir} is not empty; import only into a new, empty state directory (nothing was changed)"
+    )]
+    NotEmpty { dir: PathBuf },
+    #[error("import line {line}: {message}")]
+    Import { line: usize, message: String },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
     #[error("store record {what} is corrupt: {source}")]
     Corrupt {
         what: String,
@@ -107,6 +115,7 @@ pub struct Store {
     titles: sled::Tree,
     dead: sled::Tree,
     destinations: sled::Tree,
+    meta: sled::Tree,
 }
 
 /// A delivery that can never be sent as it is, with the reason.
@@ -169,6 +178,7 @@ impl Store {
             titles: db.open_tree("titles")?,
             dead: db.open_tree("dead")?,
             destinations: db.open_tree("destinations")?,
+            meta: meta.clone(),
             dir: dir.to_owned(),
             db,
         })
@@ -221,36 +231,42 @@ impl Store {
                 )
             })
             .collect();
-        let result: Result<CommitReport, TransactionError<()>> =
-            (&self.seen, &self.sources, &self.outbox, &self.titles).transaction(
-                |(seen, sources, outbox, titles)| {
-                    let mut report = CommitReport::default();
-                    for (key, title_key, deliveries) in &prepared {
-                        if seen.get(key)?.is_some() {
+        let result: Result<CommitReport, TransactionError<()>> = (
+            &self.seen,
+            &self.sources,
+            &self.outbox,
+            &self.titles,
+            &self.meta,
+        )
+            .transaction(|(seen, sources, outbox, titles, meta)| {
+                let mut report = CommitReport::default();
+                let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
+                for (key, title_key, deliveries) in &prepared {
+                    if seen.get(key)?.is_some() {
+                        continue;
+                    }
+                    seen.insert(key.as_slice(), &now)?;
+                    report.new += 1;
+                    if let Some(title_key) = title_key {
+                        let elsewhere = titles
+                            .get(title_key)?
+                            .is_some_and(|v| v.get(8..) != Some(source_id.as_bytes()));
+                        if elsewhere {
+                            report.cross_source_duplicates += 1;
                             continue;
                         }
-                        seen.insert(key.as_slice(), &now)?;
-                        report.new += 1;
-                        if let Some(title_key) = title_key {
-                            let elsewhere = titles
-                                .get(title_key)?
-                                .is_some_and(|v| v.get(8..) != Some(source_id.as_bytes()));
-                            if elsewhere {
-                                report.cross_source_duplicates += 1;
-                                continue;
-                            }
-                            titles.insert(title_key, title_value.as_slice())?;
-                        }
-                        for delivery in deliveries {
-                            let seq = outbox.generate_id()?;
-                            outbox.insert(&seq.to_be_bytes(), delivery.as_slice())?;
-                            report.queued += 1;
-                        }
+                        titles.insert(title_key, title_value.as_slice())?;
                     }
-                    sources.insert(source_id.as_bytes(), state_json.as_slice())?;
-                    Ok::<_, ConflictableTransactionError<()>>(report)
-                },
-            );
+                    for delivery in deliveries {
+                        outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
+                        next += 1;
+                        report.queued += 1;
+                    }
+                }
+                meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
+                sources.insert(source_id.as_bytes(), state_json.as_slice())?;
+                Ok::<_, ConflictableTransactionError<()>>(report)
+            });
         match result {
             Ok(report) => Ok(report),
             Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
@@ -287,9 +303,18 @@ impl Store {
 
     /// Appends one delivery to the outbox (operator alerts; notices go through [`Store::commit_poll`]).
     pub fn enqueue(&self, delivery: &Delivery) -> Result<u64, StoreError> {
-        let seq = self.db.generate_id()?;
-        self.outbox.insert(seq.to_be_bytes(), to_json(delivery))?;
-        Ok(seq)
+        let value = to_json(delivery);
+        let result: Result<u64, TransactionError<()>> =
+            (&self.outbox, &self.meta).transaction(|(outbox, meta)| {
+                let seq = read_next_seq(meta.get(NEXT_SEQ)?);
+                outbox.insert(&seq.to_be_bytes(), value.as_slice())?;
+                meta.insert(NEXT_SEQ, &(seq + 1).to_be_bytes())?;
+                Ok(seq)
+            });
+        result.map_err(|e| match e {
+            TransactionError::Storage(e) => StoreError::Sled(e),
+            TransactionError::Abort(()) => unreachable!("enqueue never aborts"),
+        })
     }
 
     /// Moves a delivery that can never be sent from the outbox to `dead`, atomically.
@@ -383,6 +408,200 @@ impl Store {
     }
 }
 
+/// Size and contents of the store (`policy-watch store stats`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreStats {
+    pub dir: PathBuf,
+    pub schema_version: u32,
+    pub size_on_disk: u64,
+    /// Keys per tree.
+    pub trees: Vec<(String, usize)>,
+    pub pending_deliveries: usize,
+    pub dead_letters: usize,
+}
+
+/// First line of an export.
+#[derive(Debug, Serialize, Deserialize)]
+struct ExportHeader {
+    policy_watch_export: u32,
+    schema_version: u32,
+}
+
+/// One key of one tree in an export. Keys are text when they are UTF-8 (`key`), hex otherwise;
+/// values of JSON trees are embedded as JSON (`value`), others as hex (`value_hex`).
+#[derive(Debug, Serialize, Deserialize)]
+struct ExportRecord {
+    tree: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value_hex: Option<String>,
+}
+
+impl Store {
+    /// Every tree: name, handle, whether its values are JSON.
+    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 7] {
+        [
+            ("meta", &self.meta, false),
+            ("seen", &self.seen, false),
+            ("sources", &self.sources, true),
+            ("outbox", &self.outbox, true),
+            ("titles", &self.titles, false),
+            ("dead", &self.dead, true),
+            ("destinations", &self.destinations, true),
+        ]
+    }
+
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let schema_version = self
+            .meta
+            .get("schema_version")?
+            .and_then(|v| v.as_ref().try_into().ok())
+            .map(u32::from_be_bytes)
+            .unwrap_or(0);
+        Ok(StoreStats {
+            dir: self.dir.clone(),
+            schema_version,
+            size_on_disk: self.db.size_on_disk()?,
+            trees: self
+                .trees()
+                .iter()
+                .map(|(name, tree, _)| (name.to_string(), tree.len()))
+                .collect(),
+            pending_deliveries: self.outbox.len(),
+            dead_letters: self.dead.len(),
+        })
+    }
+
+    /// Writes the whole store as JSON Lines: a header, then one line per key. Returns the count
+    /// of records. This is the backup format and the way off sled.
+    pub fn export(&self, out: &mut dyn std::io::Write) -> Result<usize, StoreError> {
+        let header = ExportHeader {
+            policy_watch_export: 1,
+            schema_version: SCHEMA_VERSION,
+        };
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&header).expect("serialisable")
+        )?;
+        let mut count = 0;
+        for (name, tree, json) in self.trees() {
+            for entry in tree.iter() {
+                let (k, v) = entry?;
+                let (key, key_hex) = match std::str::from_utf8(&k) {
+                    Ok(text) => (Some(text.to_owned()), None),
+                    Err(_) => (None, Some(hex(&k))),
+                };
+                let (value, value_hex) = if json {
+                    let parsed =
+                        serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                            what: format!("{name}/{}", key.clone().unwrap_or_else(|| hex(&k))),
+                            source,
+                        })?;
+                    (Some(parsed), None)
+                } else {
+                    (None, Some(hex(&v)))
+                };
+                let record = ExportRecord {
+                    tree: name.to_owned(),
+                    key,
+                    key_hex,
+                    value,
+                    value_hex,
+                };
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&record).expect("serialisable")
+                )?;
+                count += 1;
+            }
+        }
+        out.flush()?;
+        Ok(count)
+    }
+
+    /// Loads an export into this store, which must be empty. Returns the count of records.
+    pub fn import(&self, input: impl std::io::BufRead) -> Result<usize, StoreError> {
+        let empty = self
+            .trees()
+            .iter()
+            .all(|(name, tree, _)| *name == "meta" || tree.is_empty());
+        if !empty {
+            return Err(StoreError::NotEmpty {
+                dir: self.dir.clone(),
+            });
+        }
+        let bad = |line: usize, message: String| StoreError::Import { line, message };
+        let mut lines = input.lines();
+        let header: ExportHeader = match lines.next() {
+            Some(line) => serde_json::from_str(&line?)
+                .map_err(|e| bad(1, format!("not a policy-watch export header: {e}")))?,
+            None => return Err(bad(1, "the file is empty".into())),
+        };
+        if header.schema_version > SCHEMA_VERSION {
+            return Err(bad(
+                1,
+                format!(
+                    "the export has schema version {}, newer than this build's {SCHEMA_VERSION}; import it with a newer policy-watch",
+                    header.schema_version
+                ),
+            ));
+        }
+        let mut count = 0;
+        for (i, line) in lines.enumerate() {
+            let number = i + 2;
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record: ExportRecord =
+                serde_json::from_str(&line).map_err(|e| bad(number, e.to_string()))?;
+            let tree = self
+                .trees()
+                .into_iter()
+                .find(|(name, _, _)| *name == record.tree)
+                .map(|(_, tree, _)| tree.clone())
+                .ok_or_else(|| bad(number, format!("unknown tree {:?}", record.tree)))?;
+            let key = match (&record.key, &record.key_hex) {
+                (Some(k), _) => k.as_bytes().to_vec(),
+                (None, Some(h)) => unhex(h).ok_or_else(|| bad(number, "bad key_hex".into()))?,
+                (None, None) => return Err(bad(number, "a record needs key or key_hex".into())),
+            };
+            let value = match (&record.value, &record.value_hex) {
+                (Some(v), _) => serde_json::to_vec(v).expect("serialisable"),
+                (None, Some(h)) => unhex(h).ok_or_else(|| bad(number, "bad value_hex".into()))?,
+                (None, None) => {
+                    return Err(bad(number, "a record needs value or value_hex".into()));
+                }
+            };
+            tree.insert(key, value)?;
+            count += 1;
+        }
+        self.db.flush()?;
+        Ok(count)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Removes entries whose value starts with a first-seen time (u64 BE) before `cutoff`.
 fn prune_tree(tree: &sled::Tree, cutoff: u64) -> Result<usize, StoreError> {
     let mut removed = 0;
@@ -399,6 +618,17 @@ fn prune_tree(tree: &sled::Tree, cutoff: u64) -> Result<usize, StoreError> {
         }
     }
     Ok(removed)
+}
+
+/// Meta key of the next outbox sequence number. Our own counter rather than sled's
+/// `generate_id`, so that an imported store continues after the imported entries.
+const NEXT_SEQ: &str = "next_seq";
+
+fn read_next_seq(value: Option<sled::IVec>) -> u64 {
+    value
+        .and_then(|v| v.as_ref().try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
 }
 
 fn seen_key(source_id: &str, key: &str) -> Vec<u8> {

@@ -1,0 +1,175 @@
+//! Store maintenance: export/import round trip (seen items, source state, pending deliveries,
+//! dead letters, destination state), import refusing a non-empty store, and the CLI commands.
+
+mod support;
+
+use std::process::Command;
+
+use policy_watch::deliver::{Delivery, Destination, Payload};
+use policy_watch::store::{Store, StoreError};
+use support::feeds::FeedServer;
+use support::telegram::{ChatStatus, Fault, Limits, TelegramServer};
+use support::*;
+
+const LIMITS: Limits = Limits {
+    global_per_second: 30,
+    group_per_minute: 600,
+    private_per_second: 10,
+};
+
+fn export_text(store: &Store) -> String {
+    let mut out = Vec::new();
+    store.export(&mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// A store with something in every tree.
+async fn populated(state: &StateDir) {
+    let feeds = FeedServer::start().await;
+    feeds.bytes("/f.xml", numbered_feed(4), "application/rss+xml");
+    let telegram = TelegramServer::start(Some(LIMITS)).await;
+    telegram.set_chat("-1002", ChatStatus::NotMember);
+    telegram.fail("-1001", [Fault::TooLong]);
+    let destinations = [destination("-1001", None), destination("-1002", None)].concat();
+    let config = format!(
+        "{}{}",
+        config_text(&feed_source("f", &feeds.url("/f.xml"), "backfill = 4")),
+        telegram_section(&telegram, LIMITS, &destinations)
+    );
+    let report = once_telegram(&config, state).await;
+    // 3 notices (one to -1001 went to the dead letters) and 2 alerts to the admin.
+    assert_eq!(report.delivered, 5);
+    assert_eq!(report.pending, 4, "-1002's notices are parked");
+}
+
+#[tokio::test]
+async fn export_then_import_restores_everything_exactly() {
+    let original = StateDir::new();
+    populated(&original).await;
+    let store = original.open();
+    let exported = export_text(&store);
+    let stats = store.stats().unwrap();
+    for tree in [
+        "seen",
+        "sources",
+        "outbox",
+        "titles",
+        "dead",
+        "destinations",
+    ] {
+        let keys = stats.trees.iter().find(|(t, _)| t == tree).unwrap().1;
+        assert!(
+            keys > 0,
+            "tree {tree} is empty: the test would prove nothing"
+        );
+    }
+    drop(store);
+
+    let restored = StateDir::new();
+    let store = restored.open();
+    let count = store.import(exported.as_bytes()).unwrap();
+    assert_eq!(count, exported.lines().count() - 1);
+    assert_eq!(
+        export_text(&store),
+        exported,
+        "a second export is identical"
+    );
+    assert_eq!(store.outbox_len(), 4);
+    assert_eq!(store.dead_letters().unwrap().len(), 1);
+    assert!(store.is_seen("f", "g:n1").unwrap());
+    assert!(store.source_state("f").unwrap().baselined);
+
+    // New deliveries continue after the imported ones (the sequence counter came along).
+    let last = store.outbox_iter().map(|e| e.unwrap().0).max().unwrap();
+    let seq = store
+        .enqueue(&Delivery {
+            destination: Destination::Stdout,
+            payload: Payload::Alert { text: "x".into() },
+            attempts: 0,
+            plain: false,
+        })
+        .unwrap();
+    assert!(seq > last, "{seq} after {last}");
+
+    // Importing again into the now non-empty store is refused, and changes nothing.
+    let before = export_text(&store);
+    match store.import(exported.as_bytes()) {
+        Err(StoreError::NotEmpty { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(export_text(&store), before);
+}
+
+#[tokio::test]
+async fn an_export_from_a_newer_schema_is_refused() {
+    let state = StateDir::new();
+    let store = state.open();
+    let newer = "{\"policy_watch_export\":1,\"schema_version\":99}\n";
+    let err = store.import(newer.as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("schema version 99"), "{err}");
+}
+
+#[tokio::test]
+async fn store_commands_work_on_the_binary() {
+    let original = StateDir::new();
+    populated(&original).await;
+    let bin = env!("CARGO_BIN_EXE_policy-watch");
+    let config = original.dir.path().join("c.toml");
+    std::fs::write(&config, "").unwrap();
+    let run = |args: &[&str], dir: &std::path::Path| {
+        let mut full = vec![
+            "--config",
+            config.to_str().unwrap(),
+            "--state-dir",
+            dir.to_str().unwrap(),
+            "store",
+        ];
+        full.extend_from_slice(args);
+        Command::new(bin)
+            .args(&full)
+            .env_remove("STATE_DIRECTORY")
+            .output()
+            .unwrap()
+    };
+    let stats = run(&["stats"], &original.path());
+    assert_eq!(
+        stats.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
+    let text = String::from_utf8_lossy(&stats.stdout);
+    assert!(text.contains("pending:      4 deliveries"), "{text}");
+    assert!(text.contains("dead letters: 1"), "{text}");
+
+    let backup = original.dir.path().join("backup.jsonl");
+    let export = run(
+        &["export", "--output", backup.to_str().unwrap()],
+        &original.path(),
+    );
+    assert_eq!(
+        export.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let restored = original.dir.path().join("restored");
+    let import = run(&["import", backup.to_str().unwrap()], &restored);
+    assert_eq!(
+        import.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let again = run(&["import", backup.to_str().unwrap()], &restored);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let prune = run(&["prune", "--older-than", "0s"], &restored);
+    assert!(
+        String::from_utf8_lossy(&prune.stdout).contains("pruned 4 seen items"),
+        "{}",
+        String::from_utf8_lossy(&prune.stdout)
+    );
+}
