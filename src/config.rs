@@ -260,6 +260,10 @@ pub struct SourceConfig {
     /// On the first poll, send the newest N items instead of only recording them as seen.
     #[serde(default)]
     pub backfill: usize,
+    /// Tell the admins when the source has failed, or brought nothing new, for this long (and
+    /// again when it recovers).
+    #[serde(default = "default_alert_after", deserialize_with = "de_duration")]
+    pub alert_after: Duration,
     #[serde(default)]
     pub method: HttpMethod,
     /// Form body for POST sources (`application/x-www-form-urlencoded`).
@@ -276,6 +280,10 @@ pub struct SourceConfig {
 fn default_interval() -> Duration {
     Duration::from_secs(600)
 }
+fn default_alert_after() -> Duration {
+    Duration::from_secs(3 * 24 * 3600)
+}
+
 fn default_true() -> bool {
     true
 }

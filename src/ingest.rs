@@ -15,7 +15,7 @@ use crate::daemon::Health;
 use crate::deliver::{Delivery, Destination, Notice, Payload, Printer, render};
 use crate::items::Item;
 use crate::sources::{PollEvent, PollOutcome, SourceError};
-use crate::store::{PollEntry, SourceState, Store, StoreError};
+use crate::store::{PollEntry, SourceAlert, SourceState, Store, StoreError};
 
 /// What one ingested poll did (for logs, `once`'s exit code and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -71,6 +71,7 @@ pub struct Ingestor {
 struct Rules {
     classifier: Classifier,
     routes: Vec<Route>,
+    admins: Vec<i64>,
 }
 
 impl Rules {
@@ -79,6 +80,7 @@ impl Rules {
             Ok(classifier) => Some(Rules {
                 classifier,
                 routes: crate::routes(config, telegram),
+                admins: config.telegram.admins.clone(),
             }),
             Err(e) => {
                 tracing::error!("cannot build the classifier: {e}; keeping the previous rules");
@@ -138,7 +140,9 @@ impl Ingestor {
             Err(e) => {
                 state.consecutive_failures += 1;
                 state.last_error = Some(e.to_string());
+                let alert = watch_source(source, &mut state, Utc::now(), None);
                 self.store.save_source_state(id, &state)?;
+                self.alert(rules, alert)?;
                 let n = state.consecutive_failures;
                 // Rate-limited: the 1st, 2nd, 4th, 8th… consecutive failure is a warning.
                 if n.is_power_of_two() {
@@ -153,7 +157,9 @@ impl Ingestor {
             }
             Ok(PollOutcome::NotModified { .. }) => {
                 self.recovered(source, &mut state);
+                let alert = watch_source(source, &mut state, Utc::now(), Some(0));
                 self.store.save_source_state(id, &state)?;
+                self.alert(rules, alert)?;
                 tracing::debug!(source = %id, "not modified");
                 Ok(IngestReport {
                     not_modified: true,
@@ -169,6 +175,28 @@ impl Ingestor {
                 self.commit_items(rules, source, state, items)
             }
         }
+    }
+
+    /// Logs an operator alert and, with Telegram on, queues it for every admin.
+    fn alert(&self, rules: &Rules, alert: Option<String>) -> Result<(), StoreError> {
+        let Some(text) = alert else {
+            return Ok(());
+        };
+        tracing::warn!("alert: {text}");
+        if self.telegram {
+            for admin in &rules.admins {
+                self.store.enqueue(&Delivery {
+                    destination: Destination::Telegram {
+                        chat: admin.to_string(),
+                    },
+                    payload: Payload::Alert { text: text.clone() },
+                    attempts: 0,
+                    plain: false,
+                })?;
+            }
+            self.wake.notify_one();
+        }
+        Ok(())
     }
 
     fn recovered(&self, source: &SourceConfig, state: &mut SourceState) {
@@ -245,9 +273,11 @@ impl Ingestor {
             });
         }
         state.baselined = true;
+        let alert = watch_source(source, &mut state, now, Some(entries.len()));
         state.items_seen += entries.len() as u64;
         let commit = self.store.commit_poll(id, &entries, &state)?;
         let (new_items, queued) = (commit.new, commit.queued);
+        self.alert(rules, alert)?;
         if commit.cross_source_duplicates > 0 {
             tracing::info!(source = %id, "{} new items were already brought by another source; not sent again", commit.cross_source_duplicates);
         }
@@ -284,6 +314,64 @@ impl Ingestor {
     }
 }
 
+/// Decides whether a poll result calls for an alert: the source has failed, or brought nothing
+/// new, for longer than its `alert_after` (once), or it recovered from that (once). `new_items` is
+/// `None` for a failed poll. Updates the alert bookkeeping in `state`.
+pub fn watch_source(
+    source: &SourceConfig,
+    state: &mut SourceState,
+    now: chrono::DateTime<Utc>,
+    new_items: Option<usize>,
+) -> Option<String> {
+    let limit = chrono::Duration::from_std(source.alert_after).unwrap_or(chrono::Duration::MAX);
+    let since = |t: chrono::DateTime<Utc>| crate::items::format_kst(t);
+    let Some(new_items) = new_items else {
+        let failing_since = *state.failing_since.get_or_insert(now);
+        if state.alerted != Some(SourceAlert::Failing) && now - failing_since >= limit {
+            state.alerted = Some(SourceAlert::Failing);
+            return Some(format!(
+                "{} ({}) has failed since {}: {}",
+                source.name,
+                source.id(),
+                since(failing_since),
+                state.last_error.as_deref().unwrap_or("unknown error")
+            ));
+        }
+        return None;
+    };
+    state.failing_since = None;
+    if new_items > 0 || state.last_new_item.is_none() {
+        state.last_new_item = Some(now);
+    }
+    match state.alerted {
+        Some(SourceAlert::Failing) => {
+            state.alerted = None;
+            Some(format!("{} ({}) works again", source.name, source.id()))
+        }
+        Some(SourceAlert::Silent) if new_items > 0 => {
+            state.alerted = None;
+            Some(format!(
+                "{} ({}) brings new items again",
+                source.name,
+                source.id()
+            ))
+        }
+        Some(SourceAlert::Silent) => None,
+        None => {
+            let last = state.last_new_item.unwrap_or(now);
+            (now - last >= limit).then(|| {
+                state.alerted = Some(SourceAlert::Silent);
+                format!(
+                    "{} ({}) has brought nothing new since {}; check that the source still publishes there",
+                    source.name,
+                    source.id(),
+                    since(last)
+                )
+            })
+        }
+    }
+}
+
 /// Identity of an item across sources: a hash of its folded title without leading bracketed
 /// tags (`[보도참고]`, `(설명자료)`), so the same release seen on korea.kr and on the ministry's own
 /// feed is sent once.
@@ -315,4 +403,69 @@ fn delivery_order(mut items: Vec<Item>) -> Vec<Item> {
         items.sort_by_key(|i| i.published);
     }
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn source(alert_after: &str) -> SourceConfig {
+        let text = format!(
+            "[[source]]\nid = \"s\"\nname = \"S\"\nministry = \"M\"\nkind = \"feed\"\nurl = \"https://example.org/\"\nalert_after = \"{alert_after}\"\n"
+        );
+        crate::config::Config::parse(Path::new("t.toml"), &text)
+            .unwrap()
+            .sources[0]
+            .clone()
+    }
+
+    fn at(hours: i64) -> chrono::DateTime<Utc> {
+        chrono::DateTime::from_timestamp(1_790_000_000 + hours * 3600, 0).unwrap()
+    }
+
+    #[test]
+    fn failing_longer_than_alert_after_alerts_once_then_recovers_once() {
+        let s = source("3d");
+        let mut state = SourceState::default();
+        state.last_error = Some("HTTP 502".into());
+        assert_eq!(watch_source(&s, &mut state, at(0), None), None);
+        assert_eq!(watch_source(&s, &mut state, at(71), None), None);
+        let alert = watch_source(&s, &mut state, at(72), None).unwrap();
+        assert!(
+            alert.contains("has failed since") && alert.contains("HTTP 502"),
+            "{alert}"
+        );
+        assert_eq!(
+            watch_source(&s, &mut state, at(100), None),
+            None,
+            "only once"
+        );
+        let recovered = watch_source(&s, &mut state, at(101), Some(0)).unwrap();
+        assert!(recovered.contains("works again"), "{recovered}");
+        assert_eq!(state.alerted, None);
+        assert_eq!(state.failing_since, None);
+    }
+
+    #[test]
+    fn silence_longer_than_alert_after_alerts_once_then_recovers_with_new_items() {
+        let s = source("3d");
+        let mut state = SourceState::default();
+        assert_eq!(
+            watch_source(&s, &mut state, at(0), Some(50)),
+            None,
+            "baseline"
+        );
+        assert_eq!(watch_source(&s, &mut state, at(48), Some(0)), None);
+        let alert = watch_source(&s, &mut state, at(72), Some(0)).unwrap();
+        assert!(alert.contains("nothing new since"), "{alert}");
+        assert_eq!(
+            watch_source(&s, &mut state, at(80), Some(0)),
+            None,
+            "only once"
+        );
+        let back = watch_source(&s, &mut state, at(90), Some(1)).unwrap();
+        assert!(back.contains("new items again"), "{back}");
+        assert_eq!(watch_source(&s, &mut state, at(91), Some(0)), None);
+    }
 }

@@ -83,6 +83,23 @@ pub struct SourceState {
     pub consecutive_failures: u32,
     /// Items ever recorded as seen for this source.
     pub items_seen: u64,
+    /// Start of the current run of failures.
+    #[serde(default)]
+    pub failing_since: Option<DateTime<Utc>>,
+    /// When the source last brought a new item (or its baseline).
+    #[serde(default)]
+    pub last_new_item: Option<DateTime<Utc>>,
+    /// The alert the admins were sent and that has not been resolved yet.
+    #[serde(default)]
+    pub alerted: Option<SourceAlert>,
+}
+
+/// Why the admins were alerted about a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceAlert {
+    Failing,
+    Silent,
 }
 
 /// One item of a poll as the ingest stage decided it: its dedup key and the deliveries it causes.

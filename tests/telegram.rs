@@ -346,3 +346,51 @@ async fn hostile_titles_and_summaries_make_valid_html() {
     );
     assert!(sent.iter().any(|s| s.visible.contains("a & b & c")));
 }
+
+#[tokio::test]
+async fn the_admins_hear_once_when_a_source_keeps_failing_and_once_when_it_recovers() {
+    let feeds = FeedServer::start().await;
+    let up = Arc::new(Mutex::new(false));
+    let shared = Arc::clone(&up);
+    feeds.route("/flaky.xml", move |_| {
+        if *shared.lock().unwrap() {
+            Reply::ok("application/rss+xml", numbered_feed(1, title))
+        } else {
+            Reply::status(503)
+        }
+    });
+    let telegram = TelegramServer::start(Some(FAST)).await;
+    let config = format!(
+        "{}{}",
+        config_text(&feed_source(
+            "flaky",
+            &feeds.url("/flaky.xml"),
+            "alert_after = \"1s\""
+        )),
+        telegram_section(&telegram, FAST, &destination("-1001", None))
+    );
+    let state = StateDir::new();
+    once_telegram(&config, &state).await;
+    assert!(
+        telegram.sent_to("777").is_empty(),
+        "not yet: failing for less than alert_after"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    once_telegram(&config, &state).await;
+    once_telegram(&config, &state).await;
+    let alerts = telegram.sent_to("777");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(
+        alerts[0]
+            .visible
+            .contains("flaky 보도자료 (flaky) has failed since"),
+        "{}",
+        alerts[0].visible
+    );
+    assert!(alerts[0].visible.contains("HTTP 503"));
+    *up.lock().unwrap() = true;
+    once_telegram(&config, &state).await;
+    let alerts = telegram.sent_to("777");
+    assert_eq!(alerts.len(), 2);
+    assert!(alerts[1].visible.contains("works again"));
+}
