@@ -62,6 +62,10 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     #[serde(default)]
     pub classify: ClassifyConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub log: LogConfig,
     #[serde(default, rename = "topic")]
     pub topics: Vec<TopicConfig>,
 }
@@ -342,6 +346,24 @@ impl<'de> Deserialize<'de> for CssSelector {
         })?;
         Ok(CssSelector { text, selector })
     }
+}
+
+/// The optional metrics listener.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// e.g. "127.0.0.1:9898"; off when absent. Keep it on loopback.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter such as "info" or "policy_watch=debug"; `RUST_LOG` wins.
+    #[serde(default)]
+    pub level: Option<String>,
 }
 
 /// Global classification settings: defaults for every topic, anchors, global vetoes.

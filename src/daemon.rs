@@ -18,10 +18,16 @@ pub const EXIT_CONFIG: i32 = 78;
 pub const EXIT_FAILURE: i32 = 1;
 
 /// Logs to stderr. Under journald (JOURNAL_STREAM set) plain lines without timestamps or
-/// colours, since the journal adds its own; `RUST_LOG` sets the level (default `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// colours, since the journal adds its own; `RUST_LOG`, else `[log] level`, sets the level
+/// (default `info`).
+pub fn init_logging(level: Option<&str>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        let level = level.unwrap_or("info");
+        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|e| {
+            eprintln!("warning: [log] level {level:?} is not a valid filter ({e}); using \"info\"");
+            tracing_subscriber::EnvFilter::new("info")
+        })
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // Every line passes through the secret redactor: the bot token must never reach a log.
@@ -281,9 +287,13 @@ pub fn reload_on_sighup(path: PathBuf, config: watch::Sender<Arc<Config>>) -> st
             tracing::info!("SIGHUP: reloading {}", path.display());
             match load_checked(&path) {
                 Ok(new) => {
+                    metrics::counter!(crate::metrics::RELOADS, "result" => "ok").increment(1);
                     config.send_replace(Arc::new(new));
                 }
-                Err(e) => tracing::error!("reload refused, the running config stays: {e}"),
+                Err(e) => {
+                    metrics::counter!(crate::metrics::RELOADS, "result" => "failed").increment(1);
+                    tracing::error!("reload refused, the running config stays: {e}");
+                }
             }
         }
     });

@@ -200,6 +200,8 @@ impl Ingestor {
     }
 
     fn recovered(&self, source: &SourceConfig, state: &mut SourceState) {
+        metrics::gauge!(crate::metrics::LAST_SUCCESS, "source" => source.id().to_owned())
+            .set(Utc::now().timestamp() as f64);
         if state.consecutive_failures > 0 {
             tracing::info!(source = %source.id(), "{} recovered after {} failed polls", source.name, state.consecutive_failures);
         }
@@ -237,6 +239,10 @@ impl Ingestor {
         let mut entries = Vec::with_capacity(fresh.len());
         for (i, item) in fresh.into_iter().enumerate() {
             let topics = rules.classifier.classify(&item.title, &item.summary);
+            for topic in &topics {
+                metrics::counter!(crate::metrics::MATCHED, "topic" => topic.id.clone())
+                    .increment(1);
+            }
             let key = item.key.clone();
             let title = item.title.clone();
             let mut deliveries = Vec::new();
@@ -277,6 +283,8 @@ impl Ingestor {
         state.items_seen += entries.len() as u64;
         let commit = self.store.commit_poll(id, &entries, &state)?;
         let (new_items, queued) = (commit.new, commit.queued);
+        metrics::counter!(crate::metrics::ITEMS_NEW, "source" => id.to_owned())
+            .increment(new_items as u64);
         self.alert(rules, alert)?;
         if commit.cross_source_duplicates > 0 {
             tracing::info!(source = %id, "{} new items were already brought by another source; not sent again", commit.cross_source_duplicates);

@@ -30,6 +30,7 @@ pub mod daemon;
 pub mod deliver;
 pub mod ingest;
 pub mod items;
+pub mod metrics;
 pub mod secret;
 pub mod sources;
 pub mod store;
@@ -177,6 +178,7 @@ pub async fn run(
         .unwrap_or(Duration::from_secs(15))
         .clamp(Duration::from_millis(50), Duration::from_secs(15));
     let health = Arc::new(Health::new(beat_every));
+    health.set_sources(initial.enabled_sources().count());
     let tracker = TaskTracker::new();
     let wake = Arc::new(Notify::new());
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
@@ -231,6 +233,12 @@ pub async fn run(
             result
         })
     };
+    if let (Mode::Daemon, Some(listen)) = (mode, initial.metrics.listen) {
+        let server =
+            crate::metrics::start(listen, Arc::clone(&health), store.clone(), shutdown.clone())
+                .await?;
+        tracker.spawn(server);
+    }
     if mode == Mode::Daemon {
         tracker.spawn(prune_daily(store.clone(), config.clone(), shutdown.clone()));
         tracker.spawn(daemon::supervise_systemd(

@@ -66,7 +66,6 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     policy_watch::secret::install_panic_hook();
-    daemon::init_logging();
     let path = cli
         .config
         .clone()
@@ -78,6 +77,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
+    daemon::init_logging(config.log.level.as_deref());
     let classifier = match policy_watch::classify::Classifier::new(&config.classify, &config.topics)
     {
         Ok(classifier) => classifier,

@@ -206,3 +206,136 @@ async fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
         "{logs}"
     );
 }
+
+/// Checks Prometheus text exposition: `# HELP`/`# TYPE` comments and `name{labels} value` samples.
+fn assert_prometheus_text(text: &str) {
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(comment) = line.strip_prefix("# ") {
+            assert!(
+                comment.starts_with("TYPE ") || comment.starts_with("HELP "),
+                "bad comment {line:?}"
+            );
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("no value in {line:?}"));
+        assert!(
+            value.parse::<f64>().is_ok() || value == "+Inf" || value == "NaN",
+            "bad value in {line:?}"
+        );
+        let name = series.split('{').next().unwrap();
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad metric name in {line:?}"
+        );
+        if let Some(labels) = series.strip_prefix(name) {
+            assert!(
+                labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+                "bad labels in {line:?}"
+            );
+        }
+    }
+}
+
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_healthz_are_served_and_move() {
+    let feeds = FeedServer::start().await;
+    feeds.file("/rss2.xml", "rss2.xml", "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.path().join("policy-watch.toml");
+    let text = format!(
+        "[metrics]\nlisten = \"127.0.0.1:{port}\"\n{}",
+        config(dir.path(), &feed_source("f", &feeds.url("/rss2.xml"), ""))
+    );
+    std::fs::write(&path, &text).unwrap();
+    let mut child = spawn(&path, &[]);
+    let logs = stderr_reader(&mut child);
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let metrics = loop {
+        if let Ok(response) = client.get(format!("{base}/metrics")).send().await {
+            let body = response.text().await.unwrap();
+            if body.contains("policy_watch_fetches_total") {
+                break body;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no metrics after 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_prometheus_text(&metrics);
+    assert_eq!(
+        sample(
+            &metrics,
+            "policy_watch_fetches_total{source=\"f\",result=\"ok\"}"
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "policy_watch_items_new_total{source=\"f\"}"),
+        Some(3.0),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("policy_watch_fetch_duration_seconds_bucket{source=\"f\",le=\"0.05\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("policy_watch_source_last_success_timestamp_seconds{source=\"f\"}"),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "policy_watch_outbox_depth"),
+        Some(0.0),
+        "{metrics}"
+    );
+
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    // A reload moves its counter.
+    Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let body = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if sample(&body, "policy_watch_config_reloads_total{result=\"ok\"}") == Some(1.0) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+    drop(logs);
+}

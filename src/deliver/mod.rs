@@ -358,8 +358,21 @@ impl Deliverer {
         let Some(delivery) = pending.get_mut(&seq) else {
             return Ok(false);
         };
+        if outcome != Outcome::Sent {
+            let reason = match &outcome {
+                Outcome::RetryAfter(_) => "rate_limited",
+                Outcome::Retry(_) => "retry",
+                Outcome::Gone(_) => "gone",
+                Outcome::Migrated(_) => "migrated",
+                Outcome::BadMarkup(_) => "bad_markup",
+                Outcome::Rejected(_) => "rejected",
+                Outcome::Sent => "sent",
+            };
+            metrics::counter!(crate::metrics::SEND_FAILED, "reason" => reason).increment(1);
+        }
         match outcome {
             Outcome::Sent => {
+                metrics::counter!(crate::metrics::SENT).increment(1);
                 self.store.outbox_remove(seq)?;
                 pending.remove(&seq);
                 state.failures = 0;

@@ -78,10 +78,20 @@ impl Poller {
                 }
             };
             let attempted_at = Utc::now();
+            let started = std::time::Instant::now();
             let result = tokio::select! {
                 _ = cancel.cancelled() => return,
                 r = super::poll(&self.fetcher, &self.source, &validators) => r,
             };
+            let outcome = match &result {
+                Ok(PollOutcome::NotModified { .. }) => "not_modified",
+                Ok(PollOutcome::Items { .. }) => "ok",
+                Err(_) => "error",
+            };
+            metrics::counter!(crate::metrics::FETCHES, "source" => id.clone(), "result" => outcome)
+                .increment(1);
+            metrics::histogram!(crate::metrics::FETCH_SECONDS, "source" => id.clone())
+                .record(crate::metrics::seconds(started.elapsed()));
             delay = self.next_delay(&result);
             let (committed, done) = oneshot::channel();
             let event = PollEvent {

@@ -1,0 +1,123 @@
+//! Optional HTTP listener (`[metrics] listen`, off by default; keep it on loopback): `/healthz`
+//! answers 200 while the scheduler and the deliverer are alive and 503 otherwise, `/metrics`
+//! serves Prometheus text.
+//!
+//! Recording goes through the `metrics` facade, so the call sites cost nothing when no recorder
+//! is installed (the listener off, and in tests that do not ask for it).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::daemon::Health;
+use crate::store::Store;
+
+/// Metric names, in one place.
+pub const FETCHES: &str = "policy_watch_fetches_total";
+pub const FETCH_SECONDS: &str = "policy_watch_fetch_duration_seconds";
+pub const ITEMS_NEW: &str = "policy_watch_items_new_total";
+pub const MATCHED: &str = "policy_watch_items_matched_total";
+pub const SENT: &str = "policy_watch_notices_sent_total";
+pub const SEND_FAILED: &str = "policy_watch_send_failures_total";
+pub const OUTBOX: &str = "policy_watch_outbox_depth";
+pub const LAST_SUCCESS: &str = "policy_watch_source_last_success_timestamp_seconds";
+pub const RELOADS: &str = "policy_watch_config_reloads_total";
+
+static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+
+/// Installs the Prometheus recorder once per process.
+fn handle() -> Result<PrometheusHandle, String> {
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full(FETCH_SECONDS.to_owned()),
+                    &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
+                )
+                .map_err(|e| e.to_string())?
+                .install_recorder()
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("cannot set up metrics: {0}")]
+    Recorder(String),
+    #[error(
+        "cannot listen on {addr} for [metrics]: {source}; pick a free port or remove [metrics] listen"
+    )]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Binds the listener now (so a taken port fails the start) and serves until `shutdown`.
+pub async fn start(
+    listen: SocketAddr,
+    health: Arc<Health>,
+    store: Store,
+    shutdown: CancellationToken,
+) -> Result<impl std::future::Future<Output = ()>, MetricsError> {
+    let handle = handle().map_err(MetricsError::Recorder)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| MetricsError::Bind {
+            addr: listen,
+            source,
+        })?;
+    tracing::info!(
+        "metrics on http://{}/metrics, health on /healthz",
+        listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    );
+    let alive_within = health.beat_every() * 4;
+    let app = axum::Router::new()
+        .route(
+            "/healthz",
+            axum::routing::get(move || {
+                let health = Arc::clone(&health);
+                async move {
+                    if health.alive(alive_within) {
+                        (StatusCode::OK, "ok\n")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "stalled\n")
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let handle = handle.clone();
+                let store = store.clone();
+                async move {
+                    metrics::gauge!(OUTBOX).set(store.outbox_len() as f64);
+                    handle.run_upkeep();
+                    handle.render()
+                }
+            }),
+        );
+    Ok(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!("the metrics listener failed: {e}");
+        }
+    })
+}
+
+/// Seconds as a histogram sample.
+pub fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
