@@ -38,6 +38,22 @@ fn stderr_reader(child: &mut Child) -> std::thread::JoinHandle<String> {
     })
 }
 
+/// Collects a child's stderr line by line while it runs.
+fn stderr_lines(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use std::io::BufRead;
+    let err = child.stderr.take().unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let shared = std::sync::Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let mut all = shared.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    lines
+}
+
 fn config(dir: &Path, sources: &str) -> String {
     format!(
         "[store]\npath = \"{}\"\n{}",
@@ -251,21 +267,33 @@ async fn metrics_and_healthz_are_served_and_move() {
     let feeds = FeedServer::start().await;
     feeds.file("/rss2.xml", "rss2.xml", "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let path = dir.path().join("policy-watch.toml");
+    // Port 0: the daemon picks a free port and logs it.
     let text = format!(
-        "[metrics]\nlisten = \"127.0.0.1:{port}\"\n{}",
+        "[metrics]\nlisten = \"127.0.0.1:0\"\n{}",
         config(dir.path(), &feed_source("f", &feeds.url("/rss2.xml"), ""))
     );
     std::fs::write(&path, &text).unwrap();
     let mut child = spawn(&path, &[]);
-    let logs = stderr_reader(&mut child);
+    let logs = stderr_lines(&mut child);
+    let started = Instant::now();
+    let base = loop {
+        let text = logs.lock().unwrap().clone();
+        if let Some(at) = text.find("metrics on http://") {
+            let rest = &text[at + "metrics on ".len()..];
+            break rest[..rest.find("/metrics").unwrap()].to_owned();
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the daemon exited:\n{text}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no metrics listener after 20 s:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     let metrics = loop {
         if let Ok(response) = client.get(format!("{base}/metrics")).send().await {
@@ -276,7 +304,8 @@ async fn metrics_and_healthz_are_served_and_move() {
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "no metrics after 20 s"
+            "no metrics after 20 s:\n{}",
+            logs.lock().unwrap()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
