@@ -473,3 +473,30 @@ fn the_token_comes_from_systemd_credentials_or_a_token_file() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn under_journald_log_lines_have_no_timestamps_or_colours() {
+    let server = FeedServer::start().await;
+    server.file("/rss2.xml", "rss2.xml", "application/rss+xml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        &daemon_config(&server, &dir.path().join("state"), ""),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        command(&["once", "--dry-run", "--config", path.to_str().unwrap()])
+            .env("JOURNAL_STREAM", "8:12345")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no ANSI colours: {stderr:?}");
+    let line = stderr.lines().find(|l| l.contains("first poll")).unwrap();
+    assert!(
+        line.trim_start().starts_with("INFO "),
+        "level first, no timestamp: {line:?}"
+    );
+}
