@@ -33,6 +33,16 @@ async fn items_of(config_text: &str) -> Vec<Item> {
     }
 }
 
+/// A KST wall time as the `published` of an item.
+fn kst_at(y: i32, m: u32, d: u32, h: u32, min: u32) -> Option<chrono::DateTime<Utc>> {
+    Some(
+        kst()
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+    )
+}
+
 fn feed_config(server: &FeedServer, path: &str, extra: &str) -> String {
     config_text(&feed_source("s", &server.url(path), extra))
 }
@@ -53,15 +63,7 @@ async fn rss2_items_are_normalised() {
     );
     // HTML stripped and entities decoded (the description was escaped HTML with &amp;amp;).
     assert_eq!(first.summary, "국산 NPU 기업과 수요기업이 한자리에 & 협력");
-    assert_eq!(
-        first.published,
-        Some(
-            kst()
-                .with_ymd_and_hms(2026, 11, 25, 14, 30, 0)
-                .unwrap()
-                .with_timezone(&Utc)
-        )
-    );
+    assert_eq!(first.published, kst_at(2026, 11, 25, 14, 30));
 }
 
 #[tokio::test]
@@ -87,15 +89,7 @@ async fn atom_rss1_and_json_feed_parse() {
     let rss1 = items_of(&feed_config(&server, "/rss1.xml", "")).await;
     assert_eq!(rss1.len(), 2);
     assert!(rss1[0].title.contains("GPU"));
-    assert_eq!(
-        rss1[0].published,
-        Some(
-            kst()
-                .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
-                .unwrap()
-                .with_timezone(&Utc)
-        )
-    );
+    assert_eq!(rss1[0].published, kst_at(2026, 11, 25, 10, 0));
 
     let json = items_of(&feed_config(&server, "/feed.json", "")).await;
     assert_eq!(json.len(), 2);
@@ -120,15 +114,7 @@ async fn msit_shaped_feed_day_only_dates_and_huge_content() {
         assert!(item.summary.chars().count() <= policy_watch::items::MAX_SUMMARY_CHARS);
     }
     // "2026.11.25" is a KST day.
-    assert_eq!(
-        items[0].published,
-        Some(
-            kst()
-                .with_ymd_and_hms(2026, 11, 25, 0, 0, 0)
-                .unwrap()
-                .with_timezone(&Utc)
-        )
-    );
+    assert_eq!(items[0].published, kst_at(2026, 11, 25, 0, 0));
     // Fullwidth brackets survive as published (normalisation is for matching only).
     assert!(items[0].title.contains("｢인공지능(AI) 데이터센터 특별법｣"));
 }
@@ -153,15 +139,7 @@ async fn post_only_feed_needs_post() {
     let items = items_of(&feed_config(&server, "/rss", "method = \"POST\"")).await;
     assert_eq!(items.len(), 2);
     // "YYYY-MM-DD HH:MM:SS" without zone is KST.
-    assert_eq!(
-        items[0].published,
-        Some(
-            kst()
-                .with_ymd_and_hms(2026, 11, 25, 11, 0, 0)
-                .unwrap()
-                .with_timezone(&Utc)
-        )
-    );
+    assert_eq!(items[0].published, kst_at(2026, 11, 25, 11, 0));
     let posts = server.requests("/rss");
     assert_eq!(posts.last().unwrap().method, "POST");
 }
@@ -232,15 +210,7 @@ any_of = ["과학기술정보통신부", "산업통상부"]
         items[0].summary,
         "온디바이스 AI 반도체와 로봇 지능을 결합한 선도 사업에 착수한다"
     );
-    assert_eq!(
-        items[0].published,
-        Some(
-            kst()
-                .with_ymd_and_hms(2026, 11, 25, 0, 0, 0)
-                .unwrap()
-                .with_timezone(&Utc)
-        )
-    );
+    assert_eq!(items[0].published, kst_at(2026, 11, 25, 0, 0));
 }
 
 #[tokio::test]
