@@ -134,12 +134,12 @@ fn main() {
     ] {
         let classifier = Classifier::new(&config.classify, &config.topics).unwrap();
         let patterns = all_keywords(&config);
-        let engine = best_of(3, || {
+        let engine = best_of(5, || {
             docs.iter()
                 .map(|d| classifier.classify(&d.title, &d.summary).len())
                 .sum()
         });
-        let naive = best_of(3, || {
+        let naive = best_of(5, || {
             docs.iter()
                 .map(|d| {
                     let title = normalize(&d.title).folded;

@@ -477,6 +477,17 @@ impl Classifier {
         global_vetoes: &[Evidence],
         occurrences: &[Occurrence],
     ) -> TopicEval {
+        if th.keywords.is_empty() && th.generic.is_empty() {
+            // No evidence at all (most topics for most items): nothing to score or veto.
+            return TopicEval {
+                verdict: Verdict::NoMatch,
+                score: 0.0,
+                counted: Vec::new(),
+                ignored_generic: Vec::new(),
+                vetoes: Vec::new(),
+                strong: false,
+            };
+        }
         let generic_counts = !th.keywords.is_empty() || anchored;
         let mut counted = th.keywords;
         let mut ignored_generic = Vec::new();
