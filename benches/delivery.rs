@@ -6,7 +6,7 @@
 //! `DELIVERY_BENCH_SCALE=10` divides every limit's period by 10 for a quick look.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod support;
 
 use std::time::Duration;

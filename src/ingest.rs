@@ -435,8 +435,10 @@ mod tests {
     #[test]
     fn failing_longer_than_alert_after_alerts_once_then_recovers_once() {
         let s = source("3d");
-        let mut state = SourceState::default();
-        state.last_error = Some("HTTP 502".into());
+        let mut state = SourceState {
+            last_error: Some("HTTP 502".into()),
+            ..SourceState::default()
+        };
         assert_eq!(watch_source(&s, &mut state, at(0), None), None);
         assert_eq!(watch_source(&s, &mut state, at(71), None), None);
         let alert = watch_source(&s, &mut state, at(72), None).unwrap();

@@ -238,7 +238,9 @@ impl Store {
         let mut title_value = now.to_vec();
         title_value.extend_from_slice(source_id.as_bytes());
         let state_json = to_json(state);
-        let prepared: Vec<(Vec<u8>, Option<[u8; 16]>, Vec<Vec<u8>>)> = entries
+        // Per entry: seen key, title key, serialised deliveries.
+        type Prepared = (Vec<u8>, Option<[u8; 16]>, Vec<Vec<u8>>);
+        let prepared: Vec<Prepared> = entries
             .iter()
             .map(|e| {
                 (

@@ -227,7 +227,7 @@ async fn a_migrated_group_is_followed() {
     let config = setup.config(FAST, &destination("-42", None));
     setup
         .telegram
-        .set_chat("-42", ChatStatus::MigratedTo(-100_42));
+        .set_chat("-42", ChatStatus::MigratedTo(-10042));
     setup.publish(&config, 3, title).await;
     let report = once_telegram(&config, &setup.state).await;
     assert_eq!(report.delivered, 3);
