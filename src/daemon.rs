@@ -90,10 +90,10 @@ pub struct TokenError {
 /// `$CREDENTIALS_DIRECTORY/telegram-token`, in that order. `None` when none is set. The token is
 /// registered for redaction as soon as it is read.
 pub fn telegram_token(config: &Config) -> Result<Option<(BotToken, TokenSource)>, TokenError> {
-    if let Ok(token) = std::env::var("TELOXIDE_TOKEN") {
-        if !token.trim().is_empty() {
-            return Ok(Some((BotToken::new(&token), TokenSource::Env)));
-        }
+    if let Ok(token) = std::env::var("TELOXIDE_TOKEN")
+        && !token.trim().is_empty()
+    {
+        return Ok(Some((BotToken::new(&token), TokenSource::Env)));
     }
     if let Some(path) = &config.telegram.token_file {
         return read_token(path).map(|t| Some((t, TokenSource::File(path.clone()))));
@@ -201,10 +201,10 @@ fn now_millis() -> i64 {
 /// requires it to be set, which is stricter than systemd).
 pub fn watchdog_period() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
-    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
-        if pid.parse::<u32>().ok()? != std::process::id() {
-            return None;
-        }
+    if let Ok(pid) = std::env::var("WATCHDOG_PID")
+        && pid.parse::<u32>().ok()? != std::process::id()
+    {
+        return None;
     }
     (usec > 0).then(|| Duration::from_micros(usec))
 }

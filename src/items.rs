@@ -227,10 +227,10 @@ pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
         return Some(d.with_timezone(&Utc));
     }
     let (body, zone) = split_zone(text);
-    if zone.is_some() {
-        if let Some(d) = parse_rfc2822_with(body, zone) {
-            return Some(d);
-        }
+    if zone.is_some()
+        && let Some(d) = parse_rfc2822_with(body, zone)
+    {
+        return Some(d);
     }
     let offset = zone.unwrap_or_else(kst);
     let normalised: String = body.replace(['.', '/'], "-").replace('T', " ");

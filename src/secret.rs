@@ -23,10 +23,10 @@ impl BotToken {
         let token = token.trim();
         register(token);
         // The part after the colon is the secret proper; mask it on its own too.
-        if let Some((_, secret)) = token.split_once(':') {
-            if secret.len() >= 16 {
-                register(secret);
-            }
+        if let Some((_, secret)) = token.split_once(':')
+            && secret.len() >= 16
+        {
+            register(secret);
         }
         BotToken(Arc::from(token))
     }

@@ -278,13 +278,13 @@ impl Deliverer {
                         }
                         Destination::Stdout => None,
                     };
-                    if let Some(chat) = &chat {
-                        if let Err(wait) = pacing.chat_turn(chat) {
-                            let at = now + wait;
-                            state.ready_at = Some(at);
-                            next_ready = Some(next_ready.map_or(at, |n| n.min(at)));
-                            continue;
-                        }
+                    if let Some(chat) = &chat
+                        && let Err(wait) = pacing.chat_turn(chat)
+                    {
+                        let at = now + wait;
+                        state.ready_at = Some(at);
+                        next_ready = Some(next_ready.map_or(at, |n| n.min(at)));
+                        continue;
                     }
                     state.in_flight = true;
                     let sinks = self.sinks.clone();
@@ -306,14 +306,15 @@ impl Deliverer {
                 if stopping {
                     break;
                 }
-                if let Some(idle) = &until_idle {
-                    if idle.is_cancelled() && !deliverable {
-                        // Nothing sendable is left, and nothing more will be enqueued.
-                        if self.store.outbox_after(loaded_up_to).next().is_none() {
-                            break;
-                        }
-                        continue;
+                if let Some(idle) = &until_idle
+                    && idle.is_cancelled()
+                    && !deliverable
+                {
+                    // Nothing sendable is left, and nothing more will be enqueued.
+                    if self.store.outbox_after(loaded_up_to).next().is_none() {
+                        break;
                     }
+                    continue;
                 }
             }
             // Wake at least once per heartbeat period, so a live deliverer is seen as alive.

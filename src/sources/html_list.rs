@@ -23,10 +23,10 @@ pub fn parse(
     let mut out = Vec::new();
     for row in page.select(&select.item.selector) {
         rows += 1;
-        if let Some(filter) = filter {
-            if !keep_row(row, filter) {
-                continue;
-            }
+        if let Some(filter) = filter
+            && !keep_row(row, filter)
+        {
+            continue;
         }
         let Some(title_el) = row.select(&select.title.selector).next() else {
             continue;

@@ -289,12 +289,12 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
     let now = Instant::now();
     let mut s = state.lock().unwrap();
     // A send before the retry_after we gave is a violation of the Bot API's rules.
-    if let Some(deadline) = s.retry_deadline.get(&chat).copied() {
-        if now < deadline {
-            let early = deadline - now;
-            s.violations
-                .push(format!("{chat}: sent {early:?} before retry_after passed"));
-        }
+    if let Some(deadline) = s.retry_deadline.get(&chat).copied()
+        && now < deadline
+    {
+        let early = deadline - now;
+        s.violations
+            .push(format!("{chat}: sent {early:?} before retry_after passed"));
     }
     match fault {
         Some(Fault::ServerError(code)) => {
