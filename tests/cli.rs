@@ -254,17 +254,6 @@ fn spawn_daemon(config: &Path) -> Child {
         .unwrap()
 }
 
-fn wait_with_deadline(child: &mut Child, deadline: Duration) -> Option<std::process::ExitStatus> {
-    let started = Instant::now();
-    while started.elapsed() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
-}
-
 #[tokio::test]
 async fn sigterm_stops_the_daemon_with_exit_0_and_a_second_instance_is_refused() {
     let server = FeedServer::start().await;
@@ -273,6 +262,7 @@ async fn sigterm_stops_the_daemon_with_exit_0_and_a_second_instance_is_refused()
     let state = dir.path().join("state");
     let path = write_config(dir.path(), &daemon_config(&server, &state, ""));
     let mut daemon = spawn_daemon(&path);
+    let output = support::process::capture_output(&mut daemon);
 
     // Wait for the first poll to reach the server: the daemon is up and holds the store.
     let started = Instant::now();
@@ -297,21 +287,14 @@ async fn sigterm_stops_the_daemon_with_exit_0_and_a_second_instance_is_refused()
         "{stderr}"
     );
 
-    let pid = daemon.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || {
-        let status = wait_with_deadline(&mut daemon, Duration::from_secs(10));
-        if status.is_none() {
-            let _ = daemon.kill();
-        }
-        (status, daemon)
+    support::process::signal(&daemon, "-TERM");
+    let code = tokio::task::spawn_blocking(move || {
+        support::process::wait_exit(&mut daemon, Duration::from_secs(10))
     })
     .await
     .unwrap();
-    let (status, daemon) = status;
-    let output = daemon.wait_with_output().unwrap();
-    let stderr = text(&output.stderr);
-    assert_eq!(status.and_then(|s| s.code()), Some(0), "{stderr}");
+    let stderr = output.join().unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
 
     // The store was flushed and released: a new process opens it and sees the baseline.

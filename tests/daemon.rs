@@ -8,9 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::feeds::FeedServer;
+use support::process::{BIN, capture_output, signal, stderr_lines, wait_exit};
 use support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_policy-watch");
 
 fn spawn(config: &Path, envs: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(BIN);
@@ -28,50 +27,12 @@ fn spawn(config: &Path, envs: &[(&str, &str)]) -> Child {
     cmd.spawn().unwrap()
 }
 
-fn stderr_reader(child: &mut Child) -> std::thread::JoinHandle<String> {
-    use std::io::Read;
-    let mut err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    })
-}
-
-/// Collects a child's stderr line by line while it runs.
-fn stderr_lines(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<String>> {
-    use std::io::BufRead;
-    let err = child.stderr.take().unwrap();
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let shared = std::sync::Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
-            let mut all = shared.lock().unwrap();
-            all.push_str(&line);
-            all.push('\n');
-        }
-    });
-    lines
-}
-
 fn config(dir: &Path, sources: &str) -> String {
     format!(
         "[store]\npath = \"{}\"\n{}",
         dir.join("state").display(),
         config_text(sources)
     )
-}
-
-fn wait_exit(child: &mut Child, within: Duration) -> Option<i32> {
-    let started = Instant::now();
-    while started.elapsed() < within {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    None
 }
 
 // Multi-threaded: the test blocks on the notify socket while the feed server keeps serving.
@@ -99,7 +60,7 @@ async fn systemd_gets_ready_watchdog_and_stopping() {
             ("WATCHDOG_USEC", "1000000"),
         ],
     );
-    let logs = stderr_reader(&mut child);
+    let logs = capture_output(&mut child);
     let mut buf = vec![0u8; 4096];
     let mut receive = || {
         let n = socket
@@ -133,10 +94,7 @@ async fn systemd_gets_ready_watchdog_and_stopping() {
         "{statuses:?}"
     );
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&child, "-TERM");
     let mut stopping = false;
     for _ in 0..20 {
         if receive().contains("STOPPING=1") {
@@ -160,7 +118,7 @@ async fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
     let source_a = feed_source("a", &feeds.url("/a.xml"), "");
     std::fs::write(&path, config(dir.path(), &source_a)).unwrap();
     let mut child = spawn(&path, &[]);
-    let logs = stderr_reader(&mut child);
+    let logs = capture_output(&mut child);
     let started = Instant::now();
     while feeds.requests("/a.xml").is_empty() {
         assert!(
@@ -173,10 +131,7 @@ async fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
     // A valid change: source b added. It is polled at once, without a restart.
     let source_b = feed_source("b", &feeds.url("/b.xml"), "");
     std::fs::write(&path, config(dir.path(), &format!("{source_a}{source_b}"))).unwrap();
-    Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&child, "-HUP");
     let started = Instant::now();
     while feeds.requests("/b.xml").is_empty() {
         assert!(
@@ -188,20 +143,14 @@ async fn sighup_applies_a_valid_config_and_keeps_the_old_one_when_invalid() {
 
     // An invalid change: refused, reported with line:column; the daemon keeps running.
     std::fs::write(&path, format!("{source_a}interval = \"5s\"\n")).unwrap();
-    Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&child, "-HUP");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         child.try_wait().unwrap().is_none(),
         "still running after a bad reload"
     );
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&child, "-TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
     let logs = logs.join().unwrap();
     assert!(
@@ -341,10 +290,7 @@ async fn metrics_and_healthz_are_served_and_move() {
     assert_eq!(health.status(), 200);
 
     // A reload moves its counter.
-    Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&child, "-HUP");
     let started = Instant::now();
     loop {
         let body = client
@@ -361,10 +307,7 @@ async fn metrics_and_healthz_are_served_and_move() {
         assert!(started.elapsed() < Duration::from_secs(10), "{body}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(&child, "-TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
     drop(logs);
 }

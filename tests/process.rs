@@ -5,13 +5,12 @@ mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::feeds::FeedServer;
+use support::process::{BIN, capture_output, signal, wait_for};
 use support::telegram::{ChatStatus, Fault, Limits, TOKEN, TelegramServer};
 use support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_policy-watch");
 
 /// Group limit of 10/s: 200 notices take ~20 s, long enough to kill the process mid-way.
 const LIMITS: Limits = Limits {
@@ -34,38 +33,6 @@ fn daemon(config: &Path, rust_log: &str) -> Child {
         .unwrap()
 }
 
-/// Reads a child's stdout and stderr on threads (trace logging would fill a pipe and block it).
-fn drain(child: &mut Child) -> std::thread::JoinHandle<String> {
-    use std::io::Read;
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s + &t.join().unwrap()
-    })
-}
-
-async fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn signal(child: &Child, sig: &str) {
-    Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap();
-}
-
 #[tokio::test]
 async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
     let feeds = FeedServer::start().await;
@@ -82,7 +49,7 @@ async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
     std::fs::write(&path, config).unwrap();
 
     let mut first = daemon(&path, "info");
-    let _logs = drain(&mut first);
+    let _logs = capture_output(&mut first);
     wait_for("60 deliveries", Duration::from_secs(60), || {
         telegram.sent_to("-1001").len() >= 60
     })
@@ -97,7 +64,7 @@ async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
     );
 
     let mut second = daemon(&path, "info");
-    let _logs = drain(&mut second);
+    let _logs = capture_output(&mut second);
     wait_for("all 200 notices", Duration::from_secs(90), || {
         let mut got = received_numbers(&telegram, "-1001");
         got.sort();
@@ -177,7 +144,7 @@ async fn the_token_never_appears_in_output_on_any_error_path() {
 
     // Everything at the most verbose level, including reqwest's and hyper's own logs.
     let mut child = daemon(&path, "trace");
-    let logs = drain(&mut child);
+    let logs = capture_output(&mut child);
     wait_for(
         "the healthy destination to get its notices",
         Duration::from_secs(60),
@@ -196,7 +163,7 @@ async fn the_token_never_appears_in_output_on_any_error_path() {
     let unreachable = config.replace(&telegram.url(), &format!("http://{closed}/"));
     std::fs::write(&path, unreachable).unwrap();
     let mut child = daemon(&path, "trace");
-    let logs = drain(&mut child);
+    let logs = capture_output(&mut child);
     tokio::time::sleep(Duration::from_secs(3)).await;
     signal(&child, "-TERM");
     child.wait().unwrap();

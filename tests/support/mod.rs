@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod feeds;
+pub mod process;
 pub mod telegram;
 pub mod telegram_html;
 
@@ -79,8 +80,22 @@ impl StateDir {
     pub fn path(&self) -> PathBuf {
         self.dir.path().join("state")
     }
+    /// Opens the store. sled releases its directory lock from a background thread after the
+    /// last handle is dropped, so a test that reopens right after a run may briefly find it
+    /// still held: retry for a moment (between processes the lock goes with the process).
     pub fn open(&self) -> Store {
-        Store::open(&self.path(), 4 * 1024 * 1024).unwrap()
+        let started = std::time::Instant::now();
+        loop {
+            match Store::open(&self.path(), 4 * 1024 * 1024) {
+                Ok(store) => return store,
+                Err(policy_watch::store::StoreError::Locked { .. })
+                    if started.elapsed() < std::time::Duration::from_secs(5) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("cannot open the test store: {e}"),
+            }
+        }
     }
 }
 
