@@ -7,17 +7,21 @@
 //! The pipeline, one module per stage, stages joined by bounded channels and the store:
 //!
 //! ```text
-//! Poller (sources) ──PollEvent──▶ Ingestor (ingest: dedup + classify) ──▶ outbox (store) ──▶ Deliverer (deliver)
+//! Scheduler ─▶ Poller×N (sources) ──PollEvent──▶ Ingestor (ingest: dedup + classify) ──▶ outbox (store) ──▶ Deliverer (deliver) ──▶ Telegram / stdout
 //! ```
 //!
 //! - [`config`]: the TOML config, validated with `file:line:column` errors.
-//! - [`sources`]: HTTP fetch, charsets, feed and list-page parsing, per-source scheduling.
+//! - [`sources`]: HTTP fetch, charsets, feed and list-page parsing, the per-source pollers and the
+//!   scheduler that keeps them in step with the config.
 //! - [`items`]: the normalised [`items::Item`], dedup keys, dates, text cleaning.
 //! - [`classify`]: the pure keyword classifier (one Aho-Corasick automaton).
 //! - [`ingest`]: the stage that commits a poll (seen + outbox + source state) in one transaction.
 //! - [`store`]: the sled database; nothing else touches sled.
 //! - [`deliver`]: the outbox drain and message rendering.
-//! - [`daemon`]: process concerns: signals, token lookup, logging.
+//! - [`daemon`]: process concerns: signals, SIGHUP reloads, token lookup, logging, systemd
+//!   notification and the watchdog's view of pipeline health.
+//! - [`metrics`]: the optional `/healthz` + Prometheus `/metrics` listener.
+//! - [`secret`]: the bot token and its redaction from every log line, error and panic.
 //! - [`backoff`]: retry timing shared by pollers and the deliverer.
 //!
 //! [`run`] takes every dependency as an argument so tests start the whole pipeline against
