@@ -184,16 +184,7 @@ impl Ingestor {
         };
         tracing::warn!("alert: {text}");
         if self.telegram {
-            for admin in &rules.admins {
-                self.store.enqueue(&Delivery {
-                    destination: Destination::Telegram {
-                        chat: admin.to_string(),
-                    },
-                    payload: Payload::Alert { text: text.clone() },
-                    attempts: 0,
-                    plain: false,
-                })?;
-            }
+            crate::deliver::enqueue_alert(&self.store, &rules.admins, &text, None)?;
             self.wake.notify_one();
         }
         Ok(())

@@ -286,11 +286,7 @@ impl Store {
                 sources.insert(source_id.as_bytes(), state_json.as_slice())?;
                 Ok::<_, ConflictableTransactionError<()>>(report)
             });
-        match result {
-            Ok(report) => Ok(report),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-            Err(TransactionError::Abort(())) => unreachable!("commit_poll never aborts"),
-        }
+        result.map_err(storage_error)
     }
 
     /// The oldest pending delivery, if any.
@@ -330,10 +326,7 @@ impl Store {
                 meta.insert(NEXT_SEQ, &(seq + 1).to_be_bytes())?;
                 Ok(seq)
             });
-        result.map_err(|e| match e {
-            TransactionError::Storage(e) => StoreError::Sled(e),
-            TransactionError::Abort(()) => unreachable!("enqueue never aborts"),
-        })
+        result.map_err(storage_error)
     }
 
     /// Moves a delivery that can never be sent from the outbox to `dead`, atomically.
@@ -354,10 +347,7 @@ impl Store {
                 dead.insert(&seq.to_be_bytes(), letter.as_slice())?;
                 Ok(())
             });
-        result.map_err(|e| match e {
-            TransactionError::Storage(e) => StoreError::Sled(e),
-            TransactionError::Abort(()) => unreachable!("dead_letter never aborts"),
-        })
+        result.map_err(storage_error)
     }
 
     /// Deliveries moved to `dead`.
@@ -656,6 +646,14 @@ fn seen_key(source_id: &str, key: &str) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(key.as_bytes());
     k
+}
+
+/// Our transactions never abort: their only error is the storage's.
+fn storage_error(e: TransactionError<()>) -> StoreError {
+    match e {
+        TransactionError::Storage(e) => StoreError::Sled(e),
+        TransactionError::Abort(()) => unreachable!("store transactions never abort"),
+    }
 }
 
 /// A JSON record of a tree, or its default when absent.

@@ -428,29 +428,39 @@ impl Deliverer {
         Ok(false)
     }
 
-    /// Queues an operator alert to every admin (never about an admin chat itself, to avoid loops).
+    /// Queues an operator alert about destination `about` (never to that chat itself: no loops).
     fn alert(&self, about: &str, text: &str) -> Result<(), StoreError> {
         if self.sinks.telegram.is_none() {
             return Ok(());
         }
-        for admin in &self.admins {
-            let destination = Destination::Telegram {
-                chat: admin.to_string(),
-            };
-            if destination.key() == about {
-                continue;
-            }
-            self.store.enqueue(&Delivery {
-                destination,
-                payload: Payload::Alert {
-                    text: text.to_owned(),
-                },
-                attempts: 0,
-                plain: false,
-            })?;
-        }
-        Ok(())
+        enqueue_alert(&self.store, &self.admins, text, Some(about))
     }
+}
+
+/// Queues an operator alert to every admin chat, except the destination keyed `skip`.
+pub fn enqueue_alert(
+    store: &Store,
+    admins: &[i64],
+    text: &str,
+    skip: Option<&str>,
+) -> Result<(), StoreError> {
+    for admin in admins {
+        let destination = Destination::Telegram {
+            chat: admin.to_string(),
+        };
+        if skip == Some(destination.key().as_str()) {
+            continue;
+        }
+        store.enqueue(&Delivery {
+            destination,
+            payload: Payload::Alert {
+                text: text.to_owned(),
+            },
+            attempts: 0,
+            plain: false,
+        })?;
+    }
+    Ok(())
 }
 
 async fn send_telegram(sinks: &Sinks, chat: &str, delivery: &Delivery) -> Outcome {
