@@ -160,7 +160,7 @@ fn default_max_backoff() -> Duration {
 }
 
 /// Telegram settings. The token is never read from this file (see `token_file`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramConfig {
     /// Bot API base URL; a self-hosted telegram-bot-api server works too.
@@ -176,11 +176,29 @@ pub struct TelegramConfig {
     /// Show link previews under notices.
     #[serde(default)]
     pub link_preview: bool,
+    /// Answer commands (subscriptions by talking to the bot) through getUpdates. Turn off when
+    /// another program reads this bot's updates or a webhook is set.
+    #[serde(default = "default_true")]
+    pub bot: bool,
     #[serde(default)]
     pub limits: TelegramLimits,
     /// Channels and groups that receive notices.
     #[serde(default, rename = "destination")]
     pub destinations: Vec<Spanned<DestinationConfig>>,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            api_url: None,
+            token_file: None,
+            admins: Vec::new(),
+            link_preview: false,
+            bot: true,
+            limits: TelegramLimits::default(),
+            destinations: Vec::new(),
+        }
+    }
 }
 
 /// Telegram's sending limits (Bots FAQ). Sends are paced to stay under them, so 429s are rare.

@@ -131,6 +131,9 @@ pub struct Health {
     deliverer: AtomicI64,
     last_poll: AtomicI64,
     sources: AtomicUsize,
+    started: chrono::DateTime<chrono::Utc>,
+    /// When each source polls next (for `/status`).
+    next_polls: std::sync::Mutex<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Health {
@@ -142,7 +145,29 @@ impl Health {
             deliverer: AtomicI64::new(now),
             last_poll: AtomicI64::new(0),
             sources: AtomicUsize::new(0),
+            started: chrono::Utc::now(),
+            next_polls: Default::default(),
         }
+    }
+
+    pub fn started(&self) -> chrono::DateTime<chrono::Utc> {
+        self.started
+    }
+
+    /// A poller scheduled its next poll.
+    pub fn set_next_poll(&self, source: &str, at: chrono::DateTime<chrono::Utc>) {
+        self.next_polls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(source.to_owned(), at);
+    }
+
+    pub fn next_poll(&self, source: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.next_polls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(source)
+            .copied()
     }
 
     pub fn beat_every(&self) -> Duration {
@@ -277,24 +302,49 @@ fn notify(states: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-/// Re-reads the config on SIGHUP. A valid config (classifier included) is published to every
-/// stage; an invalid one is logged with file:line:column and the running config stays.
-pub fn reload_on_sighup(path: PathBuf, config: watch::Sender<Arc<Config>>) -> std::io::Result<()> {
+/// Re-reads the config file and publishes it to every stage: the one path behind SIGHUP and the
+/// bot's `/reload`. A valid config (classifier included) replaces the running one atomically; an
+/// invalid one is refused with file:line:column and the running config stays.
+#[derive(Clone)]
+pub struct Reloader {
+    path: PathBuf,
+    config: Arc<watch::Sender<Arc<Config>>>,
+}
+
+impl Reloader {
+    pub fn new(path: PathBuf, config: watch::Sender<Arc<Config>>) -> Reloader {
+        Reloader {
+            path,
+            config: Arc::new(config),
+        }
+    }
+
+    /// Reloads; `trigger` names what asked (for the log).
+    pub fn reload(&self, trigger: &str) -> Result<Arc<Config>, String> {
+        tracing::info!("{trigger}: reloading {}", self.path.display());
+        match load_checked(&self.path) {
+            Ok(new) => {
+                metrics::counter!(crate::metrics::RELOADS, "result" => "ok").increment(1);
+                let new = Arc::new(new);
+                self.config.send_replace(Arc::clone(&new));
+                Ok(new)
+            }
+            Err(e) => {
+                metrics::counter!(crate::metrics::RELOADS, "result" => "failed").increment(1);
+                tracing::error!("reload refused, the running config stays: {e}");
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Reloads the config on every SIGHUP.
+pub fn reload_on_sighup(reloader: Reloader) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading {}", path.display());
-            match load_checked(&path) {
-                Ok(new) => {
-                    metrics::counter!(crate::metrics::RELOADS, "result" => "ok").increment(1);
-                    config.send_replace(Arc::new(new));
-                }
-                Err(e) => {
-                    metrics::counter!(crate::metrics::RELOADS, "result" => "failed").increment(1);
-                    tracing::error!("reload refused, the running config stays: {e}");
-                }
-            }
+            let _ = reloader.reload("SIGHUP");
         }
     });
     Ok(())

@@ -15,7 +15,7 @@ use crate::daemon::Health;
 use crate::deliver::{Delivery, Destination, Notice, Payload, Printer, render};
 use crate::items::Item;
 use crate::sources::{PollEvent, PollOutcome, SourceError};
-use crate::store::{PollEntry, SourceAlert, SourceState, Store, StoreError};
+use crate::store::{PollEntry, SourceAlert, SourceState, Store, StoreError, Subscriber};
 
 /// What one ingested poll did (for logs, `once`'s exit code and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -226,6 +226,8 @@ impl Ingestor {
             0
         };
         let now = Utc::now();
+        // Subscribers are read once per poll, and only when something may go out to them.
+        let mut subscribers: Option<Vec<Subscriber>> = None;
         let mut previews = Vec::new();
         let mut entries = Vec::with_capacity(fresh.len());
         for (i, item) in fresh.into_iter().enumerate() {
@@ -237,6 +239,8 @@ impl Ingestor {
             let key = item.key.clone();
             let title = item.title.clone();
             let mut deliveries = Vec::new();
+            let mut digests = Vec::new();
+            let mut history = None;
             if !topics.is_empty() {
                 let notice = Notice {
                     source_id: id.to_owned(),
@@ -258,7 +262,16 @@ impl Ingestor {
                             plain: false,
                         })
                         .collect();
+                    if self.telegram {
+                        let subscribers = match &subscribers {
+                            Some(s) => s,
+                            None => subscribers.insert(self.store.subscribers()?),
+                        };
+                        fan_out(&notice, subscribers, &mut deliveries, &mut digests);
+                    }
+                    history = Some(notice);
                 } else {
+                    history = Some(notice.clone());
                     previews.push(notice);
                 }
             }
@@ -267,6 +280,8 @@ impl Ingestor {
                 key,
                 title_key,
                 deliveries,
+                history,
+                digests,
             });
         }
         state.baselined = true;
@@ -274,6 +289,10 @@ impl Ingestor {
         state.items_seen += entries.len() as u64;
         let commit = self.store.commit_poll(id, &entries, &state)?;
         let (new_items, queued) = (commit.new, commit.queued);
+        if entries.iter().any(|e| e.history.is_some()) {
+            self.store
+                .trim_history(crate::store::subscribers::HISTORY_MAX)?;
+        }
         metrics::counter!(crate::metrics::ITEMS_NEW, "source" => id.to_owned())
             .increment(new_items as u64);
         self.alert(rules, alert)?;
@@ -310,6 +329,36 @@ impl Ingestor {
             queued,
             ..IngestReport::default()
         })
+    }
+}
+
+/// Adds a notice's deliveries to the subscribers who want it: a message in the outbox, or a
+/// place in the digest queue for those on a daily digest. A chat that is also a configured
+/// destination gets the notice once.
+fn fan_out(
+    notice: &Notice,
+    subscribers: &[Subscriber],
+    deliveries: &mut Vec<Delivery>,
+    digests: &mut Vec<i64>,
+) {
+    for subscriber in subscribers {
+        if !subscriber.wants(notice.topics.iter().map(|t| t.id.as_str())) {
+            continue;
+        }
+        let destination = subscriber.destination();
+        if deliveries.iter().any(|d| d.destination == destination) {
+            continue;
+        }
+        if subscriber.digest_at.is_some() {
+            digests.push(subscriber.chat);
+        } else {
+            deliveries.push(Delivery {
+                destination,
+                payload: Payload::Notice(notice.clone()),
+                attempts: 0,
+                plain: false,
+            });
+        }
     }
 }
 

@@ -7,7 +7,9 @@
 //! The pipeline, one module per stage, stages joined by bounded channels and the store:
 //!
 //! ```text
-//! Scheduler ─▶ Poller×N (sources) ──PollEvent──▶ Ingestor (ingest: dedup + classify) ──▶ outbox (store) ──▶ Deliverer (deliver) ──▶ Telegram / stdout
+//! Scheduler ─▶ Poller×N (sources) ──PollEvent──▶ Ingestor (ingest: dedup + classify + fan-out) ──▶ outbox (store) ──▶ Deliverer (deliver) ──▶ Telegram / stdout
+//!                                                                 ▲                              ▲
+//!                                          Bot (commands) ──▶ subscribers (store)    Digester ──┘ (daily digests)
 //! ```
 //!
 //! - [`config`]: the TOML config, validated with `file:line:column` errors.
@@ -17,7 +19,9 @@
 //! - [`classify`]: the pure keyword classifier (one Aho-Corasick automaton).
 //! - [`ingest`]: the stage that commits a poll (seen + outbox + source state) in one transaction.
 //! - [`store`]: the sled database; nothing else touches sled.
-//! - [`deliver`]: the outbox drain and message rendering.
+//! - [`deliver`]: the outbox drain, message rendering and the subscribers' daily digests.
+//! - [`bot`]: the bot's commands: subscriptions per chat, `/recent`, `/digest`, and the
+//!   operators' `/status` and `/reload`.
 //! - [`daemon`]: process concerns: signals, SIGHUP reloads, token lookup, logging, systemd
 //!   notification and the watchdog's view of pipeline health.
 //! - [`metrics`]: the optional `/healthz` + Prometheus `/metrics` listener.
@@ -28,6 +32,7 @@
 //! servers on 127.0.0.1 and a temporary store.
 
 pub mod backoff;
+pub mod bot;
 pub mod classify;
 pub mod config;
 pub mod daemon;
@@ -77,6 +82,8 @@ pub struct Output {
     pub sinks: Sinks,
     /// Dry-run: also show baselined matches, marked as not sent.
     pub preview: Option<Printer>,
+    /// How the bot's `/reload` re-reads the config (SIGHUP's path); `None`: not available.
+    pub reloader: Option<daemon::Reloader>,
 }
 
 impl Output {
@@ -85,10 +92,12 @@ impl Output {
         Output {
             sinks: Sinks::print_only(printer.clone()),
             preview: Some(printer),
+            reloader: None,
         }
     }
 
-    /// Notices to the configured Telegram destinations through `telegram`.
+    /// Notices to the configured Telegram destinations and the bot's subscribers through
+    /// `telegram`.
     pub fn telegram(telegram: TelegramSink, printer: Printer) -> Output {
         Output {
             sinks: Sinks {
@@ -96,7 +105,14 @@ impl Output {
                 telegram: Some(telegram),
             },
             preview: None,
+            reloader: None,
         }
+    }
+
+    /// With `/reload` re-reading the config through `reloader`.
+    pub fn with_reloader(mut self, reloader: daemon::Reloader) -> Output {
+        self.reloader = Some(reloader);
+        self
     }
 }
 
@@ -213,8 +229,30 @@ pub async fn run(
             totals
         })
     };
+    let global = deliver::global_limiter(&initial.telegram.limits);
+    if let (Mode::Daemon, Some(telegram)) = (mode, &output.sinks.telegram) {
+        if initial.telegram.bot {
+            let bot = bot::Bot {
+                telegram: telegram.bot().clone(),
+                store: store.clone(),
+                config: config.clone(),
+                reloader: output.reloader.clone(),
+                health: Arc::clone(&health),
+                global: Arc::clone(&global),
+                wake: Arc::clone(&wake),
+            };
+            tracker.spawn(bot.run(shutdown.clone()));
+        }
+        let digester = deliver::digest::Digester {
+            store: store.clone(),
+            wake: Arc::clone(&wake),
+            clock: Arc::new(deliver::digest::SystemClock),
+        };
+        tracker.spawn(digester.run(shutdown.clone()));
+    }
     let deliverer = Deliverer {
         store: store.clone(),
+        global,
         sinks: output.sinks,
         limits: initial.telegram.limits.clone(),
         admins: initial.telegram.admins.clone(),

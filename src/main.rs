@@ -138,9 +138,9 @@ fn execute(cli: Cli, path: &std::path::Path, config: Config, mode: Mode) -> Exit
             );
             Output::dry_run(printer)
         }
-        (Some(_), false) if config.telegram.destinations.is_empty() => {
+        (Some(_), false) if config.telegram.destinations.is_empty() && !config.telegram.bot => {
             tracing::warn!(
-                "a Telegram token is set but no [[telegram.destination]] is configured: printing notices to stdout"
+                "a Telegram token is set but there is no [[telegram.destination]] and the bot is off (telegram.bot = false): printing notices to stdout"
             );
             Output::dry_run(printer)
         }
@@ -157,8 +157,13 @@ fn execute(cli: Cli, path: &std::path::Path, config: Config, mode: Mode) -> Exit
                 }
             };
             tracing::info!(
-                "sending to {} Telegram destination(s) (token from {})",
+                "sending to {} Telegram destination(s){} (token from {})",
                 config.telegram.destinations.len(),
+                if config.telegram.bot && mode == Mode::Daemon {
+                    " and the bot's subscribers"
+                } else {
+                    ""
+                },
                 match source {
                     daemon::TokenSource::Env => "TELOXIDE_TOKEN".to_owned(),
                     daemon::TokenSource::File(p) | daemon::TokenSource::Credential(p) =>
@@ -200,11 +205,14 @@ fn execute(cli: Cli, path: &std::path::Path, config: Config, mode: Mode) -> Exit
     let result = runtime.block_on(async {
         let shutdown = daemon::shutdown_on_signals()?;
         let (config_tx, config_rx) = tokio::sync::watch::channel(Arc::new(config));
-        if mode == Mode::Daemon {
-            daemon::reload_on_sighup(path.to_owned(), config_tx)?;
+        let output = if mode == Mode::Daemon {
+            let reloader = daemon::Reloader::new(path.to_owned(), config_tx);
+            daemon::reload_on_sighup(reloader.clone())?;
+            output.with_reloader(reloader)
         } else {
             drop(config_tx);
-        }
+            output
+        };
         policy_watch::run(config_rx, store, output, mode, shutdown).await
     });
     match result {

@@ -8,6 +8,7 @@
 //! groups and channels) checked before a send is started, and a global limiter (30/s) awaited by
 //! the send itself. Telegram's answers decide what happens next (see [`telegram::Outcome`]).
 
+pub mod digest;
 pub mod render;
 pub mod telegram;
 
@@ -73,6 +74,19 @@ pub enum Payload {
     Alert {
         text: String,
     },
+    /// One message of a subscriber's daily digest.
+    Digest(Digest),
+}
+
+/// A daily digest message: the notices of a KST day for one subscriber (a long day is split
+/// into several messages, `part` of `parts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digest {
+    pub day: chrono::NaiveDate,
+    pub lang: crate::store::Lang,
+    pub part: u32,
+    pub parts: u32,
+    pub notices: Vec<Notice>,
 }
 
 /// One message for one destination, as kept in the outbox.
@@ -170,6 +184,15 @@ pub struct Deliverer {
     pub wake: Arc<Notify>,
     /// Beaten on every turn of the loop (the systemd watchdog watches it).
     pub health: Arc<crate::daemon::Health>,
+    /// Telegram's overall limit, shared with the bot's replies ([`global_limiter`]).
+    pub global: Arc<DefaultDirectRateLimiter>,
+}
+
+/// The limiter of all sends of this bot (Telegram counts notices and replies alike).
+pub fn global_limiter(limits: &TelegramLimits) -> Arc<DefaultDirectRateLimiter> {
+    Arc::new(RateLimiter::direct(quota(
+        Duration::from_secs(1) / limits.global_per_second,
+    )))
 }
 
 struct Pacing {
@@ -186,11 +209,9 @@ fn quota(per: Duration) -> Quota {
 }
 
 impl Pacing {
-    fn new(limits: &TelegramLimits) -> Pacing {
+    fn new(limits: &TelegramLimits, global: Arc<DefaultDirectRateLimiter>) -> Pacing {
         Pacing {
-            global: Arc::new(RateLimiter::direct(quota(
-                Duration::from_secs(1) / limits.global_per_second,
-            ))),
+            global,
             groups: RateLimiter::keyed(quota(Duration::from_secs(60) / limits.group_per_minute)),
             private: RateLimiter::keyed(quota(Duration::from_secs(1) / limits.private_per_second)),
             clock: DefaultClock::default(),
@@ -215,7 +236,7 @@ impl Deliverer {
         shutdown: CancellationToken,
         until_idle: Option<CancellationToken>,
     ) -> Result<DeliveryReport, DeliverError> {
-        let pacing = Pacing::new(&self.limits);
+        let pacing = Pacing::new(&self.limits, Arc::clone(&self.global));
         let mut states: HashMap<String, DestinationRun> = HashMap::new();
         for destination in &self.reactivate {
             let key = destination.key();
@@ -241,6 +262,8 @@ impl Deliverer {
             let stopping = shutdown.is_cancelled();
             let mut next_ready: Option<Instant> = None;
             let mut deliverable = false;
+            // Deliveries dropped from the store since they were loaded (`/stop`, a blocked bot).
+            let mut withdrawn = Vec::new();
             if !stopping {
                 let now = Instant::now();
                 let mut heads = HashSet::new();
@@ -286,6 +309,10 @@ impl Deliverer {
                         next_ready = Some(next_ready.map_or(at, |n| n.min(at)));
                         continue;
                     }
+                    if !self.store.outbox_contains(seq)? {
+                        withdrawn.push(seq);
+                        continue;
+                    }
                     state.in_flight = true;
                     let sinks = self.sinks.clone();
                     let global = Arc::clone(&pacing.global);
@@ -301,6 +328,12 @@ impl Deliverer {
                         Finished { seq, key, outcome }
                     });
                 }
+            }
+            if !withdrawn.is_empty() {
+                for seq in withdrawn {
+                    pending.remove(&seq);
+                }
+                continue; // the next delivery of those destinations may go now
             }
             if tasks.is_empty() {
                 if stopping {
@@ -394,6 +427,18 @@ impl Deliverer {
                 tracing::warn!(destination = %key, seq, failures = state.failures, "sending failed: {reason}; retrying in {wait:?}");
             }
             Outcome::Gone(reason) => {
+                // A subscriber who blocked the bot (or removed it from the group): deactivated
+                // and its waiting notices dropped; `/start` brings it back. Configured
+                // destinations are an operator's business: parked and alerted, below.
+                let configured = self.reactivate.iter().any(|d| d.key() == key);
+                if !configured
+                    && let Some(chat) = telegram_chat_id(key)
+                    && let Some(dropped) = self.store.deactivate_subscriber(chat, &reason)?
+                {
+                    pending.retain(|_, d| d.destination.key() != key);
+                    tracing::info!(destination = %key, "subscriber deactivated ({reason}); {} waiting notices dropped", dropped);
+                    return Ok(false);
+                }
                 state.inactive = true;
                 let mut stored = self.store.destination_state(key)?;
                 stored.inactive_since = Some(chrono::Utc::now());
@@ -403,6 +448,11 @@ impl Deliverer {
                 self.alert(key, &format!("Destination {key} deactivated: {reason}. Fix the bot's rights and restart policy-watch; its pending notices are kept."))?;
             }
             Outcome::Migrated(chat) => {
+                if let Some(old) = telegram_chat_id(key)
+                    && self.store.move_subscriber(old, chat)?
+                {
+                    tracing::info!(destination = %key, "the subscriber's group moved to supergroup {chat}; its subscription follows");
+                }
                 let mut stored = self.store.destination_state(key)?;
                 stored.migrated_to = Some(chat.to_string());
                 self.store.save_destination_state(key, &stored)?;
@@ -435,6 +485,11 @@ impl Deliverer {
         }
         enqueue_alert(&self.store, &self.admins, text, Some(about))
     }
+}
+
+/// The numeric chat id of a `tg:<id>` destination key.
+fn telegram_chat_id(key: &str) -> Option<i64> {
+    key.strip_prefix("tg:")?.parse().ok()
 }
 
 /// Queues an operator alert to every admin chat, except the destination keyed `skip`.
@@ -473,6 +528,8 @@ async fn send_telegram(sinks: &Sinks, chat: &str, delivery: &Delivery) -> Outcom
         (Payload::Notice(notice), true) => (render::plain(notice), false),
         (Payload::Alert { text }, false) => (render::alert_html(text), true),
         (Payload::Alert { text }, true) => (text.clone(), false),
+        (Payload::Digest(digest), false) => (render::digest_html(digest), true),
+        (Payload::Digest(digest), true) => (render::digest_plain(digest), false),
     };
     telegram.send(chat, &text, html).await
 }
@@ -481,6 +538,7 @@ fn print(printer: &Printer, delivery: &Delivery) -> Result<Outcome, String> {
     let text = match &delivery.payload {
         Payload::Notice(notice) => render::plain(notice),
         Payload::Alert { text } => format!("[alert] {text}\n"),
+        Payload::Digest(digest) => render::digest_plain(digest),
     };
     printer
         .print(&text)

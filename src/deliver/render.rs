@@ -100,6 +100,101 @@ pub fn telegram_html(notice: &Notice) -> String {
     out
 }
 
+/// Characters of a title shown in a digest or a `/recent` list.
+const LIST_TITLE_CHARS: usize = 200;
+
+/// One notice as a list entry: (title, link, `meta · #tags`), plain text.
+fn list_entry(notice: &Notice) -> (String, Option<&str>, String) {
+    let tags: Vec<&str> = notice.topics.iter().map(|t| t.hashtag.as_str()).collect();
+    (
+        truncate_chars(&notice.item.title, LIST_TITLE_CHARS),
+        notice.item.link.as_deref(),
+        format!("{} {}", meta_line(notice), tags.join(" "))
+            .trim_end()
+            .to_owned(),
+    )
+}
+
+/// A list of notices in Telegram HTML under a bold heading (digests and `/recent`): each a
+/// linked title and its meta line. The caller keeps the list short enough for one message
+/// (see [`list_entry_len`]).
+pub fn notice_list_html(heading: &str, notices: &[Notice]) -> String {
+    let mut out = format!("<b>{}</b>\n", encode_text(heading));
+    for notice in notices {
+        let (title, link, meta) = list_entry(notice);
+        let title = encode_text(&title);
+        match link {
+            Some(link) => out.push_str(&format!(
+                "\n• <a href=\"{}\">{title}</a>\n",
+                encode_double_quoted_attribute(link)
+            )),
+            None => out.push_str(&format!("\n• {title}\n")),
+        }
+        out.push_str(&encode_text(&meta));
+        out.push('\n');
+    }
+    out
+}
+
+/// The same list as plain text.
+pub fn notice_list_plain(heading: &str, notices: &[Notice]) -> String {
+    let mut out = format!("{heading}\n");
+    for notice in notices {
+        let (title, link, meta) = list_entry(notice);
+        out.push_str(&format!("\n• {title}\n"));
+        if let Some(link) = link {
+            out.push_str(link);
+            out.push('\n');
+        }
+        out.push_str(&meta);
+        out.push('\n');
+    }
+    out
+}
+
+/// Visible length of one list entry in UTF-16 units (the link counts in plain text).
+pub fn list_entry_len(notice: &Notice) -> usize {
+    let (title, link, meta) = list_entry(notice);
+    utf16_len(&title) + link.map_or(0, utf16_len) + utf16_len(&meta) + 6
+}
+
+/// Splits notices into runs whose list fits one message under a heading of `heading_len`.
+pub fn split_list(notices: Vec<Notice>, heading_len: usize) -> Vec<Vec<Notice>> {
+    let room = TELEGRAM_MAX_UTF16 - heading_len.min(TELEGRAM_MAX_UTF16 / 2) - 64;
+    let mut parts: Vec<Vec<Notice>> = Vec::new();
+    let mut used = usize::MAX;
+    for notice in notices {
+        let len = list_entry_len(&notice);
+        if used.saturating_add(len) > room {
+            parts.push(Vec::new());
+            used = 0;
+        }
+        used += len;
+        parts.last_mut().expect("pushed above").push(notice);
+    }
+    parts
+}
+
+fn digest_heading(digest: &super::Digest) -> String {
+    crate::bot::text::digest_heading(
+        digest.lang,
+        digest.day,
+        digest.notices.len(),
+        digest.part,
+        digest.parts,
+    )
+}
+
+/// A digest message in Telegram HTML.
+pub fn digest_html(digest: &super::Digest) -> String {
+    notice_list_html(&digest_heading(digest), &digest.notices)
+}
+
+/// A digest message as plain text.
+pub fn digest_plain(digest: &super::Digest) -> String {
+    notice_list_plain(&digest_heading(digest), &digest.notices)
+}
+
 /// Text for an operator alert, escaped for HTML.
 pub fn alert_html(text: &str) -> String {
     format!(

@@ -56,6 +56,11 @@ impl TelegramSink {
         Ok(TelegramSink { bot, link_preview })
     }
 
+    /// The teloxide client (the bot's command handling shares it: one connection pool).
+    pub fn bot(&self) -> &Bot {
+        &self.bot
+    }
+
     /// Sends one message; `html` selects HTML parse mode (plain text otherwise).
     pub async fn send(&self, chat: &str, text: &str, html: bool) -> Outcome {
         let mut request = self.bot.send_message(recipient(chat), text);

@@ -50,6 +50,8 @@ pub struct Poller {
     pub store: Store,
     pub events: mpsc::Sender<PollEvent>,
     pub max_backoff: Duration,
+    /// Told when the next poll is due (`/status`).
+    pub health: Arc<crate::daemon::Health>,
 }
 
 impl Poller {
@@ -62,6 +64,10 @@ impl Poller {
             self.initial_delay()
         };
         loop {
+            self.health.set_next_poll(
+                &id,
+                Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+            );
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}

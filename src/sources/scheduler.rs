@@ -84,6 +84,7 @@ impl Scheduler {
             store: self.store.clone(),
             events: self.events.clone(),
             max_backoff: config.http.max_backoff,
+            health: Arc::clone(&self.health),
         };
         tracker.spawn(poller.run(stop.clone(), mode == Mode::Once));
         running.insert(

@@ -11,6 +11,11 @@
 //!   the destination accepted it.
 //! - `dead`: sequence → JSON [`DeadLetter`]: deliveries Telegram refused for good (kept, not lost).
 //! - `destinations`: destination key → JSON [`DestinationState`] (deactivated, migrated).
+//! - `subscribers`: chat id (decimal text) → JSON [`Subscriber`]: topics, active flag, language,
+//!   digest time. Written by the bot; read by the ingest stage's fan-out.
+//! - `history`: sequence → JSON [`Notice`]: the latest matched notices, for `/recent` (capped).
+//! - `digest`: chat id (i64 BE) ‖ sequence → JSON [`Notice`]: notices waiting for a subscriber's
+//!   daily digest; moved into the outbox as one message (per 4096 units) at the digest time.
 //! - `titles`: hash of the folded title → first-seen unix seconds (u64 BE) + source id. The same
 //!   press release reaches us from the ministry's feed and from korea.kr's list: the second
 //!   sighting is recorded as seen but sends nothing.
@@ -27,7 +32,11 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use crate::deliver::Delivery;
+use crate::deliver::{Delivery, Notice};
+
+pub mod subscribers;
+use subscribers::digest_key;
+pub use subscribers::{ChatKind, Lang, Subscriber};
 
 /// Version of the on-disk layout. Bump it with a migration when keys or values change shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -108,6 +117,10 @@ pub struct PollEntry {
     /// Cross-source identity of the item (see the `titles` tree); `None` for empty titles.
     pub title_key: Option<[u8; 16]>,
     pub deliveries: Vec<Delivery>,
+    /// The matched notice, kept in `history` for `/recent` (also for baselined items).
+    pub history: Option<Notice>,
+    /// Subscribers on a daily digest: the notice waits in their `digest` queue instead.
+    pub digests: Vec<i64>,
 }
 
 /// What [`Store::commit_poll`] did.
@@ -119,6 +132,8 @@ pub struct CommitReport {
     pub queued: usize,
     /// New entries whose title another source had already brought (not enqueued).
     pub cross_source_duplicates: usize,
+    /// Notices put into subscribers' digest queues.
+    pub digested: usize,
 }
 
 /// The sled database.
@@ -133,6 +148,9 @@ pub struct Store {
     dead: sled::Tree,
     destinations: sled::Tree,
     meta: sled::Tree,
+    subscribers: sled::Tree,
+    history: sled::Tree,
+    digest: sled::Tree,
 }
 
 /// A delivery that can never be sent as it is, with the reason.
@@ -195,6 +213,9 @@ impl Store {
             titles: db.open_tree("titles")?,
             dead: db.open_tree("dead")?,
             destinations: db.open_tree("destinations")?,
+            subscribers: db.open_tree("subscribers")?,
+            history: db.open_tree("history")?,
+            digest: db.open_tree("digest")?,
             meta: meta.clone(),
             dir: dir.to_owned(),
             db,
@@ -238,16 +259,22 @@ impl Store {
         let mut title_value = now.to_vec();
         title_value.extend_from_slice(source_id.as_bytes());
         let state_json = to_json(state);
-        // Per entry: seen key, title key, serialised deliveries.
-        type Prepared = (Vec<u8>, Option<[u8; 16]>, Vec<Vec<u8>>);
+        // Serialised once, outside the transaction (which sled may run more than once).
+        struct Prepared<'a> {
+            seen: Vec<u8>,
+            title_key: Option<[u8; 16]>,
+            deliveries: Vec<Vec<u8>>,
+            notice: Option<Vec<u8>>,
+            digests: &'a [i64],
+        }
         let prepared: Vec<Prepared> = entries
             .iter()
-            .map(|e| {
-                (
-                    seen_key(source_id, &e.key),
-                    e.title_key,
-                    e.deliveries.iter().map(to_json).collect(),
-                )
+            .map(|e| Prepared {
+                seen: seen_key(source_id, &e.key),
+                title_key: e.title_key,
+                deliveries: e.deliveries.iter().map(to_json).collect(),
+                notice: e.history.as_ref().map(to_json),
+                digests: &e.digests,
             })
             .collect();
         let result: Result<CommitReport, TransactionError<()>> = (
@@ -256,11 +283,19 @@ impl Store {
             &self.outbox,
             &self.titles,
             &self.meta,
+            &self.history,
+            &self.digest,
         )
-            .transaction(|(seen, sources, outbox, titles, meta)| {
+            .transaction(|(seen, sources, outbox, titles, meta, history, digest)| {
                 let mut report = CommitReport::default();
                 let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
-                for (key, title_key, deliveries) in &prepared {
+                for entry in &prepared {
+                    let Prepared {
+                        seen: key,
+                        title_key,
+                        deliveries,
+                        ..
+                    } = entry;
                     if seen.get(key)?.is_some() {
                         continue;
                     }
@@ -280,6 +315,15 @@ impl Store {
                         outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
                         next += 1;
                         report.queued += 1;
+                    }
+                    if let Some(notice) = &entry.notice {
+                        // History and digest keys share the outbox counter: unique and ordered.
+                        history.insert(&next.to_be_bytes(), notice.as_slice())?;
+                        for chat in entry.digests {
+                            digest.insert(digest_key(*chat, next).as_slice(), notice.as_slice())?;
+                            report.digested += 1;
+                        }
+                        next += 1;
                     }
                 }
                 meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
@@ -453,7 +497,7 @@ struct ExportRecord {
 
 impl Store {
     /// Every tree: name, handle, whether its values are JSON.
-    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 7] {
+    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 10] {
         [
             ("meta", &self.meta, false),
             ("seen", &self.seen, false),
@@ -462,6 +506,9 @@ impl Store {
             ("titles", &self.titles, false),
             ("dead", &self.dead, true),
             ("destinations", &self.destinations, true),
+            ("subscribers", &self.subscribers, true),
+            ("history", &self.history, true),
+            ("digest", &self.digest, true),
         ]
     }
 

@@ -1,0 +1,482 @@
+//! Every sentence the bot says, in Korean and English, in one place. Korean is the default;
+//! English is used when a user's Telegram client reports another language.
+//!
+//! Functions return Telegram HTML unless their name ends in `_plain`; everything that comes from
+//! the config or from users is escaped here.
+
+use chrono::{NaiveDate, NaiveTime};
+use html_escape::encode_text;
+
+use crate::store::Lang;
+
+/// The commands, with their descriptions, as registered with setMyCommands (admin commands are
+/// not advertised).
+pub fn command_list(lang: Lang) -> Vec<(&'static str, &'static str)> {
+    match lang {
+        Lang::Ko => vec![
+            ("start", "시작하기: 봇 소개와 주제 선택"),
+            ("topics", "주제 목록과 구독 버튼"),
+            ("subscribe", "주제 구독: /subscribe 주제… 또는 all"),
+            ("unsubscribe", "구독 해지: /unsubscribe 주제… 또는 all"),
+            ("mysubs", "내 구독 보기"),
+            ("recent", "최근 알림: /recent [주제] [개수]"),
+            ("digest", "하루 한 번 요약: /digest on [HH:MM] | off"),
+            ("stop", "모든 구독 해지, 대화 기록 삭제"),
+            ("help", "도움말"),
+        ],
+        Lang::En => vec![
+            ("start", "Start: what the bot does, choose topics"),
+            ("topics", "Topics and subscription buttons"),
+            ("subscribe", "Subscribe: /subscribe topic… or all"),
+            ("unsubscribe", "Unsubscribe: /unsubscribe topic… or all"),
+            ("mysubs", "My subscriptions"),
+            ("recent", "Recent notices: /recent [topic] [count]"),
+            ("digest", "One daily summary: /digest on [HH:MM] | off"),
+            ("stop", "Unsubscribe from everything and forget this chat"),
+            ("help", "Help"),
+        ],
+    }
+}
+
+pub fn greeting(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "안녕하세요! <b>policy-watch</b> 봇입니다.\n\
+            과학기술정보통신부와 산업통상부가 AI-반도체 이니셔티브 주제(AI반도체·NPU, HBM·PIM, \
+            AI 컴퓨팅 인프라, AI 기본법 등)에 관한 자료를 내면 몇 분 안에 알려 드립니다.\n\n\
+            아래 버튼으로 받을 주제를 고르세요(지금은 선택된 주제가 없습니다). \
+            구독 이후의 새 소식만 보내 드리며, 지난 소식은 /recent 로 볼 수 있습니다.\n\
+            명령어 목록: /help"
+            .into(),
+        Lang::En => "Hello! This is the <b>policy-watch</b> bot.\n\
+            When MSIT or the Ministry of Trade, Industry and Resources publishes something on the \
+            AI-Semiconductor Initiative's topics (AI chips and NPUs, HBM and PIM, AI computing \
+            infrastructure, the AI Basic Act…), you hear about it within minutes.\n\n\
+            Choose your topics with the buttons below (none is selected yet). You get news from \
+            now on; /recent shows what came before.\n\
+            Commands: /help"
+            .into(),
+    }
+}
+
+pub fn help(lang: Lang, admin: bool) -> String {
+    let mut out = match lang {
+        Lang::Ko => String::from("<b>명령어</b>\n"),
+        Lang::En => String::from("<b>Commands</b>\n"),
+    };
+    for (command, description) in command_list(lang) {
+        out.push_str(&format!("/{command} — {}\n", encode_text(description)));
+    }
+    match lang {
+        Lang::Ko => out.push_str(
+            "\n그룹에서는 그룹 관리자만 구독을 바꿀 수 있습니다. 주제는 id나 이름으로 지정합니다 \
+             (예: <code>/subscribe ai_chip_npu 인재</code>).",
+        ),
+        Lang::En => out.push_str(
+            "\nIn groups only the group's administrators can change subscriptions. Name topics by \
+             id or by name (e.g. <code>/subscribe ai_chip_npu talent</code>).",
+        ),
+    }
+    if admin {
+        out.push_str(match lang {
+            Lang::Ko => "\n\n<b>운영자</b>\n/status — 소스·발송 상태\n/reload — 설정 다시 읽기",
+            Lang::En => {
+                "\n\n<b>Operators</b>\n/status — sources and delivery\n/reload — re-read the config"
+            }
+        });
+    }
+    out
+}
+
+/// Reply to free text and unknown commands in private chats.
+pub fn short_help(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "명령어만 알아듣습니다. 주제 선택은 /topics, 전체 목록은 /help 입니다.".into(),
+        Lang::En => {
+            "I only understand commands: /topics to choose topics, /help for the list.".into()
+        }
+    }
+}
+
+/// A topic as listed: name and hashtag.
+pub struct TopicLine {
+    pub id: String,
+    pub name: String,
+    pub hashtag: String,
+    pub subscribed: bool,
+}
+
+pub fn topics(lang: Lang, topics: &[TopicLine]) -> String {
+    let mut out = match lang {
+        Lang::Ko => String::from("<b>주제</b> — 버튼을 누르면 구독(✅)과 해지(▫️)가 바뀝니다.\n\n"),
+        Lang::En => {
+            String::from("<b>Topics</b> — tap a button to subscribe (✅) or unsubscribe (▫️).\n\n")
+        }
+    };
+    for t in topics {
+        out.push_str(&format!(
+            "{} {} {} <code>{}</code>\n",
+            if t.subscribed { "✅" } else { "▫️" },
+            encode_text(&t.name),
+            encode_text(&t.hashtag),
+            encode_text(&t.id)
+        ));
+    }
+    out
+}
+
+/// Label of a topic's toggle button (plain text).
+pub fn toggle_label_plain(name: &str, subscribed: bool) -> String {
+    format!("{} {name}", if subscribed { "✅" } else { "▫️" })
+}
+
+/// Answer to a tap on a topic button (plain text, shown as a toast).
+pub fn toggled_plain(lang: Lang, name: &str, subscribed: bool) -> String {
+    match (lang, subscribed) {
+        (Lang::Ko, true) => format!("구독: {name}"),
+        (Lang::Ko, false) => format!("구독 해지: {name}"),
+        (Lang::En, true) => format!("Subscribed: {name}"),
+        (Lang::En, false) => format!("Unsubscribed: {name}"),
+    }
+}
+
+pub fn topic_gone_plain(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "이 주제는 더 이상 없습니다. 목록을 새로 고쳤습니다.".into(),
+        Lang::En => "That topic no longer exists; the list was refreshed.".into(),
+    }
+}
+
+fn names_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("• {}", encode_text(n)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn subscribed(lang: Lang, added: &[&str], all: &[&str]) -> String {
+    match lang {
+        Lang::Ko => format!(
+            "구독했습니다: {}\n\n지금 받는 주제:\n{}",
+            encode_text(&added.join(", ")),
+            names_list(all)
+        ),
+        Lang::En => format!(
+            "Subscribed: {}\n\nYour topics now:\n{}",
+            encode_text(&added.join(", ")),
+            names_list(all)
+        ),
+    }
+}
+
+pub fn unsubscribed(lang: Lang, removed: &[&str], all: &[&str]) -> String {
+    let rest = if all.is_empty() {
+        match lang {
+            Lang::Ko => "이제 받는 주제가 없습니다. /topics 로 다시 고를 수 있습니다.".to_owned(),
+            Lang::En => "You have no topics now; /topics to choose again.".to_owned(),
+        }
+    } else {
+        match lang {
+            Lang::Ko => format!("지금 받는 주제:\n{}", names_list(all)),
+            Lang::En => format!("Your topics now:\n{}", names_list(all)),
+        }
+    };
+    match lang {
+        Lang::Ko => format!(
+            "구독을 해지했습니다: {}\n\n{rest}",
+            encode_text(&removed.join(", "))
+        ),
+        Lang::En => format!(
+            "Unsubscribed: {}\n\n{rest}",
+            encode_text(&removed.join(", "))
+        ),
+    }
+}
+
+/// Unknown topic names in a command: nothing was changed; the valid ones are listed.
+pub fn unknown_topics(lang: Lang, unknown: &[&str], valid: &[TopicLine]) -> String {
+    let list = valid
+        .iter()
+        .map(|t| {
+            format!(
+                "• <code>{}</code> {}",
+                encode_text(&t.id),
+                encode_text(&t.name)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let unknown = encode_text(&unknown.join(", ")).into_owned();
+    match lang {
+        Lang::Ko => format!(
+            "모르는 주제입니다: {unknown}\n아무것도 바꾸지 않았습니다. 사용할 수 있는 주제(id 또는 이름, 여러 개는 띄어쓰기나 쉼표로):\n{list}\n또는 <code>all</code>"
+        ),
+        Lang::En => format!(
+            "Unknown topic: {unknown}\nNothing was changed. Valid topics (id or name, several separated by spaces or commas):\n{list}\nor <code>all</code>"
+        ),
+    }
+}
+
+pub fn subscribe_usage(lang: Lang, valid: &[TopicLine]) -> String {
+    let head = match lang {
+        Lang::Ko => {
+            "사용법: <code>/subscribe 주제…</code> 또는 <code>/subscribe all</code>. 버튼으로 고르려면 /topics"
+        }
+        Lang::En => {
+            "Usage: <code>/subscribe topic…</code> or <code>/subscribe all</code>. Buttons: /topics"
+        }
+    };
+    format!("{head}\n\n{}", topics(lang, valid))
+}
+
+pub fn mysubs(lang: Lang, names: &[&str], digest: Option<NaiveTime>) -> String {
+    if names.is_empty() {
+        return match lang {
+            Lang::Ko => "구독 중인 주제가 없습니다. /topics 로 골라 보세요.".into(),
+            Lang::En => "You have no topics yet. Choose some with /topics.".into(),
+        };
+    }
+    let mode = match (lang, digest) {
+        (Lang::Ko, Some(t)) => format!("받는 방식: 매일 {} (KST) 요약", t.format("%H:%M")),
+        (Lang::Ko, None) => "받는 방식: 소식마다 바로".to_owned(),
+        (Lang::En, Some(t)) => format!("Delivery: one daily summary at {} KST", t.format("%H:%M")),
+        (Lang::En, None) => "Delivery: each notice as it comes".to_owned(),
+    };
+    match lang {
+        Lang::Ko => format!("<b>내 구독</b>\n{}\n\n{mode}", names_list(names)),
+        Lang::En => format!("<b>My subscriptions</b>\n{}\n\n{mode}", names_list(names)),
+    }
+}
+
+/// Heading of a `/recent` answer (plain text).
+pub fn recent_heading_plain(lang: Lang, topic: Option<&str>, count: usize) -> String {
+    match (lang, topic) {
+        (Lang::Ko, Some(t)) => format!("최근 알림 {count}건 — {t}"),
+        (Lang::Ko, None) => format!("최근 알림 {count}건"),
+        (Lang::En, Some(t)) => format!("Latest {count} notices — {t}"),
+        (Lang::En, None) => format!("Latest {count} notices"),
+    }
+}
+
+pub fn recent_empty(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "아직 기록된 알림이 없습니다.".into(),
+        Lang::En => "No notices recorded yet.".into(),
+    }
+}
+
+pub fn recent_usage(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "사용법: <code>/recent [주제] [개수 1-20]</code>".into(),
+        Lang::En => "Usage: <code>/recent [topic] [count 1-20]</code>".into(),
+    }
+}
+
+pub fn digest_on(lang: Lang, at: NaiveTime) -> String {
+    let at = at.format("%H:%M");
+    match lang {
+        Lang::Ko => format!(
+            "이제 소식을 모아 매일 {at} (한국 시간)에 한 번 보내 드립니다. 소식이 없는 날에는 보내지 않습니다. 끄려면 <code>/digest off</code>"
+        ),
+        Lang::En => format!(
+            "From now on you get one summary a day at {at} (Korea time), none on days without news. <code>/digest off</code> to stop."
+        ),
+    }
+}
+
+pub fn digest_off(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "요약을 껐습니다. 이제 소식마다 바로 보내 드리며, 모아 둔 소식은 지금 한 번에 보냅니다.".into(),
+        Lang::En => "Daily summary off: each notice comes as it is published (notices already collected are sent now).".into(),
+    }
+}
+
+pub fn digest_usage(lang: Lang, current: Option<NaiveTime>) -> String {
+    let now = match (lang, current) {
+        (Lang::Ko, Some(t)) => format!("지금: 매일 {} 요약", t.format("%H:%M")),
+        (Lang::Ko, None) => "지금: 꺼짐".to_owned(),
+        (Lang::En, Some(t)) => format!("Now: daily at {}", t.format("%H:%M")),
+        (Lang::En, None) => "Now: off".to_owned(),
+    };
+    match lang {
+        Lang::Ko => format!(
+            "사용법: <code>/digest on [HH:MM]</code> (기본 08:00, 한국 시간) 또는 <code>/digest off</code>\n{now}"
+        ),
+        Lang::En => format!(
+            "Usage: <code>/digest on [HH:MM]</code> (default 08:00, Korea time) or <code>/digest off</code>\n{now}"
+        ),
+    }
+}
+
+pub fn digest_heading(lang: Lang, day: NaiveDate, count: usize, part: u32, parts: u32) -> String {
+    let part = if parts > 1 {
+        format!(" ({part}/{parts})")
+    } else {
+        String::new()
+    };
+    match lang {
+        Lang::Ko => format!(
+            "🗞 {} AI-반도체 정책 소식 요약 — {count}건{part}",
+            day.format("%Y-%m-%d")
+        ),
+        Lang::En => format!(
+            "🗞 AI-Semiconductor policy digest for {} — {count} notices{part}",
+            day.format("%Y-%m-%d")
+        ),
+    }
+}
+
+pub fn stopped(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "모든 구독을 해지하고 이 대화의 설정을 지웠습니다. 다시 받으려면 /start".into(),
+        Lang::En => {
+            "Unsubscribed from everything; this chat's settings are deleted. /start to come back."
+                .into()
+        }
+    }
+}
+
+pub fn not_subscribed(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "아직 구독하지 않았습니다. /start 로 시작하세요.".into(),
+        Lang::En => "This chat has not subscribed yet. Send /start to begin.".into(),
+    }
+}
+
+/// A group member who is not an administrator tried to change the group's subscriptions.
+pub fn group_admins_only(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "죄송합니다. 이 그룹의 구독은 그룹 관리자만 바꿀 수 있습니다.".into(),
+        Lang::En => "Sorry, only this group's administrators can change its subscriptions.".into(),
+    }
+}
+
+/// An operator command from someone who is not in `telegram.admins`.
+pub fn operators_only(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "운영자 전용 명령입니다.".into(),
+        Lang::En => "This command is for the bot's operators only.".into(),
+    }
+}
+
+pub fn slow_down_plain(lang: Lang, seconds: u64) -> String {
+    match lang {
+        Lang::Ko => format!("명령이 너무 많습니다. {seconds}초 뒤에 다시 시도해 주세요."),
+        Lang::En => format!("Too many commands; try again in {seconds} s."),
+    }
+}
+
+pub fn reloaded(lang: Lang, sources: usize, enabled: usize, topics: usize) -> String {
+    match lang {
+        Lang::Ko => {
+            format!("설정을 다시 읽었습니다: 소스 {sources}개 (사용 {enabled}개), 주제 {topics}개.")
+        }
+        Lang::En => {
+            format!("Config reloaded: {sources} sources ({enabled} enabled), {topics} topics.")
+        }
+    }
+}
+
+pub fn reload_failed(lang: Lang, error: &str) -> String {
+    let error = encode_text(error);
+    match lang {
+        Lang::Ko => format!(
+            "설정을 적용하지 않았습니다. 지금 설정이 그대로 쓰입니다.\n<code>{error}</code>"
+        ),
+        Lang::En => {
+            format!("The config was not applied; the running one stays.\n<code>{error}</code>")
+        }
+    }
+}
+
+pub fn reload_unavailable(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "이 실행에서는 설정을 다시 읽을 수 없습니다 (설정 파일 경로가 없음).".into(),
+        Lang::En => "This run cannot reload its config (no config file path).".into(),
+    }
+}
+
+/// One source in `/status`.
+pub struct SourceStatus {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub last_success: Option<String>,
+    pub last_error: Option<String>,
+    pub failures: u32,
+    pub items_seen: u64,
+    pub next_poll: Option<String>,
+}
+
+/// Everything `/status` shows.
+pub struct Status {
+    pub version: &'static str,
+    pub uptime: String,
+    pub sources: Vec<SourceStatus>,
+    pub outbox: usize,
+    pub dead_letters: usize,
+    pub subscribers_active: usize,
+    pub subscribers_total: usize,
+}
+
+pub fn status(lang: Lang, s: &Status) -> String {
+    let (never, none, off) = match lang {
+        Lang::Ko => ("없음", "-", "꺼짐"),
+        Lang::En => ("never", "-", "disabled"),
+    };
+    let mut out = match lang {
+        Lang::Ko => format!(
+            "<b>policy-watch {}</b>\n가동 시간 {}\n발송 대기 {} · 보류(dead letter) {}\n구독자 {} (전체 {})\n",
+            s.version,
+            s.uptime,
+            s.outbox,
+            s.dead_letters,
+            s.subscribers_active,
+            s.subscribers_total
+        ),
+        Lang::En => format!(
+            "<b>policy-watch {}</b>\nup {}\noutbox {} · dead letters {}\nsubscribers {} active ({} total)\n",
+            s.version,
+            s.uptime,
+            s.outbox,
+            s.dead_letters,
+            s.subscribers_active,
+            s.subscribers_total
+        ),
+    };
+    for src in &s.sources {
+        out.push_str(&format!(
+            "\n<b>{}</b> (<code>{}</code>){}\n",
+            encode_text(&src.name),
+            encode_text(&src.id),
+            if src.enabled {
+                String::new()
+            } else {
+                format!(" — {off}")
+            }
+        ));
+        let last_ok = src.last_success.as_deref().unwrap_or(never);
+        let next = src.next_poll.as_deref().unwrap_or(none);
+        out.push_str(&match lang {
+            Lang::Ko => format!(
+                "마지막 성공 {last_ok} · 다음 수집 {next} · 본 항목 {}\n",
+                src.items_seen
+            ),
+            Lang::En => format!(
+                "last success {last_ok} · next poll {next} · items seen {}\n",
+                src.items_seen
+            ),
+        });
+        if let Some(error) = &src.last_error {
+            out.push_str(&match lang {
+                Lang::Ko => format!("⚠️ 연속 실패 {}회: {}\n", src.failures, encode_text(error)),
+                Lang::En => format!(
+                    "⚠️ {} failures in a row: {}\n",
+                    src.failures,
+                    encode_text(error)
+                ),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,387 @@
+//! Subscribers (people and groups who chose topics by talking to the bot), the history of matched
+//! notices behind `/recent`, and the per-subscriber digest queues.
+//!
+//! The bot writes subscriptions; the ingest stage reads them to fan a notice out (in the same
+//! transaction that marks the item seen, see [`Store::commit_poll`]); the deliverer deactivates a
+//! subscriber who blocked the bot. Every read-modify-write goes through a sled transaction, so the
+//! three never overwrite each other's changes.
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::{NEXT_SEQ, Store, StoreError, read_next_seq, storage_error, to_json};
+use crate::deliver::{Delivery, Destination, Notice};
+
+/// The language a subscriber is answered in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    #[default]
+    Ko,
+    En,
+}
+
+impl Lang {
+    /// Korean unless the user's Telegram client says another language.
+    pub fn from_code(code: Option<&str>) -> Lang {
+        match code {
+            None => Lang::Ko,
+            Some(c)
+                if c.eq_ignore_ascii_case("ko") || c.to_ascii_lowercase().starts_with("ko-") =>
+            {
+                Lang::Ko
+            }
+            Some(_) => Lang::En,
+        }
+    }
+}
+
+/// What kind of chat subscribed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    Private,
+    Group,
+    Supergroup,
+}
+
+/// A chat that subscribed to topics through the bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscriber {
+    pub chat: i64,
+    pub kind: ChatKind,
+    /// Topic ids of the current config.
+    #[serde(default)]
+    pub topics: BTreeSet<String>,
+    /// False once Telegram refused to deliver (the user blocked the bot); `/start` reactivates.
+    pub active: bool,
+    #[serde(default)]
+    pub inactive_reason: Option<String>,
+    #[serde(default)]
+    pub lang: Lang,
+    /// Daily digest at this KST time instead of one message per notice.
+    #[serde(default)]
+    pub digest_at: Option<NaiveTime>,
+    /// KST day of the last digest made (so each day has at most one).
+    #[serde(default)]
+    pub last_digest: Option<NaiveDate>,
+    pub since: DateTime<Utc>,
+}
+
+impl Subscriber {
+    pub fn new(chat: i64, kind: ChatKind, lang: Lang) -> Subscriber {
+        Subscriber {
+            chat,
+            kind,
+            topics: BTreeSet::new(),
+            active: true,
+            inactive_reason: None,
+            lang,
+            digest_at: None,
+            last_digest: None,
+            since: Utc::now(),
+        }
+    }
+
+    /// Where its notices go.
+    pub fn destination(&self) -> Destination {
+        Destination::Telegram {
+            chat: self.chat.to_string(),
+        }
+    }
+
+    /// Whether a notice with these topic ids is for this subscriber.
+    pub fn wants<'a>(&self, mut topics: impl Iterator<Item = &'a str>) -> bool {
+        self.active && topics.any(|t| self.topics.contains(t))
+    }
+}
+
+/// Key of a notice waiting in a chat's digest queue: chat (i64 BE) ‖ sequence (u64 BE).
+pub(super) fn digest_key(chat: i64, seq: u64) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&chat.to_be_bytes());
+    key[8..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// Meta key of the last Telegram update handled (so a restart never handles one twice).
+const UPDATE_OFFSET: &str = "update_offset";
+
+/// Entries kept in `history` (enough for `/recent` with a topic filter).
+pub const HISTORY_MAX: usize = 500;
+
+impl Store {
+    pub fn subscriber(&self, chat: i64) -> Result<Option<Subscriber>, StoreError> {
+        self.subscribers
+            .get(chat.to_string())?
+            .map(|bytes| parse_subscriber(chat, &bytes))
+            .transpose()
+    }
+
+    /// Every subscriber, active or not.
+    pub fn subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
+        self.subscribers
+            .iter()
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                let chat = String::from_utf8_lossy(&key).parse().unwrap_or(0);
+                parse_subscriber(chat, &bytes)
+            })
+            .collect()
+    }
+
+    /// Atomically replaces the subscriber record of `chat` with `change(current)` (`None` deletes
+    /// it) and returns the new record. `change` may run more than once: keep it pure.
+    pub fn update_subscriber(
+        &self,
+        chat: i64,
+        change: impl Fn(Option<Subscriber>) -> Option<Subscriber>,
+    ) -> Result<Option<Subscriber>, StoreError> {
+        let key = chat.to_string();
+        let result: Result<Option<Subscriber>, TransactionError<StoreError>> =
+            self.subscribers.transaction(|tree| {
+                let current = tree
+                    .get(key.as_bytes())?
+                    .map(|bytes| parse_subscriber(chat, &bytes))
+                    .transpose()
+                    .map_err(ConflictableTransactionError::Abort)?;
+                let new = change(current);
+                match &new {
+                    Some(subscriber) => {
+                        tree.insert(key.as_bytes(), to_json(subscriber))?;
+                    }
+                    None => {
+                        tree.remove(key.as_bytes())?;
+                    }
+                }
+                Ok(new)
+            });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
+    }
+
+    /// `/stop`: forgets the chat: its record, its digest queue and its pending deliveries.
+    /// Returns how many pending deliveries were dropped.
+    pub fn forget_subscriber(&self, chat: i64) -> Result<usize, StoreError> {
+        self.subscribers.remove(chat.to_string())?;
+        for key in self.digest.scan_prefix(chat.to_be_bytes()).keys() {
+            self.digest.remove(key?)?;
+        }
+        self.drop_deliveries_to(&Destination::Telegram {
+            chat: chat.to_string(),
+        })
+    }
+
+    /// Removes every pending delivery to `destination` (a subscriber who left or blocked the bot).
+    pub fn drop_deliveries_to(&self, destination: &Destination) -> Result<usize, StoreError> {
+        let mut dropped = 0;
+        for entry in self.outbox_iter() {
+            let (seq, delivery) = entry?;
+            if &delivery.destination == destination {
+                self.outbox_remove(seq)?;
+                dropped += 1;
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// A subscriber blocked the bot or removed it from the group: keep the record (so `/start`
+    /// brings the subscriptions back) but stop fanning out to it and drop what waits for it.
+    /// Returns `None` when `chat` is no subscriber, else the count of dropped deliveries.
+    pub fn deactivate_subscriber(
+        &self,
+        chat: i64,
+        reason: &str,
+    ) -> Result<Option<usize>, StoreError> {
+        let updated = self.update_subscriber(chat, |current| {
+            current.map(|mut s| {
+                s.active = false;
+                s.inactive_reason = Some(reason.to_owned());
+                s
+            })
+        })?;
+        if updated.is_none() {
+            return Ok(None);
+        }
+        for key in self.digest.scan_prefix(chat.to_be_bytes()).keys() {
+            self.digest.remove(key?)?;
+        }
+        let dropped = self.drop_deliveries_to(&Destination::Telegram {
+            chat: chat.to_string(),
+        })?;
+        Ok(Some(dropped))
+    }
+
+    /// Whether a delivery is still pending (`/stop` may have dropped it since it was loaded).
+    pub fn outbox_contains(&self, seq: u64) -> Result<bool, StoreError> {
+        Ok(self.outbox.contains_key(seq.to_be_bytes())?)
+    }
+
+    /// A group became a supergroup: its subscription follows it, digest queue included.
+    pub fn move_subscriber(&self, from: i64, to: i64) -> Result<bool, StoreError> {
+        let Some(mut subscriber) = self.subscriber(from)? else {
+            return Ok(false);
+        };
+        subscriber.chat = to;
+        subscriber.kind = ChatKind::Supergroup;
+        self.subscribers
+            .insert(to.to_string(), to_json(&subscriber))?;
+        self.subscribers.remove(from.to_string())?;
+        for entry in self.digest.scan_prefix(from.to_be_bytes()) {
+            let (key, value) = entry?;
+            let seq = u64::from_be_bytes(key[8..16].try_into().unwrap_or([0; 8]));
+            self.digest.insert(digest_key(to, seq), value)?;
+            self.digest.remove(key)?;
+        }
+        Ok(true)
+    }
+
+    /// Drops topics that are no longer in the config from every subscription (after a reload).
+    /// Returns how many subscriptions changed.
+    pub fn retain_topics(&self, valid: &HashSet<String>) -> Result<usize, StoreError> {
+        let mut changed = 0;
+        for subscriber in self.subscribers()? {
+            if subscriber.topics.iter().all(|t| valid.contains(t)) {
+                continue;
+            }
+            self.update_subscriber(subscriber.chat, |current| {
+                current.map(|mut s| {
+                    s.topics.retain(|t| valid.contains(t));
+                    s
+                })
+            })?;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    /// The latest matched notices, newest first, optionally of one topic.
+    pub fn recent(&self, topic: Option<&str>, n: usize) -> Result<Vec<Notice>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.history.iter().rev() {
+            if out.len() >= n {
+                break;
+            }
+            let (key, bytes) = entry?;
+            let notice: Notice =
+                serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+                    what: format!("history/{}", super::hex(&key)),
+                    source,
+                })?;
+            if topic.is_none_or(|t| notice.topics.iter().any(|m| m.id == t)) {
+                out.push(notice);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Keeps the newest `max` history entries.
+    pub fn trim_history(&self, max: usize) -> Result<usize, StoreError> {
+        let excess = self.history.len().saturating_sub(max);
+        let mut removed = 0;
+        for key in self.history.iter().keys().take(excess) {
+            self.history.remove(key?)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Notices waiting in `chat`'s digest queue, oldest first.
+    pub fn digest_queue(&self, chat: i64) -> Result<Vec<Notice>, StoreError> {
+        self.digest
+            .scan_prefix(chat.to_be_bytes())
+            .values()
+            .map(|v| {
+                let v = v?;
+                serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
+                    what: format!("digest/{chat}"),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    /// Makes `chat`'s digest for KST day `day`: in one transaction, the queued notices leave the
+    /// digest queue, the messages `compose` makes of them enter the outbox and the subscriber
+    /// records the day. A notice queued meanwhile stays for the next digest. Returns the number
+    /// of notices digested (0: nothing was queued; the day is recorded all the same).
+    pub fn make_digest(
+        &self,
+        chat: i64,
+        day: NaiveDate,
+        compose: impl FnOnce(&Subscriber, Vec<Notice>) -> Vec<Delivery>,
+    ) -> Result<usize, StoreError> {
+        let Some(subscriber) = self.subscriber(chat)? else {
+            return Ok(0);
+        };
+        let mut keys = Vec::new();
+        let mut notices = Vec::new();
+        for entry in self.digest.scan_prefix(chat.to_be_bytes()) {
+            let (key, value) = entry?;
+            notices.push(serde_json::from_slice::<Notice>(&value).map_err(|source| {
+                StoreError::Corrupt {
+                    what: format!("digest/{chat}"),
+                    source,
+                }
+            })?);
+            keys.push(key);
+        }
+        let count = notices.len();
+        let deliveries: Vec<Vec<u8>> = if notices.is_empty() {
+            Vec::new()
+        } else {
+            compose(&subscriber, notices).iter().map(to_json).collect()
+        };
+        let key = chat.to_string();
+        let result: Result<(), TransactionError<()>> =
+            (&self.digest, &self.outbox, &self.meta, &self.subscribers).transaction(
+                |(digest, outbox, meta, subscribers)| {
+                    for k in &keys {
+                        digest.remove(k)?;
+                    }
+                    let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
+                    for delivery in &deliveries {
+                        outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
+                        next += 1;
+                    }
+                    meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
+                    if let Some(bytes) = subscribers.get(key.as_bytes())?
+                        && let Ok(mut current) = serde_json::from_slice::<Subscriber>(&bytes)
+                    {
+                        current.last_digest = Some(day);
+                        subscribers.insert(key.as_bytes(), to_json(&current))?;
+                    }
+                    Ok::<_, ConflictableTransactionError<()>>(())
+                },
+            );
+        result.map_err(storage_error)?;
+        Ok(count)
+    }
+
+    /// The id of the last Telegram update handled.
+    pub fn update_offset(&self) -> Result<Option<u32>, StoreError> {
+        Ok(self
+            .meta
+            .get(UPDATE_OFFSET)?
+            .and_then(|v| v.as_ref().try_into().ok())
+            .map(u32::from_be_bytes))
+    }
+
+    pub fn set_update_offset(&self, id: u32) -> Result<(), StoreError> {
+        self.meta.insert(UPDATE_OFFSET, &id.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+fn parse_subscriber(chat: i64, bytes: &[u8]) -> Result<Subscriber, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        what: format!("subscribers/{chat}"),
+        source,
+    })
+}
