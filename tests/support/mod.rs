@@ -228,3 +228,77 @@ pub fn received_numbers(server: &telegram::TelegramServer, chat: &str) -> Vec<us
         })
         .collect()
 }
+
+/// The pipeline running as a daemon in this test's runtime, delivering to the fake Telegram
+/// server, with `/reload` (and the test) able to re-read the config file.
+pub struct Daemon {
+    /// The daemon's store (sled allows one opener per process: read it through this handle).
+    pub store: Store,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<RunReport>>,
+}
+
+impl Daemon {
+    /// Starts `policy-watch run` in-process on the config at `path`. `tweak` may change the
+    /// parsed config (tests poll every few hundred milliseconds, below the 1 minute minimum
+    /// that the config file enforces).
+    pub fn start(path: &Path, state: &StateDir, tweak: impl Fn(&mut Config)) -> Daemon {
+        let mut config = Config::load(path).unwrap_or_else(|e| panic!("{e}"));
+        tweak(&mut config);
+        let token = policy_watch::secret::BotToken::new(telegram::TOKEN);
+        let sink = policy_watch::deliver::telegram::TelegramSink::new(
+            &token,
+            config.telegram.api_url.as_ref(),
+            false,
+        )
+        .unwrap();
+        let (tx, rx) = tokio::sync::watch::channel(Arc::new(config));
+        let reloader = policy_watch::daemon::Reloader::new(path.to_owned(), tx);
+        let output = Output::telegram(sink, Printer::new(Box::new(SharedBuf::default())))
+            .with_reloader(reloader);
+        let shutdown = CancellationToken::new();
+        let store = state.open();
+        let handle = tokio::spawn(policy_watch::run(
+            rx,
+            store.clone(),
+            output,
+            Mode::Daemon,
+            shutdown.clone(),
+        ));
+        Daemon {
+            store,
+            shutdown,
+            handle,
+        }
+    }
+
+    /// Shuts down (as on SIGTERM) and returns the run's report.
+    pub async fn stop(self) -> RunReport {
+        self.shutdown.cancel();
+        self.handle.await.unwrap().expect("the daemon ran")
+    }
+}
+
+/// Sets every source's poll interval (below the config file's minimum, for tests).
+pub fn poll_every(interval: std::time::Duration) -> impl Fn(&mut Config) {
+    move |config: &mut Config| {
+        for source in &mut config.sources {
+            source.interval = interval;
+        }
+    }
+}
+
+/// Waits until `found` returns something, failing the test after 15 s.
+pub async fn eventually<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(value) = found() {
+            return value;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

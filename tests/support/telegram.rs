@@ -75,6 +75,39 @@ pub struct Sent {
     /// Visible text (entities decoded, tags removed).
     pub visible: String,
     pub at: Instant,
+    pub message_id: i64,
+    /// The inline keyboard sent with the message, as edited since.
+    pub keyboard: Option<Value>,
+}
+
+impl Sent {
+    /// The keyboard's buttons: (label, callback data).
+    pub fn buttons(&self) -> Vec<(String, String)> {
+        let Some(rows) = self
+            .keyboard
+            .as_ref()
+            .and_then(|k| k["inline_keyboard"].as_array())
+        else {
+            return Vec::new();
+        };
+        rows.iter()
+            .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+            .map(|b| {
+                (
+                    b["text"].as_str().unwrap_or_default().to_owned(),
+                    b["callback_data"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A group member's status as getChatMember reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Member {
+    Creator,
+    Administrator,
+    Member,
 }
 
 #[derive(Default)]
@@ -92,7 +125,12 @@ struct State {
     violations: Vec<String>,
     requests: Vec<(String, Value)>,
     updates: VecDeque<Value>,
+    next_update_id: i64,
     next_message_id: i64,
+    members: HashMap<(i64, i64), Member>,
+    callback_answers: Vec<(String, Option<String>)>,
+    /// Offsets of getUpdates calls (how the client confirms updates).
+    offsets: Vec<Option<i64>>,
 }
 
 #[derive(Clone)]
@@ -107,6 +145,7 @@ impl TelegramServer {
         let state = Arc::new(Mutex::new(State {
             limits,
             next_message_id: 1,
+            next_update_id: 100,
             ..State::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -177,10 +216,141 @@ impl TelegramServer {
         self.state.lock().unwrap().requests.clone()
     }
 
-    /// Queues an update for getUpdates.
-    pub fn push_update(&self, update: Value) {
-        self.state.lock().unwrap().updates.push_back(update);
+    /// Queues an update for getUpdates (numbered here when it has no `update_id`). Like
+    /// Telegram, the server keeps an update until a getUpdates offset confirms it.
+    pub fn push_update(&self, mut update: Value) -> i64 {
+        let mut state = self.state.lock().unwrap();
+        let id = match update["update_id"].as_i64() {
+            Some(id) => id,
+            None => {
+                let id = state.next_update_id;
+                update["update_id"] = json!(id);
+                id
+            }
+        };
+        state.next_update_id = state.next_update_id.max(id + 1);
+        state.updates.push_back(update);
+        id
     }
+
+    /// Updates not yet confirmed by the client.
+    pub fn unconfirmed_updates(&self) -> usize {
+        self.state.lock().unwrap().updates.len()
+    }
+
+    /// A user writes `text` to the bot in a private chat (the chat id is the user id).
+    pub fn user_says(&self, user: i64, lang: &str, text: &str) -> i64 {
+        let chat = json!({"id": user, "type": "private", "first_name": format!("User{user}")});
+        self.push_update(json!({"message": message_json(chat, Some(user_json(user, lang)), text)}))
+    }
+
+    /// A member `user` writes `text` in group `group` (a supergroup when its id starts -100).
+    pub fn member_says(&self, group: i64, user: i64, text: &str) -> i64 {
+        let kind = if group.to_string().starts_with("-100") {
+            "supergroup"
+        } else {
+            "group"
+        };
+        let chat = json!({"id": group, "type": kind, "title": "Test group"});
+        self.push_update(json!({"message": message_json(chat, Some(user_json(user, "ko")), text)}))
+    }
+
+    /// A channel post (the bot must ignore it).
+    pub fn channel_posts(&self, channel: i64, text: &str) -> i64 {
+        let chat = json!({"id": channel, "type": "channel", "title": "Some channel"});
+        self.push_update(json!({"channel_post": message_json(chat, None, text)}))
+    }
+
+    /// `user` edits an earlier message into `text` (the bot must ignore it).
+    pub fn user_edits(&self, user: i64, text: &str) -> i64 {
+        let chat = json!({"id": user, "type": "private", "first_name": format!("User{user}")});
+        let mut message = message_json(chat, Some(user_json(user, "ko")), text);
+        message["edit_date"] = json!(1_790_000_100);
+        self.push_update(json!({"edited_message": message}))
+    }
+
+    /// `user` taps an inline button with `data` under the bot's message `sent`.
+    pub fn user_taps(&self, user: i64, sent: &Sent, data: &str) -> i64 {
+        // Buttons live in private chats and groups (a -100 id here is a supergroup, not a channel).
+        let id: i64 = sent.chat.parse().expect("numeric chat");
+        let chat = match id {
+            id if id > 0 => json!({"id": id, "type": "private", "first_name": format!("User{id}")}),
+            id if sent.chat.starts_with("-100") => {
+                json!({"id": id, "type": "supergroup", "title": "Test group"})
+            }
+            id => json!({"id": id, "type": "group", "title": "Test group"}),
+        };
+        let mut message = message_json(
+            chat,
+            Some(
+                json!({"id": 4242, "is_bot": true, "first_name": "policy-watch", "username": "policy_watch_test_bot"}),
+            ),
+            &sent.visible,
+        );
+        message["message_id"] = json!(sent.message_id);
+        message.as_object_mut().unwrap().remove("entities");
+        self.push_update(json!({"callback_query": {
+            "id": format!("cb{}", sent.message_id * 1000 + user),
+            "from": user_json(user, "ko"),
+            "message": message,
+            "chat_instance": "42",
+            "data": data,
+        }}))
+    }
+
+    /// `user` blocks the bot (a my_chat_member update to "kicked").
+    pub fn user_blocks(&self, user: i64) -> i64 {
+        self.set_chat(&user.to_string(), ChatStatus::Blocked);
+        let chat = json!({"id": user, "type": "private", "first_name": format!("User{user}")});
+        let bot = json!({"id": 4242, "is_bot": true, "first_name": "policy-watch", "username": "policy_watch_test_bot"});
+        self.push_update(json!({"my_chat_member": {
+            "chat": chat,
+            "from": user_json(user, "ko"),
+            "date": 1_790_000_000,
+            "old_chat_member": {"user": bot, "status": "member"},
+            "new_chat_member": {"user": bot, "status": "kicked", "until_date": 0},
+        }}))
+    }
+
+    /// Sets what getChatMember says about `user` in `group` (default: a plain member).
+    pub fn set_member(&self, group: i64, user: i64, member: Member) {
+        self.state
+            .lock()
+            .unwrap()
+            .members
+            .insert((group, user), member);
+    }
+
+    /// answerCallbackQuery calls: (callback id, text).
+    pub fn callback_answers(&self) -> Vec<(String, Option<String>)> {
+        self.state.lock().unwrap().callback_answers.clone()
+    }
+
+    /// Requests of one method (case-insensitive).
+    pub fn calls(&self, method: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|(m, _)| m.eq_ignore_ascii_case(method))
+            .map(|(_, body)| body)
+            .collect()
+    }
+}
+
+fn user_json(user: i64, lang: &str) -> Value {
+    json!({"id": user, "is_bot": false, "first_name": format!("User{user}"), "language_code": lang})
+}
+
+fn message_json(chat: Value, from: Option<Value>, text: &str) -> Value {
+    let mut message = json!({"message_id": 1, "date": 1_790_000_000, "chat": chat, "text": text});
+    if let Some(from) = from {
+        message["from"] = from;
+    }
+    if text.starts_with('/') {
+        let command = text.split_whitespace().next().unwrap_or(text);
+        message["entities"] =
+            json!([{"type": "bot_command", "offset": 0, "length": command.encode_utf16().count()}]);
+    }
+    message
 }
 
 fn api_error(status: StatusCode, description: &str, parameters: Option<Value>) -> Response {
@@ -232,14 +402,81 @@ async fn handle(state: Arc<Mutex<State>>, bot: String, method: String, body: Byt
     match method.to_ascii_lowercase().as_str() {
         "getme" => ok(
             json!({"id": 4242, "is_bot": true, "first_name": "policy-watch", "username": "policy_watch_test_bot",
-            "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false}),
+            "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false, "can_connect_to_business": false, "has_main_web_app": false}),
         ),
-        "setmycommands" | "deletewebhook" | "answercallbackquery" => ok(json!(true)),
+        "setmycommands" | "deletewebhook" => ok(json!(true)),
+        "answercallbackquery" => {
+            let mut s = state.lock().unwrap();
+            s.callback_answers.push((
+                body["callback_query_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                body["text"].as_str().map(str::to_owned),
+            ));
+            ok(json!(true))
+        }
+        "getchatmember" => {
+            let chat = body["chat_id"].as_i64().unwrap_or(0);
+            let user = body["user_id"].as_i64().unwrap_or(0);
+            let member = state.lock().unwrap().members.get(&(chat, user)).copied();
+            let user = json!({"id": user, "is_bot": false, "first_name": format!("User{user}")});
+            ok(match member.unwrap_or(Member::Member) {
+                Member::Creator => {
+                    json!({"user": user, "status": "creator", "is_anonymous": false})
+                }
+                Member::Administrator => json!({"user": user, "status": "administrator",
+                    "can_be_edited": false, "is_anonymous": false, "can_manage_chat": true,
+                    "can_change_info": true, "can_delete_messages": true, "can_manage_video_chats": true,
+                    "can_invite_users": true, "can_restrict_members": true, "can_promote_members": false}),
+                Member::Member => json!({"user": user, "status": "member"}),
+            })
+        }
+        "editmessagereplymarkup" => {
+            let chat = match &body["chat_id"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let id = body["message_id"].as_i64().unwrap_or(0);
+            let mut s = state.lock().unwrap();
+            let Some(sent) = s
+                .sent
+                .iter_mut()
+                .find(|m| m.chat == chat && m.message_id == id)
+            else {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: message to edit not found",
+                    None,
+                );
+            };
+            if sent.keyboard.as_ref() == Some(&body["reply_markup"]) {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+                    None,
+                );
+            }
+            sent.keyboard = Some(body["reply_markup"].clone());
+            ok(
+                json!({"message_id": id, "date": 1_790_000_000, "chat": chat_json(&chat), "text": sent.text.clone()}),
+            )
+        }
         "getupdates" => {
             let timeout = body["timeout"].as_u64().unwrap_or(0).min(1);
             let deadline = Instant::now() + Duration::from_secs(timeout);
+            let offset = body["offset"].as_i64();
+            state.lock().unwrap().offsets.push(offset);
             loop {
-                let updates: Vec<Value> = state.lock().unwrap().updates.drain(..).collect();
+                let updates: Vec<Value> = {
+                    let mut s = state.lock().unwrap();
+                    // Like Telegram: an offset confirms (forgets) every update below it.
+                    if let Some(offset) = offset {
+                        s.updates
+                            .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                    }
+                    s.updates.iter().cloned().collect()
+                };
                 if !updates.is_empty() || Instant::now() >= deadline {
                     return ok(Value::Array(updates));
                 }
@@ -410,12 +647,15 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
     s.recent_global.push_back(now);
     let id = s.next_message_id;
     s.next_message_id += 1;
+    let keyboard = body.get("reply_markup").cloned();
     s.sent.push(Sent {
         chat: chat.clone(),
         text: text.clone(),
         html,
         visible,
         at: now,
+        message_id: id,
+        keyboard,
     });
     ok(json!({"message_id": id, "date": 1_790_000_000, "chat": chat_json(&chat), "text": text}))
 }

@@ -1,0 +1,789 @@
+//! Subscribing by talking to the bot: the whole daemon in-process, a feed on 127.0.0.1, the fake
+//! Bot API server's getUpdates, a real sled store.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use policy_watch::deliver::{Payload, digest::Digester, digest::TokioClock};
+use policy_watch::store::{ChatKind, Lang, Store, Subscriber};
+use support::feeds::{FeedServer, Reply};
+use support::telegram::{Limits, Member, Sent, TelegramServer};
+use support::*;
+
+const TOPICS: &str = r##"
+[[topic]]
+id = "chips"
+name = "AI반도체 (NPU·AI칩)"
+hashtag = "#AI반도체"
+keywords = ["AI반도체", "NPU"]
+
+[[topic]]
+id = "bio"
+name = "AI 바이오"
+hashtag = "#AI바이오"
+keywords = ["AI 신약", "AI 바이오"]
+
+[[topic]]
+id = "talent"
+name = "AI·반도체 인재 양성"
+hashtag = "#인재양성"
+keywords = ["AI 인재", "반도체 인재"]
+"##;
+
+const ADMIN: i64 = 777;
+const POLL: Duration = Duration::from_millis(300);
+
+/// A feed whose items the test changes while the daemon polls it.
+struct Feed {
+    server: FeedServer,
+    items: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Feed {
+    async fn start(initial: &[(&str, &str)]) -> Feed {
+        let server = FeedServer::start().await;
+        let items = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::clone(&items);
+        server.route("/rss.xml", move |_| {
+            Reply::ok("application/rss+xml", rss_feed(&shared.lock().unwrap()))
+        });
+        let feed = Feed { server, items };
+        for (guid, title) in initial {
+            feed.publish(guid, title);
+        }
+        feed
+    }
+
+    /// Adds an item at the top of the feed.
+    fn publish(&self, guid: &str, title: &str) {
+        self.items
+            .lock()
+            .unwrap()
+            .insert(0, (guid.to_owned(), title.to_owned()));
+    }
+}
+
+/// Writes the config file: one feed, the three topics, Telegram at the fake server.
+fn write_config(dir: &Path, feed: &Feed, tg: &TelegramServer, topics: &str) -> PathBuf {
+    let path = dir.join("policy-watch.toml");
+    let text = format!(
+        "[http]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\n\n{}\n[telegram]\napi_url = \"{}\"\nadmins = [{ADMIN}]\n\n{topics}",
+        feed_source("msit", &feed.server.url("/rss.xml"), ""),
+        tg.url()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn chat(user: i64) -> String {
+    user.to_string()
+}
+
+/// Waits for the `n`-th message (1-based) the bot sent to `chat`.
+async fn nth_reply(tg: &TelegramServer, chat: &str, n: usize) -> Sent {
+    eventually(&format!("message #{n} to {chat}"), || {
+        tg.sent_to(chat).get(n - 1).cloned()
+    })
+    .await
+}
+
+/// Waits until the feed item titled `title` is in the history and nothing waits in the outbox:
+/// every delivery it caused has been made.
+async fn settled(store: &Store, title: &str) {
+    eventually(&format!("{title} recorded and delivered"), || {
+        let seen = store
+            .recent(None, 50)
+            .unwrap()
+            .iter()
+            .any(|n| n.item.title == title);
+        (seen && store.outbox_len() == 0).then_some(())
+    })
+    .await;
+}
+
+fn topics_of(store: &Store, chat: i64) -> Option<BTreeSet<String>> {
+    store.subscriber(chat).unwrap().map(|s| s.topics)
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+fn titles_received(tg: &TelegramServer, chat: &str, title: &str) -> usize {
+    tg.sent_to(chat)
+        .iter()
+        .filter(|s| s.visible.contains(title))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_conversation_decides_who_gets_which_notice() {
+    let tg = TelegramServer::start(None).await;
+    let feed = Feed::start(&[("old", "NPU 옛 소식 (기준선)")]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &feed, &tg, TOPICS);
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    let (alice, bob) = (1001, 1002);
+
+    // /start: greeting and a keyboard of every topic, none chosen.
+    tg.user_says(alice, "ko", "/start");
+    let greeting = nth_reply(&tg, &chat(alice), 1).await;
+    assert!(
+        greeting.visible.contains("policy-watch"),
+        "{}",
+        greeting.visible
+    );
+    let buttons = greeting.buttons();
+    assert_eq!(buttons.len(), 3, "{buttons:?}");
+    assert!(buttons.iter().all(|(label, _)| label.starts_with("▫️")));
+    assert_eq!(topics_of(&store, alice), Some(set(&[])));
+
+    // Tap a topic: subscribed, keyboard edited in place, toast.
+    tg.user_taps(alice, &greeting, "t:chips");
+    eventually("the keyboard to show chips chosen", || {
+        let message = tg.sent_to(&chat(alice)).into_iter().next()?;
+        message
+            .buttons()
+            .iter()
+            .any(|(label, data)| data == "t:chips" && label.starts_with("✅"))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(topics_of(&store, alice), Some(set(&["chips"])));
+    let answers = tg.callback_answers();
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].1.as_deref(), Some("구독: AI반도체 (NPU·AI칩)"));
+
+    // By Korean name (with a space in it).
+    tg.user_says(alice, "ko", "/subscribe AI 바이오");
+    let reply = nth_reply(&tg, &chat(alice), 2).await;
+    assert!(
+        reply.visible.contains("구독했습니다: AI 바이오"),
+        "{}",
+        reply.visible
+    );
+    assert_eq!(topics_of(&store, alice), Some(set(&["chips", "bio"])));
+
+    // An unknown topic changes nothing and lists the valid ones.
+    tg.user_says(alice, "ko", "/subscribe talent 양자컴퓨터");
+    let reply = nth_reply(&tg, &chat(alice), 3).await;
+    assert!(
+        reply.visible.contains("모르는 주제입니다: 양자컴퓨터"),
+        "{}",
+        reply.visible
+    );
+    for id in ["chips", "bio", "talent"] {
+        assert!(reply.visible.contains(id), "{}", reply.visible);
+    }
+    assert_eq!(topics_of(&store, alice), Some(set(&["chips", "bio"])));
+
+    tg.user_says(alice, "ko", "/mysubs");
+    let reply = nth_reply(&tg, &chat(alice), 4).await;
+    assert!(
+        reply.visible.contains("AI반도체 (NPU·AI칩)") && reply.visible.contains("AI 바이오"),
+        "{}",
+        reply.visible
+    );
+    assert!(!reply.visible.contains("인재"), "{}", reply.visible);
+
+    // Bob starts but chooses nothing. Edited messages and channel posts are not answered.
+    tg.user_says(bob, "ko", "/start");
+    nth_reply(&tg, &chat(bob), 1).await;
+    tg.user_edits(alice, "/help");
+    tg.channel_posts(-1001234, "/help");
+
+    // New items: one on a chosen topic, one on another topic.
+    feed.publish("n1", "NPU 국산화 지원 사업 공고");
+    feed.publish("n2", "반도체 인재 1만 명 양성 계획");
+    settled(&store, "NPU 국산화 지원 사업 공고").await;
+    settled(&store, "반도체 인재 1만 명 양성 계획").await;
+    let to_alice = tg.sent_to(&chat(alice));
+    assert_eq!(
+        titles_received(&tg, &chat(alice), "NPU 국산화 지원 사업 공고"),
+        1
+    );
+    assert_eq!(titles_received(&tg, &chat(alice), "반도체 인재 1만 명"), 0);
+    assert_eq!(
+        titles_received(&tg, &chat(alice), "옛 소식"),
+        0,
+        "no backlog"
+    );
+    assert_eq!(to_alice.len(), 5, "4 replies and 1 notice: {to_alice:#?}");
+    assert_eq!(tg.sent_to(&chat(bob)).len(), 1, "bob chose nothing");
+
+    // /recent shows the history, newest first, including what alice did not subscribe to.
+    tg.user_says(alice, "ko", "/recent 2");
+    let reply = nth_reply(&tg, &chat(alice), 6).await;
+    assert!(reply.visible.contains("최근 알림 2건"), "{}", reply.visible);
+    let npu = reply.visible.find("NPU 국산화").expect("npu listed");
+    let talent = reply
+        .visible
+        .find("반도체 인재 1만")
+        .expect("talent listed");
+    assert!(talent < npu, "newest first: {}", reply.visible);
+    assert!(
+        !reply.visible.contains("옛 소식"),
+        "only 2: {}",
+        reply.visible
+    );
+    tg.user_says(alice, "ko", "/recent chips");
+    let reply = nth_reply(&tg, &chat(alice), 7).await;
+    assert!(
+        reply.visible.contains("옛 소식") && !reply.visible.contains("인재 1만"),
+        "{}",
+        reply.visible
+    );
+
+    // /stop: forgotten, and no more notices.
+    tg.user_says(alice, "ko", "/stop");
+    let reply = nth_reply(&tg, &chat(alice), 8).await;
+    assert!(
+        reply.visible.contains("모든 구독을 해지"),
+        "{}",
+        reply.visible
+    );
+    assert_eq!(store.subscriber(alice).unwrap(), None);
+    feed.publish("n3", "AI반도체 실증 사업 2차 공고");
+    settled(&store, "AI반도체 실증 사업 2차 공고").await;
+    assert_eq!(tg.sent_to(&chat(alice)).len(), 8, "nothing after /stop");
+
+    // The command list was registered in Korean and English.
+    let registered = tg.calls("setMyCommands");
+    assert_eq!(registered.len(), 2, "{registered:?}");
+    assert!(registered.iter().any(|r| r["language_code"] == "en"));
+    assert!(registered[0]["commands"].to_string().contains("subscribe"));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_groups_only_administrators_change_subscriptions() {
+    let tg = TelegramServer::start(None).await;
+    let feed = Feed::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &feed, &tg, TOPICS);
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    let (group, admin, member) = (-1005005005, 11, 12);
+    let group_chat = group.to_string();
+    tg.set_member(group, admin, Member::Administrator);
+    tg.set_member(group, member, Member::Member);
+
+    tg.member_says(group, member, "/subscribe AI반도체");
+    let refusal = nth_reply(&tg, &group_chat, 1).await;
+    assert!(
+        refusal.visible.contains("그룹 관리자만"),
+        "{}",
+        refusal.visible
+    );
+    assert_eq!(store.subscriber(group).unwrap(), None);
+
+    // Anyone may look at the topics; only an administrator's tap changes them.
+    tg.member_says(group, member, "/topics");
+    let keyboard = nth_reply(&tg, &group_chat, 2).await;
+    tg.user_taps(member, &keyboard, "t:chips");
+    eventually("the refusal toast", || {
+        tg.callback_answers()
+            .iter()
+            .any(|(_, text)| text.as_deref().is_some_and(|t| t.contains("관리자만")))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(store.subscriber(group).unwrap(), None);
+
+    // Commands for another bot, unknown commands and chatter: silence in groups.
+    tg.member_says(group, admin, "/topics@some_other_bot");
+    tg.member_says(group, member, "/frobnicate");
+    tg.member_says(group, member, "좋은 아침입니다");
+    tg.member_says(group, admin, "/subscribe@policy_watch_test_bot AI반도체");
+    let reply = nth_reply(&tg, &group_chat, 3).await;
+    assert!(reply.visible.contains("구독했습니다"), "{}", reply.visible);
+    assert_eq!(topics_of(&store, group), Some(set(&["chips"])));
+    let subscriber = store.subscriber(group).unwrap().unwrap();
+    assert_eq!(subscriber.kind, ChatKind::Supergroup);
+
+    tg.user_taps(admin, &keyboard, "t:talent");
+    eventually("the admin's tap", || {
+        (topics_of(&store, group) == Some(set(&["chips", "talent"]))).then_some(())
+    })
+    .await;
+
+    feed.publish("g1", "NPU 팹리스 협업 공고");
+    settled(&store, "NPU 팹리스 협업 공고").await;
+    assert_eq!(titles_received(&tg, &group_chat, "NPU 팹리스 협업 공고"), 1);
+    assert_eq!(
+        tg.sent_to(&group_chat).len(),
+        4,
+        "{:#?}",
+        tg.sent_to(&group_chat)
+    );
+
+    // In a private chat, chatter and unknown commands get a short help.
+    tg.user_says(member, "ko", "안녕하세요");
+    tg.user_says(member, "en", "/frobnicate");
+    let first = nth_reply(&tg, &chat(member), 1).await;
+    let second = nth_reply(&tg, &chat(member), 2).await;
+    assert!(first.visible.contains("/help"), "{}", first.visible);
+    assert!(
+        second.visible.contains("I only understand commands"),
+        "{}",
+        second.visible
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_who_blocks_the_bot_is_deactivated_and_start_brings_them_back() {
+    let tg = TelegramServer::start(None).await;
+    let feed = Feed::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &feed, &tg, TOPICS);
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    let (quiet, loud) = (2001, 2002);
+    for user in [quiet, loud] {
+        tg.user_says(user, "ko", "/subscribe chips");
+        nth_reply(&tg, &chat(user), 1).await;
+    }
+
+    // One blocks the bot and Telegram says so (my_chat_member); the other is found blocked
+    // only when a notice is refused with 403.
+    tg.user_blocks(quiet);
+    eventually("quiet deactivated", || {
+        store
+            .subscriber(quiet)
+            .unwrap()
+            .filter(|s| !s.active)
+            .map(|_| ())
+    })
+    .await;
+    tg.set_chat(&chat(loud), support::telegram::ChatStatus::Blocked);
+    feed.publish("b1", "AI반도체 수요기업 모집");
+    settled(&store, "AI반도체 수요기업 모집").await;
+    let loud_state = store.subscriber(loud).unwrap().unwrap();
+    assert!(!loud_state.active, "403 deactivates");
+    assert!(loud_state.inactive_reason.unwrap().contains("blocked"));
+    let attempts_to_quiet = tg
+        .calls("sendMessage")
+        .iter()
+        .filter(|b| b["chat_id"] == quiet)
+        .count();
+    assert_eq!(
+        attempts_to_quiet, 1,
+        "only the reply: no send after the block"
+    );
+
+    // While inactive nothing is queued for them.
+    feed.publish("b2", "NPU 성능 평가 결과");
+    settled(&store, "NPU 성능 평가 결과").await;
+
+    // Unblocked and /start: active again, topics kept, new notices arrive.
+    tg.set_chat(&chat(loud), support::telegram::ChatStatus::Ok);
+    tg.user_says(loud, "ko", "/start");
+    nth_reply(&tg, &chat(loud), 2).await;
+    let back = store.subscriber(loud).unwrap().unwrap();
+    assert!(back.active);
+    assert_eq!(back.topics, set(&["chips"]));
+    feed.publish("b3", "AI반도체 글로벌 진출 지원");
+    settled(&store, "AI반도체 글로벌 진출 지원").await;
+    let received: Vec<String> = tg
+        .sent_to(&chat(loud))
+        .into_iter()
+        .map(|s| s.visible)
+        .collect();
+    assert_eq!(received.len(), 3, "{received:#?}");
+    assert!(received[2].contains("AI반도체 글로벌 진출 지원"));
+    assert!(
+        !received.iter().any(|r| r.contains("NPU 성능 평가")),
+        "nothing from the blocked time"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_survive_a_restart_and_no_update_is_handled_twice() {
+    let tg = TelegramServer::start(None).await;
+    let feed = Feed::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &feed, &tg, TOPICS);
+    let state = StateDir::new();
+    let user = 3001;
+
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    tg.user_says(user, "ko", "/start");
+    let greeting = nth_reply(&tg, &chat(user), 1).await;
+    let tap = tg.user_taps(user, &greeting, "t:bio");
+    eventually("the tap handled", || {
+        (tg.callback_answers().len() == 1).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    assert_eq!(topics_of(&store, user), Some(set(&["bio"])));
+    // Telegram delivers an update again when its confirmation was lost: it must not toggle back.
+    let mut again = tg.requests().len();
+    let replayed = serde_json::json!({"update_id": tap, "callback_query": {
+        "id": "replayed", "from": {"id": user, "is_bot": false, "first_name": "U"},
+        "message": {"message_id": greeting.message_id, "date": 1_790_000_000,
+                    "chat": {"id": user, "type": "private", "first_name": "U"}, "text": "x"},
+        "chat_instance": "1", "data": "t:bio"}});
+    tg.push_update(replayed);
+    eventually("the replay confirmed", || {
+        (tg.unconfirmed_updates() == 0).then_some(())
+    })
+    .await;
+    assert_eq!(topics_of(&store, user), Some(set(&["bio"])));
+    assert_eq!(
+        tg.callback_answers().len(),
+        1,
+        "the replay was not answered"
+    );
+    again = tg.requests()[again..]
+        .iter()
+        .filter(|(m, _)| m.eq_ignore_ascii_case("editMessageReplyMarkup"))
+        .count();
+    assert_eq!(again, 0);
+
+    feed.publish("r1", "AI 신약 개발 플랫폼 착수");
+    settled(&store, "AI 신약 개발 플랫폼 착수").await;
+    assert_eq!(
+        titles_received(&tg, &chat(user), "AI 신약 개발 플랫폼 착수"),
+        1
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics() {
+    let tg = TelegramServer::start(None).await;
+    let feed = Feed::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &feed, &tg, TOPICS);
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    let user = 4001;
+
+    tg.user_says(user, "ko", "/subscribe talent chips");
+    nth_reply(&tg, &chat(user), 1).await;
+    for command in ["/status", "/reload"] {
+        tg.user_says(user, "ko", command);
+    }
+    let first = nth_reply(&tg, &chat(user), 2).await;
+    let second = nth_reply(&tg, &chat(user), 3).await;
+    for refusal in [&first, &second] {
+        assert!(
+            refusal.visible.contains("운영자 전용"),
+            "{}",
+            refusal.visible
+        );
+    }
+
+    tg.user_says(ADMIN, "en", "/status");
+    let status = nth_reply(&tg, &chat(ADMIN), 1).await;
+    for expected in [
+        "policy-watch",
+        "msit",
+        "last success",
+        "next poll",
+        "outbox 0",
+        "subscribers 1 active",
+    ] {
+        assert!(
+            status.visible.contains(expected),
+            "{expected}: {}",
+            status.visible
+        );
+    }
+    assert!(!status.visible.contains(support::telegram::TOKEN));
+    assert!(!status.visible.contains("fake-test-token"));
+
+    // A broken config is refused with its position; the running config stays.
+    let good = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        good.replace("keywords = [\"AI 인재\"", "keywords = [AI 인재\""),
+    )
+    .unwrap();
+    tg.user_says(ADMIN, "ko", "/reload");
+    let refused = nth_reply(&tg, &chat(ADMIN), 2).await;
+    assert!(
+        refused.visible.contains("적용하지 않았습니다"),
+        "{}",
+        refused.visible
+    );
+    assert!(
+        refused.visible.contains("policy-watch.toml:"),
+        "{}",
+        refused.visible
+    );
+    assert_eq!(topics_of(&store, user), Some(set(&["chips", "talent"])));
+
+    // The talent topic is removed: dropped from subscriptions without a word to the user.
+    let without_talent = good[..good.find("[[topic]]\nid = \"talent\"").unwrap()].to_owned();
+    std::fs::write(&path, without_talent).unwrap();
+    tg.user_says(ADMIN, "ko", "/reload");
+    let reloaded = nth_reply(&tg, &chat(ADMIN), 3).await;
+    assert!(
+        reloaded.visible.contains("주제 2개"),
+        "{}",
+        reloaded.visible
+    );
+    eventually("talent dropped", || {
+        (topics_of(&store, user) == Some(set(&["chips"]))).then_some(())
+    })
+    .await;
+    assert_eq!(
+        tg.sent_to(&chat(user)).len(),
+        3,
+        "no message about the removal"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_flood_is_limited_for_that_user_only() {
+    let tg = TelegramServer::start(None).await;
+    let feed = Feed::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &feed, &tg, TOPICS);
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let (flooder, other) = (5001, 5002);
+    for _ in 0..25 {
+        tg.user_says(flooder, "ko", "/help");
+    }
+    tg.user_says(other, "en", "/help");
+    let help = nth_reply(&tg, &chat(other), 1).await;
+    assert!(help.visible.contains("Commands"), "{}", help.visible);
+    eventually("all updates handled", || {
+        (tg.unconfirmed_updates() == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let replies = tg.sent_to(&chat(flooder));
+    let helps = replies
+        .iter()
+        .filter(|r| r.visible.contains("명령어"))
+        .count();
+    let warnings = replies
+        .iter()
+        .filter(|r| r.visible.contains("너무 많습니다"))
+        .count();
+    assert_eq!(
+        helps,
+        policy_watch::bot::COMMANDS_PER_MINUTE as usize,
+        "{replies:#?}"
+    );
+    assert_eq!(warnings, 1, "told once: {replies:#?}");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_for_300_subscribers_reaches_each_once_within_the_limits() {
+    let tg = TelegramServer::start(Some(Limits::REAL)).await;
+    let feed = Feed::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &feed, &tg, TOPICS);
+    let state = StateDir::new();
+    {
+        let store = state.open();
+        for user in 10_000..10_300 {
+            let mut s = Subscriber::new(user, ChatKind::Private, Lang::Ko);
+            s.topics.insert("chips".into());
+            store.update_subscriber(user, |_| Some(s.clone())).unwrap();
+        }
+        // One more who chose another topic.
+        let mut other = Subscriber::new(20_000, ChatKind::Private, Lang::Ko);
+        other.topics.insert("bio".into());
+        store
+            .update_subscriber(20_000, |_| Some(other.clone()))
+            .unwrap();
+    }
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    eventually("the baseline", || {
+        store.source_state("msit").unwrap().baselined.then_some(())
+    })
+    .await;
+    feed.publish("f1", "AI반도체 팬아웃 시험 공지");
+    settled(&store, "AI반도체 팬아웃 시험 공지").await;
+    for user in 10_000..10_300 {
+        assert_eq!(
+            titles_received(&tg, &chat(user), "AI반도체 팬아웃 시험 공지"),
+            1,
+            "subscriber {user}"
+        );
+    }
+    assert_eq!(tg.sent_to("20000").len(), 0);
+    assert_eq!(tg.too_many(), 0, "paced under the limits");
+    assert!(tg.violations().is_empty());
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_off_sends_what_was_collected_as_one_message() {
+    let tg = TelegramServer::start(None).await;
+    let feed = Feed::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &feed, &tg, TOPICS);
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    let user = 6001;
+    tg.user_says(user, "ko", "/subscribe all");
+    nth_reply(&tg, &chat(user), 1).await;
+    tg.user_says(user, "ko", "/digest on 23:59");
+    let reply = nth_reply(&tg, &chat(user), 2).await;
+    assert!(reply.visible.contains("매일 23:59"), "{}", reply.visible);
+    tg.user_says(user, "ko", "/digest at noon");
+    let usage = nth_reply(&tg, &chat(user), 3).await;
+    assert!(
+        usage.visible.contains("사용법") && usage.visible.contains("23:59"),
+        "{}",
+        usage.visible
+    );
+
+    feed.publish("d1", "NPU 설계 지원 공고");
+    feed.publish("d2", "AI 신약 후보 물질 발굴");
+    eventually("both queued for the digest", || {
+        (store.digest_queue(user).unwrap().len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        tg.sent_to(&chat(user)).len(),
+        3,
+        "collected, not sent one by one"
+    );
+
+    tg.user_says(user, "ko", "/digest off");
+    nth_reply(&tg, &chat(user), 4).await;
+    let digest = nth_reply(&tg, &chat(user), 5).await;
+    assert!(digest.html);
+    assert!(digest.visible.contains("요약 — 2건"), "{}", digest.visible);
+    let first = digest.visible.find("NPU 설계 지원 공고").expect("listed");
+    let second = digest
+        .visible
+        .find("AI 신약 후보 물질 발굴")
+        .expect("listed");
+    assert!(first < second, "oldest first");
+    assert!(
+        digest.text.contains("href=\"https://f.example/d1\""),
+        "{}",
+        digest.text
+    );
+    assert!(store.digest_queue(user).unwrap().is_empty());
+    daemon.stop().await;
+}
+
+fn notice(title: &str, topic: &str) -> policy_watch::deliver::Notice {
+    policy_watch::deliver::Notice {
+        source_id: "msit".into(),
+        source_name: "보도자료".into(),
+        ministry: "과학기술정보통신부".into(),
+        item: policy_watch::items::Item::new(
+            Some(title),
+            title,
+            Some(url::Url::parse("https://f.example/x").unwrap()),
+            None,
+            None,
+        ),
+        topics: vec![policy_watch::classify::TopicMatch {
+            id: topic.into(),
+            name: topic.into(),
+            hashtag: format!("#{topic}"),
+            keywords: vec![],
+        }],
+        seen_at: chrono::Utc::now(),
+    }
+}
+
+/// Queues a notice for `chat`'s digest the way the ingest stage does.
+fn queue_for_digest(store: &Store, chat: i64, title: &str) {
+    let entry = policy_watch::store::PollEntry {
+        key: format!("g:{title}"),
+        title_key: None,
+        deliveries: vec![],
+        history: Some(notice(title, "chips")),
+        digests: vec![chat],
+    };
+    let report = store
+        .commit_poll("msit", &[entry], &Default::default())
+        .unwrap();
+    assert_eq!(report.digested, 1);
+}
+
+fn digests_in_outbox(store: &Store) -> Vec<policy_watch::deliver::Digest> {
+    store
+        .outbox_iter()
+        .map(|e| e.unwrap().1.payload)
+        .filter_map(|p| match p {
+            Payload::Digest(d) => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
+// Paused time: a day passes in milliseconds; the digest clock follows tokio's.
+#[tokio::test(start_paused = true)]
+async fn a_daily_digest_is_made_once_at_its_time() {
+    use chrono::TimeZone;
+    let state = StateDir::new();
+    let store = state.open();
+    let user = 7001;
+    let kst = policy_watch::items::kst();
+    let mut s = Subscriber::new(user, ChatKind::Private, Lang::Ko);
+    s.topics.insert("chips".into());
+    s.digest_at = chrono::NaiveTime::from_hms_opt(9, 0, 0);
+    s.last_digest = chrono::NaiveDate::from_ymd_opt(2026, 11, 25);
+    store.update_subscriber(user, |_| Some(s.clone())).unwrap();
+    queue_for_digest(&store, user, "AI반도체 소식 하나");
+    queue_for_digest(&store, user, "AI반도체 소식 둘");
+
+    let start = kst
+        .with_ymd_and_hms(2026, 11, 26, 8, 58, 0)
+        .unwrap()
+        .to_utc();
+    let digester = Digester {
+        store: store.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+        clock: Arc::new(TokioClock::starting_at(start)),
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(digester.run(shutdown.clone()));
+
+    tokio::time::sleep(Duration::from_secs(90)).await; // 08:59:30
+    assert!(digests_in_outbox(&store).is_empty(), "not before 09:00");
+    tokio::time::sleep(Duration::from_secs(60)).await; // 09:00:30
+    let made = digests_in_outbox(&store);
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].notices.len(), 2);
+    assert_eq!(
+        made[0].day,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    );
+    assert!(store.digest_queue(user).unwrap().is_empty());
+
+    // A notice after the digest waits for tomorrow's; a day without one sends nothing.
+    queue_for_digest(&store, user, "AI반도체 소식 셋");
+    tokio::time::sleep(Duration::from_secs(23 * 3600)).await; // 08:00:30 the next day
+    assert_eq!(digests_in_outbox(&store).len(), 1);
+    tokio::time::sleep(Duration::from_secs(3600)).await; // 09:00:30
+    let made = digests_in_outbox(&store);
+    assert_eq!(made.len(), 2);
+    assert_eq!(made[1].notices.len(), 1);
+    assert_eq!(made[1].notices[0].item.title, "AI반도체 소식 셋");
+    tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+    assert_eq!(digests_in_outbox(&store).len(), 2, "no empty digest");
+    shutdown.cancel();
+    task.await.unwrap();
+}
