@@ -132,6 +132,8 @@ impl Bot {
             warned: HashMap::new(),
             handled: 0,
         };
+        // The next getUpdates confirms everything up to the last handled update, and that id is
+        // stored: after a restart Telegram does not send a handled update again.
         let mut last_handled = match self.store.update_offset() {
             Ok(id) => id,
             Err(e) => {
@@ -187,9 +189,6 @@ impl Bot {
             };
             for update in updates {
                 let id = update.id.0;
-                if last_handled.is_some_and(|last| id <= last) {
-                    continue; // handled before a restart; Telegram resent it
-                }
                 self.handle(update.kind, &mut session).await;
                 last_handled = Some(id);
                 if let Err(e) = self.store.set_update_offset(id) {
