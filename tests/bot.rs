@@ -11,7 +11,7 @@ use std::time::Duration;
 use policy_watch::deliver::{Payload, digest::Digester, digest::TokioClock};
 use policy_watch::store::{ChatKind, Lang, Store, Subscriber};
 use support::feeds::{FeedServer, Reply};
-use support::telegram::{Limits, Member, Sent, TelegramServer};
+use support::telegram::{GroupRole, Limits, Sent, TelegramServer};
 use support::*;
 
 const TOPICS: &str = r##"
@@ -272,8 +272,8 @@ async fn in_groups_only_administrators_change_subscriptions() {
     let store = daemon.store.clone();
     let (group, admin, member) = (-1005005005, 11, 12);
     let group_chat = group.to_string();
-    tg.set_member(group, admin, Member::Administrator);
-    tg.set_member(group, member, Member::Member);
+    tg.set_member(group, admin, GroupRole::Administrator);
+    tg.set_member(group, member, GroupRole::Member);
 
     tg.member_says(group, member, "/subscribe AI반도체");
     let refusal = nth_reply(&tg, &group_chat, 1).await;

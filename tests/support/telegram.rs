@@ -104,7 +104,7 @@ impl Sent {
 
 /// A group member's status as getChatMember reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Member {
+pub enum GroupRole {
     Creator,
     Administrator,
     Member,
@@ -127,7 +127,7 @@ struct State {
     updates: VecDeque<Value>,
     next_update_id: i64,
     next_message_id: i64,
-    members: HashMap<(i64, i64), Member>,
+    members: HashMap<(i64, i64), GroupRole>,
     callback_answers: Vec<(String, Option<String>)>,
     /// Offsets of getUpdates calls (how the client confirms updates).
     offsets: Vec<Option<i64>>,
@@ -313,7 +313,7 @@ impl TelegramServer {
     }
 
     /// Sets what getChatMember says about `user` in `group` (default: a plain member).
-    pub fn set_member(&self, group: i64, user: i64, member: Member) {
+    pub fn set_member(&self, group: i64, user: i64, member: GroupRole) {
         self.state
             .lock()
             .unwrap()
@@ -421,15 +421,15 @@ async fn handle(state: Arc<Mutex<State>>, bot: String, method: String, body: Byt
             let user = body["user_id"].as_i64().unwrap_or(0);
             let member = state.lock().unwrap().members.get(&(chat, user)).copied();
             let user = json!({"id": user, "is_bot": false, "first_name": format!("User{user}")});
-            ok(match member.unwrap_or(Member::Member) {
-                Member::Creator => {
+            ok(match member.unwrap_or(GroupRole::Member) {
+                GroupRole::Creator => {
                     json!({"user": user, "status": "creator", "is_anonymous": false})
                 }
-                Member::Administrator => json!({"user": user, "status": "administrator",
+                GroupRole::Administrator => json!({"user": user, "status": "administrator",
                     "can_be_edited": false, "is_anonymous": false, "can_manage_chat": true,
                     "can_change_info": true, "can_delete_messages": true, "can_manage_video_chats": true,
                     "can_invite_users": true, "can_restrict_members": true, "can_promote_members": false}),
-                Member::Member => json!({"user": user, "status": "member"}),
+                GroupRole::Member => json!({"user": user, "status": "member"}),
             })
         }
         "editmessagereplymarkup" => {
