@@ -787,3 +787,63 @@ async fn a_daily_digest_is_made_once_at_its_time() {
     shutdown.cancel();
     task.await.unwrap();
 }
+
+/// The real binary, with a token and no configured destination: the bot alone is the reason to
+/// run. `/reload` goes through the same path as SIGHUP; SIGTERM stops it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_subscribers_without_any_configured_destination() {
+    use support::process::{BIN, signal, stderr_lines, wait_exit};
+    let tg = TelegramServer::start(None).await;
+    let feed = Feed::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &feed, &tg, TOPICS);
+    let mut child = std::process::Command::new(BIN)
+        .args(["run", "--config", path.to_str().unwrap()])
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .env("TELOXIDE_TOKEN", support::telegram::TOKEN)
+        .env("RUST_LOG", "info")
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let logs = stderr_lines(&mut child);
+
+    tg.user_says(8001, "ko", "/subscribe 인재");
+    let reply = nth_reply(&tg, "8001", 1).await;
+    assert!(
+        reply.visible.contains("구독했습니다: AI·반도체 인재 양성"),
+        "{}",
+        reply.visible
+    );
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("name = \"AI 바이오\"", "name = \"AI 바이오헬스\""),
+    )
+    .unwrap();
+    tg.user_says(ADMIN, "ko", "/reload");
+    let reloaded = nth_reply(&tg, &chat(ADMIN), 1).await;
+    assert!(
+        reloaded.visible.contains("설정을 다시 읽었습니다"),
+        "{}",
+        reloaded.visible
+    );
+    tg.user_says(8001, "ko", "/topics");
+    let topics = nth_reply(&tg, "8001", 2).await;
+    assert!(
+        topics.visible.contains("AI 바이오헬스"),
+        "the reloaded name: {}",
+        topics.visible
+    );
+
+    signal(&child, "-TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(15)), Some(0));
+    let logs = logs.lock().unwrap().clone();
+    assert!(logs.contains("is answering commands"), "{logs}");
+    assert!(logs.contains("/reload: reloading"), "{logs}");
+    assert!(!logs.contains("fake-test-token"), "{logs}");
+}
