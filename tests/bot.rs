@@ -67,6 +67,36 @@ impl Feed {
     }
 }
 
+/// A fake Telegram server, a feed, and a config file pointing at both; a store directory.
+struct World {
+    tg: TelegramServer,
+    feed: Feed,
+    path: PathBuf,
+    state: StateDir,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new(limits: Option<Limits>, initial: &[(&str, &str)]) -> World {
+        let tg = TelegramServer::start(limits).await;
+        let feed = Feed::start(initial).await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(dir.path(), &feed, &tg, TOPICS);
+        World {
+            tg,
+            feed,
+            path,
+            state: StateDir::new(),
+            _dir: dir,
+        }
+    }
+
+    /// The daemon, polling the feed every [`POLL`].
+    fn start(&self) -> Daemon {
+        Daemon::start(&self.path, &self.state, poll_every(POLL))
+    }
+}
+
 /// Writes the config file: one feed, the three topics, Telegram at the fake server.
 fn write_config(dir: &Path, feed: &Feed, tg: &TelegramServer, topics: &str) -> PathBuf {
     let path = dir.join("policy-watch.toml");
@@ -122,12 +152,9 @@ fn titles_received(tg: &TelegramServer, chat: &str, title: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scripted_conversation_decides_who_gets_which_notice() {
-    let tg = TelegramServer::start(None).await;
-    let feed = Feed::start(&[("old", "NPU 옛 소식 (기준선)")]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &feed, &tg, TOPICS);
-    let state = StateDir::new();
-    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let world = World::new(None, &[("old", "NPU 옛 소식 (기준선)")]).await;
+    let (tg, feed) = (&world.tg, &world.feed);
+    let daemon = world.start();
     let store = daemon.store.clone();
     let (alice, bob) = (1001, 1002);
 
@@ -263,12 +290,9 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_groups_only_administrators_change_subscriptions() {
-    let tg = TelegramServer::start(None).await;
-    let feed = Feed::start(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &feed, &tg, TOPICS);
-    let state = StateDir::new();
-    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let world = World::new(None, &[]).await;
+    let (tg, feed) = (&world.tg, &world.feed);
+    let daemon = world.start();
     let store = daemon.store.clone();
     let (group, admin, member) = (-1005005005, 11, 12);
     let group_chat = group.to_string();
@@ -340,12 +364,9 @@ async fn in_groups_only_administrators_change_subscriptions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_who_blocks_the_bot_is_deactivated_and_start_brings_them_back() {
-    let tg = TelegramServer::start(None).await;
-    let feed = Feed::start(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &feed, &tg, TOPICS);
-    let state = StateDir::new();
-    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let world = World::new(None, &[]).await;
+    let (tg, feed) = (&world.tg, &world.feed);
+    let daemon = world.start();
     let store = daemon.store.clone();
     let (quiet, loud) = (2001, 2002);
     for user in [quiet, loud] {
@@ -409,14 +430,11 @@ async fn a_subscriber_who_blocks_the_bot_is_deactivated_and_start_brings_them_ba
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_survive_a_restart_and_no_update_is_handled_twice() {
-    let tg = TelegramServer::start(None).await;
-    let feed = Feed::start(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &feed, &tg, TOPICS);
-    let state = StateDir::new();
+    let world = World::new(None, &[]).await;
+    let (tg, feed) = (&world.tg, &world.feed);
     let user = 3001;
 
-    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let daemon = world.start();
     tg.user_says(user, "ko", "/start");
     let greeting = nth_reply(&tg, &chat(user), 1).await;
     let tap = tg.user_taps(user, &greeting, "t:bio");
@@ -426,7 +444,7 @@ async fn subscriptions_survive_a_restart_and_no_update_is_handled_twice() {
     .await;
     daemon.stop().await;
 
-    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let daemon = world.start();
     let store = daemon.store.clone();
     assert_eq!(topics_of(&store, user), Some(set(&["bio"])));
     // Telegram delivers an update again when its confirmation was lost: it must not toggle back.
@@ -464,12 +482,9 @@ async fn subscriptions_survive_a_restart_and_no_update_is_handled_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics() {
-    let tg = TelegramServer::start(None).await;
-    let feed = Feed::start(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &feed, &tg, TOPICS);
-    let state = StateDir::new();
-    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let world = World::new(None, &[]).await;
+    let tg = &world.tg;
+    let daemon = world.start();
     let store = daemon.store.clone();
     let user = 4001;
 
@@ -508,9 +523,9 @@ async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics
     assert!(!status.visible.contains("fake-test-token"));
 
     // A broken config is refused with its position; the running config stays.
-    let good = std::fs::read_to_string(&path).unwrap();
+    let good = std::fs::read_to_string(&world.path).unwrap();
     std::fs::write(
-        &path,
+        &world.path,
         good.replace("keywords = [\"AI 인재\"", "keywords = [AI 인재\""),
     )
     .unwrap();
@@ -530,7 +545,7 @@ async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics
 
     // The talent topic is removed: dropped from subscriptions without a word to the user.
     let without_talent = good[..good.find("[[topic]]\nid = \"talent\"").unwrap()].to_owned();
-    std::fs::write(&path, without_talent).unwrap();
+    std::fs::write(&world.path, without_talent).unwrap();
     tg.user_says(ADMIN, "ko", "/reload");
     let reloaded = nth_reply(&tg, &chat(ADMIN), 3).await;
     assert!(
@@ -552,12 +567,9 @@ async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_flood_is_limited_for_that_user_only() {
-    let tg = TelegramServer::start(None).await;
-    let feed = Feed::start(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &feed, &tg, TOPICS);
-    let state = StateDir::new();
-    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let world = World::new(None, &[]).await;
+    let tg = &world.tg;
+    let daemon = world.start();
     let (flooder, other) = (5001, 5002);
     for _ in 0..25 {
         tg.user_says(flooder, "ko", "/help");
@@ -590,13 +602,10 @@ async fn a_command_flood_is_limited_for_that_user_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notice_for_300_subscribers_reaches_each_once_within_the_limits() {
-    let tg = TelegramServer::start(Some(Limits::REAL)).await;
-    let feed = Feed::start(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &feed, &tg, TOPICS);
-    let state = StateDir::new();
+    let world = World::new(Some(Limits::REAL), &[]).await;
+    let (tg, feed) = (&world.tg, &world.feed);
     {
-        let store = state.open();
+        let store = world.state.open();
         for user in 10_000..10_300 {
             let mut s = Subscriber::new(user, ChatKind::Private, Lang::Ko);
             s.topics.insert("chips".into());
@@ -609,7 +618,7 @@ async fn a_notice_for_300_subscribers_reaches_each_once_within_the_limits() {
             .update_subscriber(20_000, |_| Some(other.clone()))
             .unwrap();
     }
-    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let daemon = world.start();
     let store = daemon.store.clone();
     eventually("the baseline", || {
         store.source_state("msit").unwrap().baselined.then_some(())
@@ -632,12 +641,9 @@ async fn a_notice_for_300_subscribers_reaches_each_once_within_the_limits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digest_off_sends_what_was_collected_as_one_message() {
-    let tg = TelegramServer::start(None).await;
-    let feed = Feed::start(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &feed, &tg, TOPICS);
-    let state = StateDir::new();
-    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let world = World::new(None, &[]).await;
+    let (tg, feed) = (&world.tg, &world.feed);
+    let daemon = world.start();
     let store = daemon.store.clone();
     let user = 6001;
     tg.user_says(user, "ko", "/subscribe all");

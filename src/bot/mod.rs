@@ -497,18 +497,7 @@ impl Bot {
         let config = self.config.borrow().clone();
         let chosen = match resolve_topics(&config, args) {
             Ok(chosen) => chosen,
-            Err(unknown) => {
-                let current = self.topics_of(cx.chat)?;
-                let lines = self.topic_lines(&current);
-                let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
-                self.reply(
-                    cx.chat,
-                    &text::unknown_topics(cx.lang, &unknown, &lines),
-                    None,
-                )
-                .await;
-                return Ok(());
-            }
+            Err(unknown) => return self.reply_unknown_topics(cx, &unknown).await,
         };
         let kind = cx.kind.unwrap_or(ChatKind::Private);
         let lang = cx.lang;
@@ -536,6 +525,23 @@ impl Bot {
         Ok(())
     }
 
+    /// Names the words that are no topic and lists the valid ones (with the chat's choices).
+    async fn reply_unknown_topics(
+        &self,
+        cx: &Context,
+        unknown: &[String],
+    ) -> Result<(), StoreError> {
+        let lines = self.topic_lines(&self.topics_of(cx.chat)?);
+        let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
+        self.reply(
+            cx.chat,
+            &text::unknown_topics(cx.lang, &unknown, &lines),
+            None,
+        )
+        .await;
+        Ok(())
+    }
+
     /// `/recent [topic] [n]`.
     async fn recent(&self, cx: &Context, args: &str) -> Result<(), StoreError> {
         let mut count = RECENT_DEFAULT;
@@ -557,17 +563,7 @@ impl Bot {
                         .await;
                     return Ok(());
                 }
-                Err(unknown) => {
-                    let lines = self.topic_lines(&BTreeSet::new());
-                    let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
-                    self.reply(
-                        cx.chat,
-                        &text::unknown_topics(cx.lang, &unknown, &lines),
-                        None,
-                    )
-                    .await;
-                    return Ok(());
-                }
+                Err(unknown) => return self.reply_unknown_topics(cx, &unknown).await,
             }
         };
         let notices = self.store.recent(topic.as_deref(), count)?;

@@ -132,14 +132,10 @@ pub fn previewed_titles(output: &str) -> Vec<String> {
 /// Runs one cycle delivering to Telegram (the fake server) instead of stdout.
 pub async fn once_telegram(config_text: &str, state: &StateDir) -> RunReport {
     let config = parse_config(config_text);
-    let token = policy_watch::secret::BotToken::new(telegram::TOKEN);
-    let sink = policy_watch::deliver::telegram::TelegramSink::new(
-        &token,
-        config.telegram.api_url.as_ref(),
-        false,
-    )
-    .unwrap();
-    let output = Output::telegram(sink, Printer::new(Box::new(SharedBuf::default())));
+    let output = Output::telegram(
+        fake_telegram_sink(&config),
+        Printer::new(Box::new(SharedBuf::default())),
+    );
     policy_watch::run(
         policy_watch::fixed(config),
         state.open(),
@@ -245,13 +241,7 @@ impl Daemon {
     pub fn start(path: &Path, state: &StateDir, tweak: impl Fn(&mut Config)) -> Daemon {
         let mut config = Config::load(path).unwrap_or_else(|e| panic!("{e}"));
         tweak(&mut config);
-        let token = policy_watch::secret::BotToken::new(telegram::TOKEN);
-        let sink = policy_watch::deliver::telegram::TelegramSink::new(
-            &token,
-            config.telegram.api_url.as_ref(),
-            false,
-        )
-        .unwrap();
+        let sink = fake_telegram_sink(&config);
         let (tx, rx) = tokio::sync::watch::channel(Arc::new(config));
         let reloader = policy_watch::daemon::Reloader::new(path.to_owned(), tx);
         let output = Output::telegram(sink, Printer::new(Box::new(SharedBuf::default())))
@@ -301,4 +291,15 @@ pub async fn eventually<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> 
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// A Telegram client with the fake server's token, pointed at `config.telegram.api_url`.
+pub fn fake_telegram_sink(config: &Config) -> policy_watch::deliver::telegram::TelegramSink {
+    let token = policy_watch::secret::BotToken::new(telegram::TOKEN);
+    policy_watch::deliver::telegram::TelegramSink::new(
+        &token,
+        config.telegram.api_url.as_ref(),
+        false,
+    )
+    .unwrap()
 }
