@@ -36,7 +36,9 @@ pub fn init_logging(level: Option<&str>) {
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         builder.without_time().with_ansi(false).init();
     } else {
-        builder.init();
+        // Colours only for a person at a terminal: a pipe or a file gets plain text.
+        use std::io::IsTerminal;
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 

@@ -59,8 +59,9 @@ pub enum StoreError {
         #[source]
         source: sled::Error,
     },
-    #[error("store I/O failed: {0}")]
-    Sled(#[from] sled::Error),
+    /// Not `#[source]`: sled's message is the whole story, and `{:#}` would repeat it.
+    #[error("store I/O failed ({0}); check the state directory's free space and permissions")]
+    Sled(sled::Error),
     #[error(
         "the store in {dir} is not empty; import only into a new, empty state directory (nothing was changed)"
     )]
@@ -75,6 +76,12 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> StoreError {
+        StoreError::Sled(e)
+    }
 }
 
 /// What the store remembers about one source between polls and restarts.
