@@ -105,7 +105,14 @@ impl Ingestor {
                 }
             }
             totals.polls += 1;
-            match self.ingest(&rules, &event.source, event.attempted_at, event.result) {
+            let result = self.ingest(&rules, &event.source, event.attempted_at, event.result);
+            // Durable before anything is sent: a notice sent from an outbox entry that a crash
+            // then loses would be enqueued and sent again after the restart.
+            if let Err(e) = self.store.flush().await {
+                tracing::error!("cannot flush the store: {e}");
+            }
+            self.wake.notify_one();
+            match result {
                 Ok(report) => {
                     self.health.polled();
                     if report.failed {
@@ -185,7 +192,6 @@ impl Ingestor {
         tracing::warn!("alert: {text}");
         if self.telegram {
             crate::deliver::enqueue_alert(&self.store, &rules.admins, &text, None)?;
-            self.wake.notify_one();
         }
         Ok(())
     }
@@ -298,9 +304,6 @@ impl Ingestor {
         self.alert(rules, alert)?;
         if commit.cross_source_duplicates > 0 {
             tracing::info!(source = %id, "{} new items were already brought by another source; not sent again", commit.cross_source_duplicates);
-        }
-        if queued > 0 {
-            self.wake.notify_one();
         }
         if baseline {
             tracing::info!(

@@ -190,3 +190,76 @@ async fn the_token_never_appears_in_output_on_any_error_path() {
     assert!(!output.contains("/bot4242"), "a Bot API URL leaked");
     assert!(!output.contains(secret), "the token's secret part leaked");
 }
+
+/// Twenty SIGKILLs at random moments — during startup, the first poll and its commit, and the
+/// deliveries — each followed by a restart: in the end every notice arrived, at most one
+/// duplicate per kill, and the store still opens (`store stats`).
+#[tokio::test]
+async fn twenty_random_sigkills_lose_nothing() {
+    use rand::{Rng, SeedableRng};
+    let seed: u64 = std::env::var("KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("KILL_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let feeds = FeedServer::start().await;
+    feeds.bytes("/f.xml", numbered_feed(200), "application/rss+xml");
+    let telegram = TelegramServer::start(Some(LIMITS)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[store]\npath = \"{}\"\n{}{}",
+        dir.path().join("state").display(),
+        config_text(&feed_source("f", &feeds.url("/f.xml"), "backfill = 200")),
+        telegram_section(&telegram, LIMITS, &destination("-1001", None))
+    );
+    let path = dir.path().join("policy-watch.toml");
+    std::fs::write(&path, config).unwrap();
+    let unique = |telegram: &TelegramServer| {
+        let mut got = received_numbers(telegram, "-1001");
+        got.sort();
+        got.dedup();
+        got.len()
+    };
+
+    let mut kills = 0;
+    while kills < 20 && unique(&telegram) < 200 {
+        let mut child = daemon(&path, "warn");
+        let _logs = capture_output(&mut child);
+        tokio::time::sleep(Duration::from_millis(rng.random_range(20..1200))).await;
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the daemon exited by itself: {status:?} (seed {seed})");
+        }
+        signal(&child, "-KILL");
+        assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
+        kills += 1;
+    }
+    let mut last = daemon(&path, "warn");
+    let _logs = capture_output(&mut last);
+    wait_for("all 200 notices", Duration::from_secs(120), || {
+        unique(&telegram) == 200
+    })
+    .await;
+    signal(&last, "-TERM");
+    assert_eq!(last.wait().unwrap().code(), Some(0));
+
+    let got = received_numbers(&telegram, "-1001");
+    let extra = got.len() - 200;
+    println!("{kills} kills, {extra} duplicates");
+    assert!(
+        extra <= kills,
+        "at most one duplicate per kill: {extra} extra after {kills} kills (seed {seed})"
+    );
+    assert!(telegram.violations().is_empty());
+    let stats = Command::new(BIN)
+        .args(["store", "stats", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        stats.status.success(),
+        "the store opens cleanly: {}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
+    let stats = String::from_utf8_lossy(&stats.stdout);
+    assert!(stats.contains("pending:      0 deliveries"), "{stats}");
+}

@@ -191,7 +191,9 @@ impl Bot {
                 let id = update.id.0;
                 self.handle(update.kind, &mut session).await;
                 last_handled = Some(id);
-                if let Err(e) = self.store.set_update_offset(id) {
+                // Durable before Telegram is told (by the next getUpdates) that it was handled.
+                let recorded = self.store.set_update_offset(id);
+                if let Err(e) = recorded.and(self.store.flush().await) {
                     tracing::error!("cannot record the handled update in the store: {e}");
                 }
             }

@@ -157,6 +157,7 @@ impl Digester {
             if made > 0 {
                 self.wake.notify_one();
             }
+            self.store.flush_blocking()?;
             if let Some(after) = self
                 .store
                 .subscriber(subscriber.chat)?

@@ -365,6 +365,9 @@ impl Deliverer {
                         Ok(outcome) => {
                             if self.settle(finished.seq, &finished.key, outcome, state, &mut pending)? {
                                 report.delivered += 1;
+                                // The removal is durable before this destination's next send:
+                                // a crash repeats at most the one message in flight.
+                                self.store.flush().await?;
                             }
                         }
                         Err(fatal) => return Err(DeliverError::Output(fatal)),

@@ -461,6 +461,12 @@ impl Store {
         Ok(removed)
     }
 
+    /// [`Store::flush`] for synchronous callers (an fsync: milliseconds).
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Flushes everything to disk; called on shutdown and after each commit that matters.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_async().await?;
