@@ -193,6 +193,13 @@ impl TelegramServer {
         }
     }
 
+    /// Forgets every queued fault.
+    pub fn clear_faults(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.faults.clear();
+        state.any_faults.clear();
+    }
+
     pub fn sent(&self) -> Vec<Sent> {
         self.state.lock().unwrap().sent.clone()
     }
