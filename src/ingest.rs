@@ -179,6 +179,7 @@ impl Ingestor {
                 self.recovered(source, &mut state);
                 state.etag = validators.etag;
                 state.last_modified = validators.last_modified;
+                state.body_hash = validators.body_hash;
                 self.commit_items(rules, source, state, items)
             }
         }

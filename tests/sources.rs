@@ -433,3 +433,59 @@ async fn gzip_responses_are_decompressed() {
     let ua = server.requests("/gz.xml")[0].header("user-agent").unwrap();
     assert!(ua.starts_with("policy-watch/"), "{ua}");
 }
+
+#[tokio::test]
+async fn an_unchanged_body_is_not_parsed_again_even_without_validators() {
+    let server = FeedServer::start().await;
+    let body = Arc::new(std::sync::Mutex::new(fixture("rss2.xml")));
+    let shared = Arc::clone(&body);
+    // No ETag, no Last-Modified.
+    server.route("/plain.xml", move |_| {
+        Reply::ok("application/rss+xml", shared.lock().unwrap().clone())
+    });
+    let config = feed_config(&server, "/plain.xml", "");
+    let first = match poll_first(&config, &Validators::default()).await.unwrap() {
+        PollOutcome::Items { validators, .. } => validators,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(first.etag, None);
+    let hash = first.body_hash.clone().expect("a body hash");
+    assert!(matches!(
+        poll_first(&config, &first).await.unwrap(),
+        PollOutcome::NotModified { .. }
+    ));
+    body.lock()
+        .unwrap()
+        .extend_from_slice(b"\n<!-- edited -->\n");
+    match poll_first(&config, &first).await.unwrap() {
+        PollOutcome::Items { validators, .. } => assert_ne!(validators.body_hash, Some(hash)),
+        other => panic!("a changed body is parsed: {other:?}"),
+    }
+
+    // The same list page under a new row filter is parsed again.
+    server.file(
+        "/list.html",
+        "korea_kr_list.html",
+        "text/html; charset=utf-8",
+    );
+    let list = |any_of: &str| {
+        config_text(&format!(
+            "[[source]]\nid = \"l\"\nname = \"L\"\nministry = \"M\"\nkind = \"html_list\"\nurl = \"{}\"\n[source.select]\nitem = \"div.list_type ul li\"\ntitle = \"span.text strong\"\nlink = \"a\"\n[source.filter]\nselector = \"span.source\"\nany_of = [{any_of}]\n",
+            server.url("/list.html")
+        ))
+    };
+    let msit = list("\"과학기술정보통신부\"");
+    let seen = match poll_first(&msit, &Validators::default()).await.unwrap() {
+        PollOutcome::Items { validators, .. } => validators,
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(
+        poll_first(&msit, &seen).await.unwrap(),
+        PollOutcome::NotModified { .. }
+    ));
+    let both = list("\"과학기술정보통신부\", \"산업통상부\"");
+    assert!(matches!(
+        poll_first(&both, &seen).await.unwrap(),
+        PollOutcome::Items { .. }
+    ));
+}

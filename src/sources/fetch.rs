@@ -46,6 +46,9 @@ impl FetchError {
 pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// Hash of the last body that was parsed and committed: an unchanged body is not parsed
+    /// again, even from a server that sends no ETag or Last-Modified.
+    pub body_hash: Option<String>,
 }
 
 /// A successful fetch.
@@ -172,6 +175,7 @@ impl Fetcher {
             bytes,
             content_type: header_string(&headers, header::CONTENT_TYPE),
             validators: Validators {
+                body_hash: None,
                 etag: header_string(&headers, header::ETAG),
                 last_modified: header_string(&headers, header::LAST_MODIFIED),
             },

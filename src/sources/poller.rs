@@ -76,6 +76,7 @@ impl Poller {
                 Ok(state) => Validators {
                     etag: state.etag,
                     last_modified: state.last_modified,
+                    body_hash: state.body_hash,
                 },
                 Err(e) => {
                     tracing::error!(source = %id, "cannot read source state from the store: {e}; retrying in 1m");

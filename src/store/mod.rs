@@ -108,6 +108,9 @@ pub struct SourceState {
     /// The alert the admins were sent and that has not been resolved yet.
     #[serde(default)]
     pub alerted: Option<SourceAlert>,
+    /// Hash of the last body parsed and committed (see [`crate::sources::Validators`]).
+    #[serde(default)]
+    pub body_hash: Option<String>,
 }
 
 /// Why the admins were alerted about a source.

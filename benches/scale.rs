@@ -1,0 +1,207 @@
+//! The whole pipeline at scale, as a user feels it: the release binary (`policy-watch once`) against
+//! 1,000 feed sources on one loopback server, 50 real-shaped Korean items each, measured with
+//! `/usr/bin/time` (wall, user+system CPU, peak RSS of the process).
+//!
+//! Cycles: first (everything new: baseline), steady with every source answering 304, steady
+//! with 1 % of the sources carrying one new item, and a throughput run where every item is new
+//! and queued (`backfill = 50`: parse → dedupe → classify → outbox → delivered to stdout).
+//!
+//! `cargo bench --bench scale` (about a minute). `SCALE_SOURCES=N` changes the source count.
+//! Results go to docs/benchmarks.md by hand.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+const ITEMS: usize = 50;
+
+struct Feeds {
+    /// Per source: how many extra (new) items it has.
+    generation: Vec<AtomicU32>,
+    headlines: Vec<(String, String)>,
+}
+
+impl Feeds {
+    fn body(&self, n: usize, generation: u32) -> String {
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>보도자료</title><link>https://www.msit.go.kr/</link><description>과학기술정보통신부 보도자료</description>\n",
+        );
+        let total = ITEMS + generation as usize;
+        for k in (0..total).rev().take(ITEMS) {
+            let (title, summary) = &self.headlines[(n * 7 + k) % self.headlines.len()];
+            let day = 1 + k % 28;
+            xml.push_str(&format!(
+                "<item><title><![CDATA[{title} (제{n}-{k}호)]]></title><link>https://www.msit.go.kr/bbs/view.do?sCode=user&amp;nttSeqNo={n}{k:05}</link><guid>s{n}-i{k}</guid><pubDate>2026-11-{day:02} 10:00:00</pubDate><description><![CDATA[<p>{summary}</p><p>{summary}</p><table><tr><td>담당 부서</td><td>인공지능기반정책과</td></tr></table>]]></description></item>\n"
+            ));
+        }
+        xml.push_str("</channel></rss>\n");
+        xml
+    }
+}
+
+async fn feed(
+    State(feeds): State<Arc<Feeds>>,
+    UrlPath(n): UrlPath<usize>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(generation) = feeds.generation.get(n).map(|g| g.load(Ordering::SeqCst)) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = format!("\"{n}-{generation}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/rss+xml; charset=utf-8".to_owned(),
+            ),
+            (header::ETAG, etag),
+        ],
+        feeds.body(n, generation),
+    )
+        .into_response()
+}
+
+fn headlines() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("../shared/data/dev_headlines.jsonl"))
+        .or_else(|_| std::fs::read_to_string(root.join("tests/data/dev_headlines.jsonl")))
+        .expect("dev headlines");
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            let title = v["title"].as_str().unwrap_or_default().to_owned();
+            let summary = v["summary"].as_str().unwrap_or(&title).to_owned();
+            (title, summary)
+        })
+        .collect()
+}
+
+/// The shipped config's classifier and topics, with `sources` feeds on `addr`.
+fn config(dir: &Path, addr: SocketAddr, sources: usize, backfill: usize) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read_to_string(root.join("config/policy-watch.toml")).unwrap();
+    let topics = &shipped[shipped
+        .find("[classify]")
+        .expect("[classify] in the shipped config")..];
+    let mut text = String::from("[http]\ntimeout = \"60s\"\n\n");
+    for n in 0..sources {
+        text.push_str(&format!(
+            "[[source]]\nid = \"s{n}\"\nname = \"보도자료 {n}\"\nministry = \"과학기술정보통신부\"\nkind = \"feed\"\nurl = \"http://{addr}/feed/{n}\"\nbackfill = {backfill}\n\n"
+        ));
+    }
+    text.push_str(topics);
+    let path = dir.join(format!("scale-{backfill}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Measured {
+    wall: f64,
+    cpu: f64,
+    rss_mb: f64,
+    stdout_bytes: usize,
+}
+
+/// Runs `policy-watch once --dry-run` under /usr/bin/time.
+fn once(config: &Path, state: &Path) -> Measured {
+    let started = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "TIME %e %U %S %M"])
+        .arg(env!("CARGO_BIN_EXE_policy-watch"))
+        .args(["once", "--dry-run", "--config"])
+        .arg(config)
+        .arg("--state-dir")
+        .arg(state)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("/usr/bin/time runs the binary");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "once failed: {stderr}");
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("TIME "))
+        .unwrap_or_else(|| panic!("no time line: {stderr}"));
+    let f: Vec<f64> = line.split(' ').map(|x| x.parse().unwrap()).collect();
+    let _ = started;
+    Measured {
+        wall: f[0],
+        cpu: f[1] + f[2],
+        rss_mb: f[3] / 1024.0,
+        stdout_bytes: out.stdout.len(),
+    }
+}
+
+fn main() {
+    let sources: usize = std::env::var("SCALE_SOURCES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let feeds = Arc::new(Feeds {
+        generation: (0..sources).map(|_| AtomicU32::new(0)).collect(),
+        headlines: headlines(),
+    });
+    let addr = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route("/feed/{n}", axum::routing::get(feed))
+            .with_state(Arc::clone(&feeds));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config_baseline = config(dir.path(), addr, sources, 0);
+    let state = dir.path().join("state");
+    let items = sources * ITEMS;
+    println!("{sources} sources × {ITEMS} items = {items} items, one loopback server\n");
+    println!("| cycle | wall s | CPU s | peak RSS MB | notes |");
+    println!("|---|---|---|---|---|");
+    let first = once(&config_baseline, &state);
+    println!(
+        "| first (baseline) | {:.2} | {:.2} | {:.1} | {:.0} items/s |",
+        first.wall,
+        first.cpu,
+        first.rss_mb,
+        items as f64 / first.wall
+    );
+    let unchanged = once(&config_baseline, &state);
+    println!(
+        "| steady, all 304 | {:.2} | {:.2} | {:.1} | |",
+        unchanged.wall, unchanged.cpu, unchanged.rss_mb
+    );
+    let changed = sources.div_ceil(100);
+    for g in feeds.generation.iter().take(changed) {
+        g.fetch_add(1, Ordering::SeqCst);
+    }
+    let some_new = once(&config_baseline, &state);
+    println!(
+        "| steady, {changed} sources with 1 new item | {:.2} | {:.2} | {:.1} | {} bytes of notices |",
+        some_new.wall, some_new.cpu, some_new.rss_mb, some_new.stdout_bytes
+    );
+    // Throughput: everything new and queued.
+    let config_all = config(dir.path(), addr, sources, ITEMS);
+    let state_all = dir.path().join("state-all");
+    let all = once(&config_all, &state_all);
+    println!(
+        "| throughput (all new, all queued) | {:.2} | {:.2} | {:.1} | {:.0} items/s, {} MB of notices |",
+        all.wall,
+        all.cpu,
+        all.rss_mb,
+        items as f64 / all.wall,
+        all.stdout_bytes / 1_000_000
+    );
+}
