@@ -122,6 +122,14 @@ pub struct HttpConfig {
     /// Upper bound of the exponential backoff after failures; a source is never given up on.
     #[serde(default = "default_max_backoff", deserialize_with = "de_duration")]
     pub max_backoff: Duration,
+    /// Requests in flight to one host at most (sources on the same ministry server wait their
+    /// turn instead of hitting it all at once).
+    #[serde(default = "default_max_per_host")]
+    pub max_per_host: std::num::NonZeroUsize,
+}
+
+fn default_max_per_host() -> std::num::NonZeroUsize {
+    std::num::NonZeroUsize::new(4).expect("non-zero")
 }
 
 impl Default for HttpConfig {
@@ -133,6 +141,7 @@ impl Default for HttpConfig {
             max_redirects: default_max_redirects(),
             user_agent: default_user_agent(),
             max_backoff: default_max_backoff(),
+            max_per_host: default_max_per_host(),
         }
     }
 }

@@ -489,3 +489,41 @@ async fn an_unchanged_body_is_not_parsed_again_even_without_validators() {
         PollOutcome::Items { .. }
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_to_one_host_are_capped() {
+    let server = FeedServer::start().await;
+    let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut sources = String::new();
+    for n in 0..6 {
+        let arrivals = Arc::clone(&arrivals);
+        let body = rss_feed(&[(format!("{n}"), format!("소식 {n}"))]);
+        server.route(&format!("/f{n}.xml"), move |_| {
+            arrivals.lock().unwrap().push(Instant::now());
+            Reply {
+                delay: Duration::from_millis(300),
+                ..Reply::ok("application/rss+xml", body.clone())
+            }
+        });
+        sources.push_str(&feed_source(
+            &format!("s{n}"),
+            &server.url(&format!("/f{n}.xml")),
+            "",
+        ));
+    }
+    let text = format!("[http]\ntimeout = \"5s\"\nmax_per_host = 2\n\n{sources}\n{TEST_TOPICS}");
+    let state = StateDir::new();
+    let (report, _) = once(&text, &state).await;
+    assert_eq!(report.ingest.failed_sources, Vec::<String>::new());
+    let mut at = arrivals.lock().unwrap().clone();
+    at.sort();
+    assert_eq!(at.len(), 6);
+    // With two requests at a time, the third can only start once the first has finished.
+    for window in at.windows(3) {
+        assert!(
+            window[2] - window[0] >= Duration::from_millis(250),
+            "three requests in flight at once: {:?}",
+            window[2] - window[0]
+        );
+    }
+}

@@ -1,7 +1,11 @@
 //! HTTP for sources: one shared client, conditional requests, a body cap enforced while
 //! streaming, and the server's own hints (Retry-After, Cache-Control) surfaced to the scheduler.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -78,6 +82,9 @@ pub struct Fetcher {
     client: reqwest::Client,
     max_body: u64,
     timeout: Duration,
+    /// One semaphore per `host:port`, `http.max_per_host` permits each.
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    max_per_host: usize,
 }
 
 impl Fetcher {
@@ -96,7 +103,23 @@ impl Fetcher {
             client,
             max_body: http.max_body,
             timeout: http.timeout,
+            hosts: Arc::default(),
+            max_per_host: http.max_per_host.get(),
         })
+    }
+
+    /// Waits for a turn at `url`'s host (the wait does not count against the timeout).
+    async fn host_turn(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
+        let key = format!("{}:{}", url.host_str()?, url.port_or_known_default()?);
+        let semaphore = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(
+                hosts
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.max_per_host))),
+            )
+        };
+        semaphore.acquire_owned().await.ok()
     }
 
     /// Fetches a source once, conditionally when validators are known.
@@ -105,6 +128,7 @@ impl Fetcher {
         source: &SourceConfig,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
+        let _turn = self.host_turn(&source.url).await;
         let mut request = match source.method {
             HttpMethod::Get => self.client.get(source.url.clone()),
             HttpMethod::Post => {
