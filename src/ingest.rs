@@ -25,7 +25,7 @@ pub struct IngestReport {
     pub baseline: bool,
     /// Items not seen before.
     pub new_items: usize,
-    /// Deliveries enqueued.
+    /// Deliveries enqueued (notices and operator alerts).
     pub queued: usize,
 }
 
@@ -106,12 +106,15 @@ impl Ingestor {
             }
             totals.polls += 1;
             let result = self.ingest(&rules, &event.source, event.attempted_at, event.result);
-            // Durable before anything is sent: a notice sent from an outbox entry that a crash
-            // then loses would be enqueued and sent again after the restart.
-            if let Err(e) = self.store.flush().await {
-                tracing::error!("cannot flush the store: {e}");
+            if result.as_ref().is_ok_and(|r| r.queued > 0) {
+                // Durable before anything is sent: a notice sent from an outbox entry that a
+                // crash then loses would be enqueued and sent again after the restart. (Polls
+                // that queue nothing are not worth an fsync: losing one repeats a poll, no more.)
+                if let Err(e) = self.store.flush().await {
+                    tracing::error!("cannot flush the store: {e}");
+                }
+                self.wake.notify_one();
             }
-            self.wake.notify_one();
             match result {
                 Ok(report) => {
                     self.health.polled();
@@ -149,7 +152,7 @@ impl Ingestor {
                 state.last_error = Some(e.to_string());
                 let alert = watch_source(source, &mut state, Utc::now(), None);
                 self.store.save_source_state(id, &state)?;
-                self.alert(rules, alert)?;
+                let queued = self.alert(rules, alert)?;
                 let n = state.consecutive_failures;
                 // Rate-limited: the 1st, 2nd, 4th, 8th… consecutive failure is a warning.
                 if n.is_power_of_two() {
@@ -159,6 +162,7 @@ impl Ingestor {
                 }
                 Ok(IngestReport {
                     failed: true,
+                    queued,
                     ..IngestReport::default()
                 })
             }
@@ -166,10 +170,11 @@ impl Ingestor {
                 self.recovered(source, &mut state);
                 let alert = watch_source(source, &mut state, Utc::now(), Some(0));
                 self.store.save_source_state(id, &state)?;
-                self.alert(rules, alert)?;
+                let queued = self.alert(rules, alert)?;
                 tracing::debug!(source = %id, "not modified");
                 Ok(IngestReport {
                     not_modified: true,
+                    queued,
                     ..IngestReport::default()
                 })
             }
@@ -186,15 +191,17 @@ impl Ingestor {
     }
 
     /// Logs an operator alert and, with Telegram on, queues it for every admin.
-    fn alert(&self, rules: &Rules, alert: Option<String>) -> Result<(), StoreError> {
+    /// Returns the number of deliveries queued.
+    fn alert(&self, rules: &Rules, alert: Option<String>) -> Result<usize, StoreError> {
         let Some(text) = alert else {
-            return Ok(());
+            return Ok(0);
         };
         tracing::warn!("alert: {text}");
-        if self.telegram {
-            crate::deliver::enqueue_alert(&self.store, &rules.admins, &text, None)?;
+        if !self.telegram {
+            return Ok(0);
         }
-        Ok(())
+        crate::deliver::enqueue_alert(&self.store, &rules.admins, &text, None)?;
+        Ok(rules.admins.len())
     }
 
     fn recovered(&self, source: &SourceConfig, state: &mut SourceState) {
@@ -302,7 +309,7 @@ impl Ingestor {
         }
         metrics::counter!(crate::metrics::ITEMS_NEW, "source" => id.to_owned())
             .increment(new_items as u64);
-        self.alert(rules, alert)?;
+        let alerts = self.alert(rules, alert)?;
         if commit.cross_source_duplicates > 0 {
             tracing::info!(source = %id, "{} new items were already brought by another source; not sent again", commit.cross_source_duplicates);
         }
@@ -330,7 +337,7 @@ impl Ingestor {
         Ok(IngestReport {
             baseline,
             new_items,
-            queued,
+            queued: queued + alerts,
             ..IngestReport::default()
         })
     }

@@ -1,0 +1,236 @@
+//! What a long-running daemon costs: the latency from an item appearing on a feed to the (fake)
+//! Telegram server receiving it, the process's memory while idle and after many poll cycles,
+//! and the store's size on disk with a million seen keys.
+//!
+//! Run: `cargo bench --bench footprint` (about 4 minutes; `LATENCY_SAMPLES=N`, default 20).
+//! Results go to docs/benchmarks.md by hand.
+
+#[path = "../tests/support/mod.rs"]
+#[allow(unused_imports, dead_code)]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use policy_watch::store::{PollEntry, SourceState, Store};
+use support::feeds::{FeedServer, Reply};
+use support::telegram::TelegramServer;
+use support::*;
+
+/// Resident set size of this process, in MB (from /proc).
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+/// Items published at random moments on a feed polled every 10 s; time until the fake Telegram
+/// server has the message.
+async fn latency(samples: usize) {
+    let interval = Duration::from_secs(10);
+    let server = FeedServer::start().await;
+    let items: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let shared = Arc::clone(&items);
+    server.route("/f.xml", move |_| {
+        Reply::ok("application/rss+xml", rss_feed(&shared.lock().unwrap()))
+    });
+    let tg = TelegramServer::start(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latency.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{}{}",
+            config_text(&feed_source("f", &server.url("/f.xml"), "")),
+            telegram_section(
+                &tg,
+                support::telegram::Limits::REAL,
+                &destination("-1001", None)
+            )
+        ),
+    )
+    .unwrap();
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(interval));
+    tokio::time::sleep(Duration::from_secs(2)).await; // baseline poll
+    let mut waits = Vec::new();
+    for n in 0..samples {
+        // A moment within the poll interval, spread evenly over the samples.
+        let offset = interval.mul_f64((n as f64 * 0.618_034) % 1.0);
+        tokio::time::sleep(offset).await;
+        let title = format!("AI반도체 지연 측정 {n:03}");
+        let published = Instant::now();
+        items
+            .lock()
+            .unwrap()
+            .insert(0, (format!("l{n}"), title.clone()));
+        loop {
+            if tg
+                .sent_to("-1001")
+                .iter()
+                .any(|s| s.visible.contains(&title))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        waits.push(published.elapsed());
+    }
+    daemon.stop().await;
+    waits.sort();
+    println!(
+        "latency, 10 s interval, {samples} items: p50 {:.2} s, p90 {:.2} s, p99 {:.2} s, max {:.2} s (target p99 ≤ 12 s)",
+        percentile(&waits, 0.5).as_secs_f64(),
+        percentile(&waits, 0.9).as_secs_f64(),
+        percentile(&waits, 0.99).as_secs_f64(),
+        waits.last().unwrap().as_secs_f64()
+    );
+}
+
+/// The daemon in this process with the shipped topics and five feeds shaped like the real ones,
+/// polled every 10 ms: RSS after start and after 1,000 polls per source.
+async fn idle_footprint() {
+    let server = FeedServer::start().await;
+    for (path, fixture) in [
+        ("/msit.xml", "msit.xml"),
+        ("/motir.xml", "motir_rss.xml"),
+        ("/rss2.xml", "rss2.xml"),
+        ("/atom.xml", "atom.xml"),
+    ] {
+        server.file(path, fixture, "application/rss+xml");
+    }
+    server.file(
+        "/list.html",
+        "korea_kr_list.html",
+        "text/html; charset=utf-8",
+    );
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/policy-watch.toml"
+    ))
+    .unwrap();
+    let topics = &shipped[shipped.find("[classify]").unwrap()..];
+    let mut sources = String::new();
+    for (id, path) in [
+        ("msit", "/msit.xml"),
+        ("motir", "/motir.xml"),
+        ("rss2", "/rss2.xml"),
+        ("atom", "/atom.xml"),
+    ] {
+        sources.push_str(&feed_source(id, &server.url(path), ""));
+    }
+    sources.push_str(&format!(
+        "[[source]]\nid = \"list\"\nname = \"L\"\nministry = \"M\"\nkind = \"html_list\"\nurl = \"{}\"\n[source.select]\nitem = \"div.list_type ul li\"\ntitle = \"span.text strong\"\nlink = \"a\"\n[source.filter]\nselector = \"span.source\"\nany_of = [\"과학기술정보통신부\", \"산업통상부\"]\n\n",
+        server.url("/list.html")
+    ));
+    let tg = TelegramServer::start(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("footprint.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[http]\ntimeout = \"5s\"\n\n{sources}\n{}{topics}",
+            telegram_section(
+                &tg,
+                support::telegram::Limits::REAL,
+                &destination("-1001", None)
+            )
+        ),
+    )
+    .unwrap();
+    let before = rss_mb();
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(Duration::from_millis(10)));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = rss_mb();
+    let polls = |server: &FeedServer| server.requests("/msit.xml").len();
+    let t = Instant::now();
+    while polls(&server) < 1000 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after_1000 = rss_mb();
+    while polls(&server) < 3000 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after_3000 = rss_mb();
+    let elapsed = t.elapsed();
+    daemon.stop().await;
+    println!(
+        "daemon in-process, 5 sources (fixtures of the real feeds), shipped topics: RSS before start {before:.1} MB, after start {started:.1} MB, after 1,000 polls per source {after_1000:.1} MB, after 3,000 {after_3000:.1} MB ({:.0} polls/s)",
+        5.0 * 3000.0 / elapsed.as_secs_f64()
+    );
+}
+
+/// A million seen keys: size on disk, time to open, then after pruning everything.
+fn store_growth() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = Store::open(&path, 16 * 1024 * 1024).unwrap();
+    let started = Instant::now();
+    let state = SourceState::default();
+    for batch in 0..1000 {
+        let entries: Vec<PollEntry> = (0..1000)
+            .map(|i| PollEntry {
+                key: format!(
+                    "g:https://www.msit.go.kr/bbs/view.do?sCode=user&nttSeqNo={batch:04}{i:04}"
+                ),
+                title_key: None,
+                deliveries: vec![],
+                history: None,
+                digests: vec![],
+            })
+            .collect();
+        store
+            .commit_poll(&format!("source-{}", batch % 20), &entries, &state)
+            .unwrap();
+    }
+    store.flush_blocking().unwrap();
+    let write = started.elapsed();
+    let size = store.stats().unwrap().size_on_disk;
+    drop(store);
+    std::thread::sleep(Duration::from_millis(500)); // sled releases its lock from a thread
+    let t = Instant::now();
+    let store = Store::open(&path, 16 * 1024 * 1024).unwrap();
+    let open = t.elapsed();
+    let t = Instant::now();
+    let _ = store.is_seen("source-3", "g:nothing").unwrap();
+    let first_read = t.elapsed();
+    std::thread::sleep(Duration::from_millis(1100));
+    let t = Instant::now();
+    let pruned = store.prune_seen(Duration::ZERO).unwrap();
+    let prune = t.elapsed();
+    store.flush_blocking().unwrap();
+    let after = store.stats().unwrap().size_on_disk;
+    println!(
+        "store: 1,000,000 seen keys written in {:.1} s (1,000 commits of 1,000), {:.0} MB on disk, opened in {:.2} s (first read {:.1} ms); pruned {pruned} in {:.1} s → {:.0} MB on disk",
+        write.as_secs_f64(),
+        size as f64 / 1e6,
+        open.as_secs_f64(),
+        first_read.as_secs_f64() * 1000.0,
+        prune.as_secs_f64(),
+        after as f64 / 1e6
+    );
+}
+
+fn main() {
+    let samples = std::env::var("LATENCY_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    store_growth();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(idle_footprint());
+    runtime.block_on(latency(samples));
+}
