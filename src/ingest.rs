@@ -109,8 +109,11 @@ impl Ingestor {
             if result.as_ref().is_ok_and(|r| r.queued > 0) {
                 // Durable before anything is sent: a notice sent from an outbox entry that a
                 // crash then loses would be enqueued and sent again after the restart. (Polls
-                // that queue nothing are not worth an fsync: losing one repeats a poll, no more.)
-                if let Err(e) = self.store.flush().await {
+                // that queue nothing are not worth an fsync: losing one repeats a poll, no more;
+                // nor is printing to stdout.)
+                if self.telegram
+                    && let Err(e) = self.store.flush().await
+                {
                     tracing::error!("cannot flush the store: {e}");
                 }
                 self.wake.notify_one();
