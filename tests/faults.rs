@@ -399,6 +399,18 @@ async fn hostile_sources_get_one_clear_line_each_and_recover() {
     assert!(!stderr.contains("WARN"), "{stderr}");
 }
 
+/// Runs `policy-watch once --state-dir state` (no token: notices go to stdout).
+fn once_with_state(config: &std::path::Path, state: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(["once", "--config"])
+        .arg(config)
+        .arg("--state-dir")
+        .arg(state)
+        .env_remove("TELOXIDE_TOKEN")
+        .output()
+        .unwrap()
+}
+
 /// Runs `policy-watch once` in a private mount namespace where the state directory is a tmpfs
 /// prepared by `prepare` (a shell snippet run after the mount, with $STATE set).
 fn once_in_namespace(
@@ -454,17 +466,7 @@ async fn a_read_only_full_or_newer_state_directory_is_a_clear_error() {
 
     // A store made by a normal run, copied into a read-only mount.
     let seed = dir.path().join("seed");
-    let run = std::process::Command::new(BIN)
-        .args([
-            "once",
-            "--config",
-            config.to_str().unwrap(),
-            "--state-dir",
-            seed.to_str().unwrap(),
-        ])
-        .env_remove("TELOXIDE_TOKEN")
-        .output()
-        .unwrap();
+    let run = once_with_state(&config, &seed);
     assert!(
         run.status.success(),
         "{}",
@@ -517,17 +519,7 @@ async fn a_read_only_full_or_newer_state_directory_is_a_clear_error() {
             .unwrap();
         db.flush().unwrap();
     }
-    let out = std::process::Command::new(BIN)
-        .args([
-            "once",
-            "--config",
-            config.to_str().unwrap(),
-            "--state-dir",
-            newer.to_str().unwrap(),
-        ])
-        .env_remove("TELOXIDE_TOKEN")
-        .output()
-        .unwrap();
+    let out = once_with_state(&config, &newer);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("schema version 99, newer than"), "{err}");

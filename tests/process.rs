@@ -33,8 +33,9 @@ fn daemon(config: &Path, rust_log: &str) -> Child {
         .unwrap()
 }
 
-#[tokio::test]
-async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
+/// A feed of 200 on-topic items (all sent: `backfill = 200`) for channel -1001, and the config
+/// file (`policy-watch.toml` in the returned directory, with the store beside it).
+async fn two_hundred_notices_to_one_channel() -> (FeedServer, TelegramServer, tempfile::TempDir) {
     let feeds = FeedServer::start().await;
     feeds.bytes("/f.xml", numbered_feed(200), "application/rss+xml");
     let telegram = TelegramServer::start(Some(LIMITS)).await;
@@ -45,8 +46,14 @@ async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
         config_text(&feed_source("f", &feeds.url("/f.xml"), "backfill = 200")),
         telegram_section(&telegram, LIMITS, &destination("-1001", None))
     );
+    std::fs::write(dir.path().join("policy-watch.toml"), config).unwrap();
+    (feeds, telegram, dir)
+}
+
+#[tokio::test]
+async fn sigkill_while_delivering_loses_nothing_and_duplicates_at_most_one() {
+    let (_feeds, telegram, dir) = two_hundred_notices_to_one_channel().await;
     let path = dir.path().join("policy-watch.toml");
-    std::fs::write(&path, config).unwrap();
 
     let mut first = daemon(&path, "info");
     let _logs = capture_output(&mut first);
@@ -203,18 +210,8 @@ async fn twenty_random_sigkills_lose_nothing() {
         .unwrap_or_else(rand::random);
     println!("KILL_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let feeds = FeedServer::start().await;
-    feeds.bytes("/f.xml", numbered_feed(200), "application/rss+xml");
-    let telegram = TelegramServer::start(Some(LIMITS)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[store]\npath = \"{}\"\n{}{}",
-        dir.path().join("state").display(),
-        config_text(&feed_source("f", &feeds.url("/f.xml"), "backfill = 200")),
-        telegram_section(&telegram, LIMITS, &destination("-1001", None))
-    );
+    let (_feeds, telegram, dir) = two_hundred_notices_to_one_channel().await;
     let path = dir.path().join("policy-watch.toml");
-    std::fs::write(&path, config).unwrap();
     let unique = |telegram: &TelegramServer| {
         let mut got = received_numbers(telegram, "-1001");
         got.sort();

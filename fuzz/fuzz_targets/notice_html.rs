@@ -29,8 +29,11 @@ fuzz_target!(|data: &[u8]| {
     let title = parts.next().unwrap_or_default();
     let summary = parts.next().unwrap_or_default();
     let link = parts.next().and_then(|l| url::Url::parse(l).ok());
-    let config = common::shipped();
-    let classifier = Classifier::new(&config.classify, &config.topics).unwrap();
+    static CLASSIFIER: std::sync::OnceLock<Classifier> = std::sync::OnceLock::new();
+    let classifier = CLASSIFIER.get_or_init(|| {
+        let config = common::shipped();
+        Classifier::new(&config.classify, &config.topics).unwrap()
+    });
     let item = policy_watch::items::Item::new(Some("g"), title, link, Some(summary), None);
     common::check_item(&item);
     let mut topics = classifier.classify(&item.title, &item.summary);
