@@ -144,6 +144,21 @@ fn bad_configs_exit_78_with_file_line_column() {
             ":1:6:",
             "unclosed table",
         ),
+        (
+            "[http]\nmax_per_host = 0\n".to_owned(),
+            ":2:16:",
+            "nonzero",
+        ),
+        (
+            "[telegram]\nbot = \"yes\"\n".to_owned(),
+            ":2:7:",
+            "invalid type",
+        ),
+        (
+            "[telegram]\n[[telegram.destination]]\nchat = \"@policy_channel\"\ntopics = [\"nope\"]\n".to_owned(),
+            ":4:11:",
+            "unknown topic",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (config, location, message) in cases {
