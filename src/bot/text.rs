@@ -444,7 +444,16 @@ pub fn status(lang: Lang, s: &Status) -> String {
             s.subscribers_total
         ),
     };
-    for src in &s.sources {
+    for (shown, src) in s.sources.iter().enumerate() {
+        // Telegram's 4096-character limit: a long source list ends with a count.
+        if out.chars().count() > 3500 {
+            let more = s.sources.len() - shown;
+            out.push_str(&match lang {
+                Lang::Ko => format!("\n… 소스 {more}개 더"),
+                Lang::En => format!("\n… {more} more sources"),
+            });
+            break;
+        }
         out.push_str(&format!(
             "\n<b>{}</b> (<code>{}</code>){}\n",
             encode_text(&src.name),
@@ -479,4 +488,42 @@ pub fn status(lang: Lang, s: &Status) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_status_stays_under_telegrams_limit() {
+        let long = Status {
+            version: "0.1.0",
+            uptime: "1h".into(),
+            sources: (0..1000)
+                .map(|n| SourceStatus {
+                    id: format!("source-{n}"),
+                    name: format!("보도자료 {n} <b>"),
+                    enabled: true,
+                    last_success: Some("2026-11-26 09:00 KST".into()),
+                    last_error: Some("HTTP 502 & more".into()),
+                    failures: 3,
+                    items_seen: 50,
+                    next_poll: None,
+                })
+                .collect(),
+            outbox: 0,
+            dead_letters: 0,
+            subscribers_active: 1,
+            subscribers_total: 1,
+        };
+        for lang in [Lang::Ko, Lang::En] {
+            let text = status(lang, &long);
+            assert!(text.chars().count() < 4096, "{}", text.chars().count());
+            assert!(text.contains("more sources") || text.contains("개 더"));
+            assert!(
+                text.contains("&lt;b&gt;") && text.contains("&amp; more"),
+                "escaped"
+            );
+        }
+    }
 }
