@@ -203,12 +203,7 @@ pub async fn run(
     let wake = Arc::new(Notify::new());
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
 
-    let scheduler = Scheduler {
-        store: store.clone(),
-        fetcher,
-        events: events_tx,
-        health: Arc::clone(&health),
-    };
+    let scheduler = Scheduler::new(store.clone(), fetcher, events_tx, Arc::clone(&health));
     tracker.spawn(scheduler.run(config.clone(), mode, shutdown.clone()));
 
     let telegram = output.sinks.telegram.is_some();

@@ -12,7 +12,7 @@ pub mod digest;
 pub mod render;
 pub mod telegram;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -156,6 +156,69 @@ struct DestinationRun {
     loaded: bool,
 }
 
+/// The deliveries loaded from the outbox, by sequence and by destination (in order), so that
+/// finding each destination's oldest delivery costs the number of destinations, not of
+/// deliveries (a baseline with `backfill` can queue tens of thousands).
+#[derive(Default)]
+struct Pending {
+    deliveries: BTreeMap<u64, Delivery>,
+    queues: HashMap<String, VecDeque<u64>>,
+}
+
+impl Pending {
+    /// Adds a delivery loaded from the outbox (sequences arrive in increasing order).
+    fn insert(&mut self, seq: u64, delivery: Delivery) {
+        self.queues
+            .entry(delivery.destination.key())
+            .or_default()
+            .push_back(seq);
+        self.deliveries.insert(seq, delivery);
+    }
+
+    fn get(&self, seq: u64) -> Option<&Delivery> {
+        self.deliveries.get(&seq)
+    }
+
+    fn get_mut(&mut self, seq: &u64) -> Option<&mut Delivery> {
+        self.deliveries.get_mut(seq)
+    }
+
+    fn remove(&mut self, seq: &u64) -> Option<Delivery> {
+        let delivery = self.deliveries.remove(seq)?;
+        let key = delivery.destination.key();
+        if let Some(queue) = self.queues.get_mut(&key) {
+            match queue.front() {
+                Some(front) if front == seq => {
+                    queue.pop_front();
+                }
+                _ => queue.retain(|s| s != seq),
+            }
+            if queue.is_empty() {
+                self.queues.remove(&key);
+            }
+        }
+        Some(delivery)
+    }
+
+    /// Drops every delivery to the destination keyed `key`.
+    fn remove_destination(&mut self, key: &str) {
+        for seq in self.queues.remove(key).unwrap_or_default() {
+            self.deliveries.remove(&seq);
+        }
+    }
+
+    /// Each destination's oldest delivery, oldest first: (sequence, destination key).
+    fn heads(&self) -> Vec<(u64, String)> {
+        let mut heads: Vec<(u64, String)> = self
+            .queues
+            .iter()
+            .filter_map(|(key, queue)| Some((*queue.front()?, key.clone())))
+            .collect();
+        heads.sort_unstable();
+        heads
+    }
+}
+
 /// A finished send.
 struct Finished {
     seq: u64,
@@ -246,7 +309,7 @@ impl Deliverer {
                 self.store.save_destination_state(&key, &state)?;
             }
         }
-        let mut pending: BTreeMap<u64, Delivery> = BTreeMap::new();
+        let mut pending = Pending::default();
         let mut loaded_up_to: Option<u64> = None;
         let mut tasks: JoinSet<Finished> = JoinSet::new();
         let mut report = DeliveryReport::default();
@@ -266,12 +329,9 @@ impl Deliverer {
             let mut withdrawn = Vec::new();
             if !stopping {
                 let now = Instant::now();
-                let mut heads = HashSet::new();
-                for (&seq, delivery) in &pending {
-                    let key = delivery.destination.key();
-                    if !heads.insert(key.clone()) {
-                        continue; // only the oldest delivery of each destination may go
-                    }
+                // Only the oldest delivery of each destination may go.
+                for (seq, key) in pending.heads() {
+                    let delivery = pending.get(seq).expect("a head is pending");
                     if matches!(delivery.destination, Destination::Telegram { .. })
                         && self.sinks.telegram.is_none()
                     {
@@ -394,7 +454,7 @@ impl Deliverer {
         key: &str,
         outcome: Outcome,
         state: &mut DestinationRun,
-        pending: &mut BTreeMap<u64, Delivery>,
+        pending: &mut Pending,
     ) -> Result<bool, StoreError> {
         let Some(delivery) = pending.get_mut(&seq) else {
             return Ok(false);
@@ -442,7 +502,7 @@ impl Deliverer {
                     && let Some(chat) = telegram_chat_id(key)
                     && let Some(dropped) = self.store.deactivate_subscriber(chat, &reason)?
                 {
-                    pending.retain(|_, d| d.destination.key() != key);
+                    pending.remove_destination(key);
                     tracing::info!(destination = %key, "subscriber deactivated ({reason}); {} waiting notices dropped", dropped);
                     return Ok(false);
                 }

@@ -52,6 +52,8 @@ pub struct Poller {
     pub max_backoff: Duration,
     /// Told when the next poll is due (`/status`).
     pub health: Arc<crate::daemon::Health>,
+    /// Shared by all pollers: a turn is held from fetch to commit (bounds memory).
+    pub turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl Poller {
@@ -83,6 +85,13 @@ impl Poller {
                     delay = Duration::from_secs(60);
                     continue;
                 }
+            };
+            let _turn = tokio::select! {
+                _ = cancel.cancelled() => return,
+                turn = self.turns.acquire() => match turn {
+                    Ok(turn) => turn,
+                    Err(_) => return, // closed: shutting down
+                },
             };
             let attempted_at = Utc::now();
             let started = std::time::Instant::now();
