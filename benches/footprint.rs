@@ -2,7 +2,8 @@
 //! Telegram server receiving it, the process's memory while idle and after many poll cycles,
 //! and the store's size on disk with a million seen keys.
 //!
-//! Run: `cargo bench --bench footprint` (about 4 minutes; `LATENCY_SAMPLES=N`, default 20).
+//! Run: `cargo bench --bench footprint` (about 5 minutes; `LATENCY_SAMPLES=N`, default 20;
+//! `FOOTPRINT_PARTS=store,churn,idle,latency` to pick parts).
 //! Results go to docs/benchmarks.md by hand.
 
 #[path = "../tests/support/mod.rs"]
@@ -147,12 +148,50 @@ async fn idle_footprint() {
         ),
     )
     .unwrap();
+    // The real binary, idle after its first polls (1-minute interval, as in production).
+    let binary_config = dir.path().join("binary.toml");
+    std::fs::write(
+        &binary_config,
+        format!(
+            "[store]\npath = \"{}\"\n[http]\ntimeout = \"5s\"\n\n{}\n{topics}",
+            dir.path().join("binary-state").display(),
+            sources.replace("\"\n\n", "\"\ninterval = \"1m\"\n\n")
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_policy-watch"))
+        .args(["run", "--config"])
+        .arg(&binary_config)
+        .env_remove("TELOXIDE_TOKEN")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let child_rss = |pid: u32| -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let binary_started = child_rss(child.id());
+    tokio::time::sleep(Duration::from_secs(62)).await; // one more poll of every source
+    let binary_later = child_rss(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "policy-watch run (release binary), same 5 sources at a 1 min interval, shipped topics: RSS {binary_started:.1} MB 3 s after start, {binary_later:.1} MB after the second round of polls"
+    );
+
     let before = rss_mb();
     let state = StateDir::new();
     let daemon = Daemon::start(&path, &state, poll_every(Duration::from_millis(10)));
     tokio::time::sleep(Duration::from_secs(1)).await;
     let started = rss_mb();
-    let polls = |server: &FeedServer| server.requests("/msit.xml").len();
+    let polls = |server: &FeedServer| server.hits("/msit.xml");
     let t = Instant::now();
     while polls(&server) < 1000 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -221,16 +260,53 @@ fn store_growth() {
     );
 }
 
+/// Memory of the store alone under the daemon's steady write pattern: one source-state save per
+/// poll, 15,000 times (the in-process daemon run above does as many polls).
+fn store_churn() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store"), 16 * 1024 * 1024).unwrap();
+    let mut state = SourceState {
+        etag: Some("\"abc\"".into()),
+        ..SourceState::default()
+    };
+    let before = rss_mb();
+    for n in 0..15_000u64 {
+        state.last_attempt = Some(chrono::Utc::now());
+        state.items_seen = n;
+        store
+            .save_source_state(&format!("source-{}", n % 5), &state)
+            .unwrap();
+    }
+    let after = rss_mb();
+    store.flush_blocking().unwrap();
+    println!(
+        "store churn: 15,000 source-state saves: RSS {before:.1} → {after:.1} MB, {:.1} MB on disk",
+        store.stats().unwrap().size_on_disk as f64 / 1e6
+    );
+}
+
 fn main() {
+    // `FOOTPRINT_PARTS=store,churn,idle,latency` (the default: all of them).
+    let parts =
+        std::env::var("FOOTPRINT_PARTS").unwrap_or_else(|_| "store,churn,idle,latency".into());
     let samples = std::env::var("LATENCY_SAMPLES")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
-    store_growth();
+    if parts.contains("store") {
+        store_growth();
+    }
+    if parts.contains("churn") {
+        store_churn();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(idle_footprint());
-    runtime.block_on(latency(samples));
+    if parts.contains("idle") {
+        runtime.block_on(idle_footprint());
+    }
+    if parts.contains("latency") {
+        runtime.block_on(latency(samples));
+    }
 }

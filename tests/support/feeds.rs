@@ -67,10 +67,15 @@ impl Reply {
 
 pub type Handler = Arc<dyn Fn(&Req) -> Reply + Send + Sync>;
 
+/// Requests kept per path for inspection.
+const KEPT_REQUESTS: usize = 1000;
+
 #[derive(Default)]
 struct State {
     routes: HashMap<String, Handler>,
+    /// The first [`KEPT_REQUESTS`] requests per path (a benchmark makes hundreds of thousands).
     requests: HashMap<String, Vec<Req>>,
+    hits: HashMap<String, usize>,
 }
 
 /// The fixture server. Dropping it does not stop it; tests are short-lived processes.
@@ -133,6 +138,17 @@ impl FeedServer {
         self.route(path, move |_| Reply::ok(&content_type, body.clone()));
     }
 
+    /// How many requests `path` has had.
+    pub fn hits(&self, path: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn requests(&self, path: &str) -> Vec<Req> {
         self.state
             .lock()
@@ -162,14 +178,19 @@ async fn handle(
             .get(&path)
             .or_else(|| state.routes.get(uri.path()))
             .cloned();
-        let requests = state.requests.entry(uri.path().to_owned()).or_default();
+        let hits = state.hits.entry(uri.path().to_owned()).or_default();
+        let hit = *hits;
+        *hits += 1;
         let req = Req {
             method,
             headers,
             body: body.to_vec(),
-            hit: requests.len(),
+            hit,
         };
-        requests.push(req.clone());
+        let requests = state.requests.entry(uri.path().to_owned()).or_default();
+        if requests.len() < KEPT_REQUESTS {
+            requests.push(req.clone());
+        }
         (handler, req)
     };
     let Some(handler) = handler else {
