@@ -170,6 +170,22 @@ fn main() {
     println!("{sources} sources × {ITEMS} items = {items} items, one loopback server\n");
     println!("| cycle | wall s | CPU s | peak RSS MB | notes |");
     println!("|---|---|---|---|---|");
+    if let Ok(out) = std::env::var("SCALE_CALLGRIND") {
+        // Profile the first cycle: `SCALE_CALLGRIND=/tmp/cg.out SCALE_SOURCES=100`.
+        let status = Command::new("valgrind")
+            .args(["--tool=callgrind", &format!("--callgrind-out-file={out}")])
+            .arg(env!("CARGO_BIN_EXE_policy-watch"))
+            .args(["once", "--dry-run", "--config"])
+            .arg(&config_baseline)
+            .arg("--state-dir")
+            .arg(&state)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("valgrind runs");
+        assert!(status.success());
+        return;
+    }
     let first = once(&config_baseline, &state);
     println!(
         "| first (baseline) | {:.2} | {:.2} | {:.1} | {:.0} items/s |",
