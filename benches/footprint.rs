@@ -249,6 +249,15 @@ fn store_growth() {
     let prune = t.elapsed();
     store.flush_blocking().unwrap();
     let after = store.stats().unwrap().size_on_disk;
+    // Compacting: export the pruned store and import it into a new directory.
+    let mut export = Vec::new();
+    store.export(&mut export).unwrap();
+    let compact = Store::open(&dir.path().join("compact"), 16 * 1024 * 1024).unwrap();
+    compact.import(export.as_slice()).unwrap();
+    println!(
+        "store: export of the pruned store imported into a new directory: {:.1} MB on disk",
+        compact.stats().unwrap().size_on_disk as f64 / 1e6
+    );
     println!(
         "store: 1,000,000 seen keys written in {:.1} s (1,000 commits of 1,000), {:.0} MB on disk, opened in {:.2} s (first read {:.1} ms); pruned {pruned} in {:.1} s → {:.0} MB on disk",
         write.as_secs_f64(),
