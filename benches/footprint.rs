@@ -7,7 +7,7 @@
 //! Results go to docs/benchmarks.md by hand.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod support;
 
 use std::sync::{Arc, Mutex};

@@ -160,7 +160,7 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
 
     // /start: greeting and a keyboard of every topic, none chosen.
     tg.user_says(alice, "ko", "/start");
-    let greeting = nth_reply(&tg, &chat(alice), 1).await;
+    let greeting = nth_reply(tg, &chat(alice), 1).await;
     assert!(
         greeting.visible.contains("policy-watch"),
         "{}",
@@ -189,7 +189,7 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
 
     // By Korean name (with a space in it).
     tg.user_says(alice, "ko", "/subscribe AI 바이오");
-    let reply = nth_reply(&tg, &chat(alice), 2).await;
+    let reply = nth_reply(tg, &chat(alice), 2).await;
     assert!(
         reply.visible.contains("구독했습니다: AI 바이오"),
         "{}",
@@ -199,7 +199,7 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
 
     // An unknown topic changes nothing and lists the valid ones.
     tg.user_says(alice, "ko", "/subscribe talent 양자컴퓨터");
-    let reply = nth_reply(&tg, &chat(alice), 3).await;
+    let reply = nth_reply(tg, &chat(alice), 3).await;
     assert!(
         reply.visible.contains("모르는 주제입니다: 양자컴퓨터"),
         "{}",
@@ -211,7 +211,7 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
     assert_eq!(topics_of(&store, alice), Some(set(&["chips", "bio"])));
 
     tg.user_says(alice, "ko", "/mysubs");
-    let reply = nth_reply(&tg, &chat(alice), 4).await;
+    let reply = nth_reply(tg, &chat(alice), 4).await;
     assert!(
         reply.visible.contains("AI반도체 (NPU·AI칩)") && reply.visible.contains("AI 바이오"),
         "{}",
@@ -221,7 +221,7 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
 
     // Bob starts but chooses nothing. Edited messages and channel posts are not answered.
     tg.user_says(bob, "ko", "/start");
-    nth_reply(&tg, &chat(bob), 1).await;
+    nth_reply(tg, &chat(bob), 1).await;
     tg.user_edits(alice, "/help");
     tg.channel_posts(-1001234, "/help");
 
@@ -232,12 +232,12 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
     settled(&store, "반도체 인재 1만 명 양성 계획").await;
     let to_alice = tg.sent_to(&chat(alice));
     assert_eq!(
-        titles_received(&tg, &chat(alice), "NPU 국산화 지원 사업 공고"),
+        titles_received(tg, &chat(alice), "NPU 국산화 지원 사업 공고"),
         1
     );
-    assert_eq!(titles_received(&tg, &chat(alice), "반도체 인재 1만 명"), 0);
+    assert_eq!(titles_received(tg, &chat(alice), "반도체 인재 1만 명"), 0);
     assert_eq!(
-        titles_received(&tg, &chat(alice), "옛 소식"),
+        titles_received(tg, &chat(alice), "옛 소식"),
         0,
         "no backlog"
     );
@@ -246,7 +246,7 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
 
     // /recent shows the history, newest first, including what alice did not subscribe to.
     tg.user_says(alice, "ko", "/recent 2");
-    let reply = nth_reply(&tg, &chat(alice), 6).await;
+    let reply = nth_reply(tg, &chat(alice), 6).await;
     assert!(reply.visible.contains("최근 알림 2건"), "{}", reply.visible);
     let npu = reply.visible.find("NPU 국산화").expect("npu listed");
     let talent = reply
@@ -260,7 +260,7 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
         reply.visible
     );
     tg.user_says(alice, "ko", "/recent chips");
-    let reply = nth_reply(&tg, &chat(alice), 7).await;
+    let reply = nth_reply(tg, &chat(alice), 7).await;
     assert!(
         reply.visible.contains("옛 소식") && !reply.visible.contains("인재 1만"),
         "{}",
@@ -269,7 +269,7 @@ async fn a_scripted_conversation_decides_who_gets_which_notice() {
 
     // /stop: forgotten, and no more notices.
     tg.user_says(alice, "ko", "/stop");
-    let reply = nth_reply(&tg, &chat(alice), 8).await;
+    let reply = nth_reply(tg, &chat(alice), 8).await;
     assert!(
         reply.visible.contains("모든 구독을 해지"),
         "{}",
@@ -300,7 +300,7 @@ async fn in_groups_only_administrators_change_subscriptions() {
     tg.set_member(group, member, GroupRole::Member);
 
     tg.member_says(group, member, "/subscribe AI반도체");
-    let refusal = nth_reply(&tg, &group_chat, 1).await;
+    let refusal = nth_reply(tg, &group_chat, 1).await;
     assert!(
         refusal.visible.contains("그룹 관리자만"),
         "{}",
@@ -310,7 +310,7 @@ async fn in_groups_only_administrators_change_subscriptions() {
 
     // Anyone may look at the topics; only an administrator's tap changes them.
     tg.member_says(group, member, "/topics");
-    let keyboard = nth_reply(&tg, &group_chat, 2).await;
+    let keyboard = nth_reply(tg, &group_chat, 2).await;
     tg.user_taps(member, &keyboard, "t:chips");
     eventually("the refusal toast", || {
         tg.callback_answers()
@@ -326,7 +326,7 @@ async fn in_groups_only_administrators_change_subscriptions() {
     tg.member_says(group, member, "/frobnicate");
     tg.member_says(group, member, "좋은 아침입니다");
     tg.member_says(group, admin, "/subscribe@policy_watch_test_bot AI반도체");
-    let reply = nth_reply(&tg, &group_chat, 3).await;
+    let reply = nth_reply(tg, &group_chat, 3).await;
     assert!(reply.visible.contains("구독했습니다"), "{}", reply.visible);
     assert_eq!(topics_of(&store, group), Some(set(&["chips"])));
     let subscriber = store.subscriber(group).unwrap().unwrap();
@@ -340,7 +340,7 @@ async fn in_groups_only_administrators_change_subscriptions() {
 
     feed.publish("g1", "NPU 팹리스 협업 공고");
     settled(&store, "NPU 팹리스 협업 공고").await;
-    assert_eq!(titles_received(&tg, &group_chat, "NPU 팹리스 협업 공고"), 1);
+    assert_eq!(titles_received(tg, &group_chat, "NPU 팹리스 협업 공고"), 1);
     assert_eq!(
         tg.sent_to(&group_chat).len(),
         4,
@@ -351,8 +351,8 @@ async fn in_groups_only_administrators_change_subscriptions() {
     // In a private chat, chatter and unknown commands get a short help.
     tg.user_says(member, "ko", "안녕하세요");
     tg.user_says(member, "en", "/frobnicate");
-    let first = nth_reply(&tg, &chat(member), 1).await;
-    let second = nth_reply(&tg, &chat(member), 2).await;
+    let first = nth_reply(tg, &chat(member), 1).await;
+    let second = nth_reply(tg, &chat(member), 2).await;
     assert!(first.visible.contains("/help"), "{}", first.visible);
     assert!(
         second.visible.contains("I only understand commands"),
@@ -371,7 +371,7 @@ async fn a_subscriber_who_blocks_the_bot_is_deactivated_and_start_brings_them_ba
     let (quiet, loud) = (2001, 2002);
     for user in [quiet, loud] {
         tg.user_says(user, "ko", "/subscribe chips");
-        nth_reply(&tg, &chat(user), 1).await;
+        nth_reply(tg, &chat(user), 1).await;
     }
 
     // One blocks the bot and Telegram says so (my_chat_member); the other is found blocked
@@ -408,7 +408,7 @@ async fn a_subscriber_who_blocks_the_bot_is_deactivated_and_start_brings_them_ba
     // Unblocked and /start: active again, topics kept, new notices arrive.
     tg.set_chat(&chat(loud), support::telegram::ChatStatus::Ok);
     tg.user_says(loud, "ko", "/start");
-    nth_reply(&tg, &chat(loud), 2).await;
+    nth_reply(tg, &chat(loud), 2).await;
     let back = store.subscriber(loud).unwrap().unwrap();
     assert!(back.active);
     assert_eq!(back.topics, set(&["chips"]));
@@ -436,7 +436,7 @@ async fn subscriptions_survive_a_restart_and_no_update_is_handled_twice() {
 
     let daemon = world.start();
     tg.user_says(user, "ko", "/start");
-    let greeting = nth_reply(&tg, &chat(user), 1).await;
+    let greeting = nth_reply(tg, &chat(user), 1).await;
     let tap = tg.user_taps(user, &greeting, "t:bio");
     eventually("the tap handled", || {
         (tg.callback_answers().len() == 1).then_some(())
@@ -474,7 +474,7 @@ async fn subscriptions_survive_a_restart_and_no_update_is_handled_twice() {
     feed.publish("r1", "AI 신약 개발 플랫폼 착수");
     settled(&store, "AI 신약 개발 플랫폼 착수").await;
     assert_eq!(
-        titles_received(&tg, &chat(user), "AI 신약 개발 플랫폼 착수"),
+        titles_received(tg, &chat(user), "AI 신약 개발 플랫폼 착수"),
         1
     );
     daemon.stop().await;
@@ -489,12 +489,12 @@ async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics
     let user = 4001;
 
     tg.user_says(user, "ko", "/subscribe talent chips");
-    nth_reply(&tg, &chat(user), 1).await;
+    nth_reply(tg, &chat(user), 1).await;
     for command in ["/status", "/reload"] {
         tg.user_says(user, "ko", command);
     }
-    let first = nth_reply(&tg, &chat(user), 2).await;
-    let second = nth_reply(&tg, &chat(user), 3).await;
+    let first = nth_reply(tg, &chat(user), 2).await;
+    let second = nth_reply(tg, &chat(user), 3).await;
     for refusal in [&first, &second] {
         assert!(
             refusal.visible.contains("운영자 전용"),
@@ -504,7 +504,7 @@ async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics
     }
 
     tg.user_says(ADMIN, "en", "/status");
-    let status = nth_reply(&tg, &chat(ADMIN), 1).await;
+    let status = nth_reply(tg, &chat(ADMIN), 1).await;
     for expected in [
         "policy-watch",
         "msit",
@@ -530,7 +530,7 @@ async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics
     )
     .unwrap();
     tg.user_says(ADMIN, "ko", "/reload");
-    let refused = nth_reply(&tg, &chat(ADMIN), 2).await;
+    let refused = nth_reply(tg, &chat(ADMIN), 2).await;
     assert!(
         refused.visible.contains("적용하지 않았습니다"),
         "{}",
@@ -547,7 +547,7 @@ async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics
     let without_talent = good[..good.find("[[topic]]\nid = \"talent\"").unwrap()].to_owned();
     std::fs::write(&world.path, without_talent).unwrap();
     tg.user_says(ADMIN, "ko", "/reload");
-    let reloaded = nth_reply(&tg, &chat(ADMIN), 3).await;
+    let reloaded = nth_reply(tg, &chat(ADMIN), 3).await;
     assert!(
         reloaded.visible.contains("주제 2개"),
         "{}",
@@ -575,7 +575,7 @@ async fn a_command_flood_is_limited_for_that_user_only() {
         tg.user_says(flooder, "ko", "/help");
     }
     tg.user_says(other, "en", "/help");
-    let help = nth_reply(&tg, &chat(other), 1).await;
+    let help = nth_reply(tg, &chat(other), 1).await;
     assert!(help.visible.contains("Commands"), "{}", help.visible);
     eventually("all updates handled", || {
         (tg.unconfirmed_updates() == 0).then_some(())
@@ -628,7 +628,7 @@ async fn a_notice_for_300_subscribers_reaches_each_once_within_the_limits() {
     settled(&store, "AI반도체 팬아웃 시험 공지").await;
     for user in 10_000..10_300 {
         assert_eq!(
-            titles_received(&tg, &chat(user), "AI반도체 팬아웃 시험 공지"),
+            titles_received(tg, &chat(user), "AI반도체 팬아웃 시험 공지"),
             1,
             "subscriber {user}"
         );
@@ -647,12 +647,12 @@ async fn digest_off_sends_what_was_collected_as_one_message() {
     let store = daemon.store.clone();
     let user = 6001;
     tg.user_says(user, "ko", "/subscribe all");
-    nth_reply(&tg, &chat(user), 1).await;
+    nth_reply(tg, &chat(user), 1).await;
     tg.user_says(user, "ko", "/digest on 23:59");
-    let reply = nth_reply(&tg, &chat(user), 2).await;
+    let reply = nth_reply(tg, &chat(user), 2).await;
     assert!(reply.visible.contains("매일 23:59"), "{}", reply.visible);
     tg.user_says(user, "ko", "/digest at noon");
-    let usage = nth_reply(&tg, &chat(user), 3).await;
+    let usage = nth_reply(tg, &chat(user), 3).await;
     assert!(
         usage.visible.contains("사용법") && usage.visible.contains("23:59"),
         "{}",
@@ -672,8 +672,8 @@ async fn digest_off_sends_what_was_collected_as_one_message() {
     );
 
     tg.user_says(user, "ko", "/digest off");
-    nth_reply(&tg, &chat(user), 4).await;
-    let digest = nth_reply(&tg, &chat(user), 5).await;
+    nth_reply(tg, &chat(user), 4).await;
+    let digest = nth_reply(tg, &chat(user), 5).await;
     assert!(digest.html);
     assert!(digest.visible.contains("요약 — 2건"), "{}", digest.visible);
     let first = digest.visible.find("NPU 설계 지원 공고").expect("listed");

@@ -59,10 +59,9 @@ pub struct Validators {
 #[derive(Debug)]
 pub enum Fetched {
     /// 304: nothing changed since the validators we sent.
-    NotModified {
-        max_age: Option<Duration>,
-    },
-    Body(Body),
+    NotModified { max_age: Option<Duration> },
+    /// Boxed: a body with its validators is much larger than the 304 variant.
+    Body(Box<Body>),
 }
 
 #[derive(Debug)]
@@ -195,7 +194,7 @@ impl Fetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Body(Body {
+        Ok(Fetched::Body(Box::new(Body {
             bytes,
             content_type: header_string(&headers, header::CONTENT_TYPE),
             validators: Validators {
@@ -205,7 +204,7 @@ impl Fetcher {
             },
             final_url: response.url().clone(),
             max_age,
-        }))
+        })))
     }
 
     fn classify(&self, e: reqwest::Error) -> FetchError {
