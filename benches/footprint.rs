@@ -18,9 +18,14 @@ use support::feeds::{FeedServer, Reply};
 use support::telegram::TelegramServer;
 use support::*;
 
-/// Resident set size of this process, in MB (from /proc).
+/// Resident set size of this process, in MB.
 fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    rss_of("self")
+}
+
+/// Resident set size of process `pid` ("self" for this one), in MB (from /proc; 0 if gone).
+fn rss_of(pid: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kb: f64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -167,19 +172,10 @@ async fn idle_footprint() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let child_rss = |pid: u32| -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let binary_started = child_rss(child.id());
+    let binary_started = rss_of(&child.id().to_string());
     tokio::time::sleep(Duration::from_secs(62)).await; // one more poll of every source
-    let binary_later = child_rss(child.id());
+    let binary_later = rss_of(&child.id().to_string());
     let _ = child.kill();
     let _ = child.wait();
     println!(

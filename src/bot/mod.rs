@@ -33,8 +33,8 @@ use teloxide::payloads::{
 use teloxide::prelude::Requester;
 use teloxide::types::{
     AllowedUpdate, BotCommand, CallbackQuery, Chat, ChatId, ChatMemberKind, ChatMemberUpdated,
-    InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ParseMode,
-    ReplyMarkup, UpdateKind, UserId,
+    InlineKeyboardButton, InlineKeyboardMarkup, Message, ParseMode, ReplyMarkup, UpdateKind,
+    UserId,
 };
 use teloxide::utils::command::{BotCommands, ParseError};
 use teloxide::{ApiError, RequestError};
@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::daemon::{Health, Reloader};
-use crate::deliver::telegram::{Outcome, classify_error};
+use crate::deliver::telegram::{Outcome, classify_error, no_link_preview};
 use crate::deliver::{digest, render};
 use crate::items::format_kst;
 use crate::store::{ChatKind, Lang, Store, StoreError, Subscriber};
@@ -174,11 +174,7 @@ impl Bot {
                 }
                 Err(e) => {
                     failures += 1;
-                    let wait = crate::backoff::backoff_from(
-                        Duration::from_secs(1),
-                        failures,
-                        Duration::from_secs(300),
-                    );
+                    let wait = retry_wait(failures);
                     log_poll_error(&e, failures, wait);
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
@@ -210,7 +206,7 @@ impl Bot {
                     Ok(me) => break me,
                     Err(e) => {
                         failures += 1;
-                        let wait = crate::backoff::backoff_from(Duration::from_secs(1), failures, Duration::from_secs(300));
+                        let wait = retry_wait(failures);
                         log_poll_error(&e, failures, wait);
                         tokio::select! {
                             _ = shutdown.cancelled() => return None,
@@ -828,13 +824,7 @@ impl Bot {
                 .telegram
                 .send_message(ChatId(chat), html)
                 .parse_mode(ParseMode::Html)
-                .link_preview_options(LinkPreviewOptions {
-                    is_disabled: true,
-                    url: None,
-                    prefer_small_media: false,
-                    prefer_large_media: false,
-                    show_above_text: false,
-                });
+                .link_preview_options(no_link_preview());
             if let Some(keyboard) = &keyboard {
                 request = request.reply_markup(ReplyMarkup::InlineKeyboard(keyboard.clone()));
             }
@@ -871,6 +861,11 @@ fn chat_kind(chat: &Chat) -> Option<ChatKind> {
     } else {
         None
     }
+}
+
+/// Wait before talking to Telegram again after `failures` failures in a row: 1 s doubling to 5 min.
+fn retry_wait(failures: u32) -> Duration {
+    crate::backoff::backoff_from(Duration::from_secs(1), failures, Duration::from_secs(300))
 }
 
 fn log_poll_error(error: &RequestError, failures: u32, wait: Duration) {

@@ -68,18 +68,23 @@ impl TelegramSink {
             request = request.parse_mode(ParseMode::Html);
         }
         if !self.link_preview {
-            request = request.link_preview_options(LinkPreviewOptions {
-                is_disabled: true,
-                url: None,
-                prefer_small_media: false,
-                prefer_large_media: false,
-                show_above_text: false,
-            });
+            request = request.link_preview_options(no_link_preview());
         }
         match request.await {
             Ok(_) => Outcome::Sent,
             Err(e) => classify_error(&e),
         }
+    }
+}
+
+/// Link previews off (notices link to press releases whose previews are noise).
+pub fn no_link_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
     }
 }
 
