@@ -247,7 +247,11 @@ async fn metrics_and_healthz_are_served_and_move() {
     let metrics = loop {
         if let Ok(response) = client.get(format!("{base}/metrics")).send().await {
             let body = response.text().await.unwrap();
-            if body.contains("policy_watch_fetches_total") {
+            // The fetch is counted by the poller, the new items once the ingest stage has
+            // committed them, a moment later: wait for both.
+            if body.contains("policy_watch_fetches_total")
+                && body.contains("policy_watch_items_new_total")
+            {
                 break body;
             }
         }
