@@ -343,6 +343,13 @@ impl Deliverer {
                         state.inactive = stored.inactive_since.is_some();
                         state.migrated_to = stored.migrated_to;
                         state.loaded = true;
+                        // A retry_after received before a restart still holds.
+                        if let Some(wait) = stored
+                            .retry_not_before
+                            .and_then(|t| (t - chrono::Utc::now()).to_std().ok())
+                        {
+                            state.ready_at = Some(now + wait);
+                        }
                     }
                     if state.inactive || (once && state.failures >= ONCE_MAX_FAILURES) {
                         continue;
@@ -482,7 +489,15 @@ impl Deliverer {
             Outcome::RetryAfter(wait) => {
                 delivery.attempts += 1;
                 self.store.outbox_update(seq, delivery)?;
-                state.ready_at = Some(Instant::now() + wait + RETRY_AFTER_MARGIN);
+                let wait = wait + RETRY_AFTER_MARGIN;
+                state.ready_at = Some(Instant::now() + wait);
+                // Durable at once (429s are rare): a process started after a crash must not
+                // send before this either.
+                let mut stored = self.store.destination_state(key)?;
+                stored.retry_not_before =
+                    Some(chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+                self.store.save_destination_state(key, &stored)?;
+                self.store.flush_blocking()?;
                 tracing::warn!(destination = %key, seq, "Telegram asked to wait {}s (429); the same message is resent then", wait.as_secs());
             }
             Outcome::Retry(reason) => {

@@ -179,6 +179,10 @@ pub struct DestinationState {
     pub reason: Option<String>,
     /// The group became a supergroup with this chat id.
     pub migrated_to: Option<String>,
+    /// Telegram's last 429 for this chat said: not before this. Kept so that a restarted
+    /// process honours a retry_after its predecessor received.
+    #[serde(default)]
+    pub retry_not_before: Option<DateTime<Utc>>,
 }
 
 impl Store {
