@@ -203,6 +203,13 @@ pub async fn run(
     let wake = Arc::new(Notify::new());
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
 
+    // The metrics recorder first: counters of the first polls would go nowhere otherwise.
+    if let (Mode::Daemon, Some(listen)) = (mode, initial.metrics.listen) {
+        let server =
+            crate::metrics::start(listen, Arc::clone(&health), store.clone(), shutdown.clone())
+                .await?;
+        tracker.spawn(server);
+    }
     let scheduler = Scheduler::new(store.clone(), fetcher, events_tx, Arc::clone(&health));
     tracker.spawn(scheduler.run(config.clone(), mode, shutdown.clone()));
 
@@ -270,12 +277,6 @@ pub async fn run(
             result
         })
     };
-    if let (Mode::Daemon, Some(listen)) = (mode, initial.metrics.listen) {
-        let server =
-            crate::metrics::start(listen, Arc::clone(&health), store.clone(), shutdown.clone())
-                .await?;
-        tracker.spawn(server);
-    }
     if mode == Mode::Daemon {
         tracker.spawn(prune_daily(store.clone(), config.clone(), shutdown.clone()));
         tracker.spawn(daemon::supervise_systemd(
