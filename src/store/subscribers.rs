@@ -170,6 +170,12 @@ impl Store {
     /// Returns how many pending deliveries were dropped.
     pub fn forget_subscriber(&self, chat: i64) -> Result<usize, StoreError> {
         self.subscribers.remove(chat.to_string())?;
+        self.drop_waiting_for(chat)
+    }
+
+    /// Drops what waits for `chat`: its digest queue and its pending deliveries. Returns how
+    /// many deliveries were dropped.
+    fn drop_waiting_for(&self, chat: i64) -> Result<usize, StoreError> {
         for key in self.digest.scan_prefix(chat.to_be_bytes()).keys() {
             self.digest.remove(key?)?;
         }
@@ -209,13 +215,7 @@ impl Store {
         if updated.is_none() {
             return Ok(None);
         }
-        for key in self.digest.scan_prefix(chat.to_be_bytes()).keys() {
-            self.digest.remove(key?)?;
-        }
-        let dropped = self.drop_deliveries_to(&Destination::Telegram {
-            chat: chat.to_string(),
-        })?;
-        Ok(Some(dropped))
+        Ok(Some(self.drop_waiting_for(chat)?))
     }
 
     /// Whether a delivery is still pending (`/stop` may have dropped it since it was loaded).
