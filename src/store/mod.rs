@@ -366,10 +366,7 @@ impl Store {
         self.outbox.range(start.to_be_bytes()..).map(|entry| {
             let (k, v) = entry?;
             let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
-            let delivery = serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                what: format!("outbox/{seq}"),
-                source,
-            })?;
+            let delivery = from_json(&v, || format!("outbox/{seq}"))?;
             Ok((seq, delivery))
         })
     }
@@ -415,10 +412,7 @@ impl Store {
             .values()
             .map(|v| {
                 let v = v?;
-                serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                    what: "dead".into(),
-                    source,
-                })
+                from_json(&v, || "dead".into())
             })
             .collect()
     }
@@ -574,11 +568,9 @@ impl Store {
                     Err(_) => (None, Some(hex(&k))),
                 };
                 let (value, value_hex) = if json {
-                    let parsed =
-                        serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                            what: format!("{name}/{}", key.clone().unwrap_or_else(|| hex(&k))),
-                            source,
-                        })?;
+                    let parsed = from_json(&v, || {
+                        format!("{name}/{}", key.clone().unwrap_or_else(|| hex(&k)))
+                    })?;
                     (Some(parsed), None)
                 } else {
                     (None, Some(hex(&v)))
@@ -731,11 +723,19 @@ fn get_json<T: Default + serde::de::DeserializeOwned>(
 ) -> Result<T, StoreError> {
     match tree.get(key)? {
         None => Ok(T::default()),
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
-            what: format!("{tree_name}/{key}"),
-            source,
-        }),
+        Some(bytes) => from_json(&bytes, || format!("{tree_name}/{key}")),
     }
+}
+
+/// Parses a JSON record; `what` names it (`tree/key`) in the error.
+fn from_json<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: impl FnOnce() -> String,
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        what: what(),
+        source,
+    })
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {

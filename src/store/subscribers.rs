@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{NEXT_SEQ, Store, StoreError, read_next_seq, storage_error, to_json};
+use super::{NEXT_SEQ, Store, StoreError, from_json, read_next_seq, storage_error, to_json};
 use crate::deliver::{Delivery, Destination, Notice};
 
 /// The language a subscriber is answered in.
@@ -269,11 +269,7 @@ impl Store {
                 break;
             }
             let (key, bytes) = entry?;
-            let notice: Notice =
-                serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
-                    what: format!("history/{}", super::hex(&key)),
-                    source,
-                })?;
+            let notice: Notice = from_json(&bytes, || format!("history/{}", super::hex(&key)))?;
             if topic.is_none_or(|t| notice.topics.iter().any(|m| m.id == t)) {
                 out.push(notice);
             }
@@ -299,10 +295,7 @@ impl Store {
             .values()
             .map(|v| {
                 let v = v?;
-                serde_json::from_slice(&v).map_err(|source| StoreError::Corrupt {
-                    what: format!("digest/{chat}"),
-                    source,
-                })
+                from_json(&v, || format!("digest/{chat}"))
             })
             .collect()
     }
@@ -324,12 +317,7 @@ impl Store {
         let mut notices = Vec::new();
         for entry in self.digest.scan_prefix(chat.to_be_bytes()) {
             let (key, value) = entry?;
-            notices.push(serde_json::from_slice::<Notice>(&value).map_err(|source| {
-                StoreError::Corrupt {
-                    what: format!("digest/{chat}"),
-                    source,
-                }
-            })?);
+            notices.push(from_json::<Notice>(&value, || format!("digest/{chat}"))?);
             keys.push(key);
         }
         let count = notices.len();
@@ -380,8 +368,5 @@ impl Store {
 }
 
 fn parse_subscriber(chat: i64, bytes: &[u8]) -> Result<Subscriber, StoreError> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
-        what: format!("subscribers/{chat}"),
-        source,
-    })
+    from_json(bytes, || format!("subscribers/{chat}"))
 }
