@@ -201,8 +201,9 @@ fn daemon_config(server: &FeedServer, state: &Path, extra_sources: &str) -> Stri
     )
 }
 
-#[tokio::test]
-async fn once_dry_run_previews_the_baseline_and_exits_0() {
+/// The RSS 2.0 fixture served on 127.0.0.1 and a config for it, with the store in `state` beside
+/// the config file.
+async fn rss2_daemon() -> (FeedServer, tempfile::TempDir, PathBuf) {
     let server = FeedServer::start().await;
     server.file("/rss2.xml", "rss2.xml", "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
@@ -210,6 +211,12 @@ async fn once_dry_run_previews_the_baseline_and_exits_0() {
         dir.path(),
         &daemon_config(&server, &dir.path().join("state"), ""),
     );
+    (server, dir, path)
+}
+
+#[tokio::test]
+async fn once_dry_run_previews_the_baseline_and_exits_0() {
+    let (_server, _dir, path) = rss2_daemon().await;
     let out = run_bin(vec![
         "once".into(),
         "--dry-run".into(),
@@ -271,11 +278,7 @@ fn spawn_daemon(config: &Path) -> Child {
 
 #[tokio::test]
 async fn sigterm_stops_the_daemon_with_exit_0_and_a_second_instance_is_refused() {
-    let server = FeedServer::start().await;
-    server.file("/rss2.xml", "rss2.xml", "application/rss+xml");
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let path = write_config(dir.path(), &daemon_config(&server, &state, ""));
+    let (server, _dir, path) = rss2_daemon().await;
     let mut daemon = spawn_daemon(&path);
     let output = support::process::capture_output(&mut daemon);
 
@@ -474,13 +477,7 @@ fn the_token_comes_from_systemd_credentials_or_a_token_file() {
 
 #[tokio::test]
 async fn under_journald_log_lines_have_no_timestamps_or_colours() {
-    let server = FeedServer::start().await;
-    server.file("/rss2.xml", "rss2.xml", "application/rss+xml");
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(
-        dir.path(),
-        &daemon_config(&server, &dir.path().join("state"), ""),
-    );
+    let (_server, _dir, path) = rss2_daemon().await;
     let out = tokio::task::spawn_blocking(move || {
         command(&["once", "--dry-run", "--config", path.to_str().unwrap()])
             .env("JOURNAL_STREAM", "8:12345")
