@@ -236,6 +236,7 @@ pub async fn run(
         if initial.telegram.bot {
             let bot = bot::Bot {
                 telegram: telegram.bot().clone(),
+                updates: telegram.updates_bot().clone(),
                 store: store.clone(),
                 config: config.clone(),
                 reloader: output.reloader.clone(),

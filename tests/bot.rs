@@ -853,3 +853,29 @@ async fn the_binary_serves_subscribers_without_any_configured_destination() {
     assert!(logs.contains("/reload: reloading"), "{logs}");
     assert!(!logs.contains("fake-test-token"), "{logs}");
 }
+
+/// The fake server holds each getUpdates for its whole timeout when nothing happens, as Telegram
+/// does. A bot whose HTTP client gives up before the hold ends abandons every quiet poll, backs
+/// off, and answers late; this one keeps one poll open and answers at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_bot_keeps_its_long_poll_open_and_answers_at_once() {
+    let world = World::new(None, &[]).await;
+    let tg = &world.tg;
+    let daemon = world.start();
+    eventually("the first long poll", || (tg.polls().0 >= 1).then_some(())).await;
+    // Longer than teloxide's default client timeout (17 s), shorter than the hold (25 s).
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let (started, abandoned) = tg.polls();
+    assert_eq!(abandoned, 0, "the client gave up on a held long poll");
+    assert_eq!(started, 1, "one long poll covers 20 idle seconds");
+    let asked = std::time::Instant::now();
+    tg.user_says(6001, "en", "/help");
+    let help = nth_reply(tg, &chat(6001), 1).await;
+    assert!(help.visible.contains("Commands"), "{}", help.visible);
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "an idle bot answered after {:?}",
+        asked.elapsed()
+    );
+    daemon.stop().await;
+}

@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::daemon::{Health, Reloader};
-use crate::deliver::telegram::{Outcome, classify_error, no_link_preview};
+use crate::deliver::telegram::{LONG_POLL, Outcome, classify_error, no_link_preview};
 use crate::deliver::{digest, render};
 use crate::items::format_kst;
 use crate::store::{ChatKind, Lang, Store, StoreError, Subscriber};
@@ -68,8 +68,6 @@ pub enum Command {
 
 /// Commands a user may send per minute (a burst of as many is fine).
 pub const COMMANDS_PER_MINUTE: u32 = 10;
-/// getUpdates long-poll timeout.
-const POLL_TIMEOUT_SECS: u32 = 25;
 /// `/recent`: default and maximum count.
 const RECENT_DEFAULT: usize = 5;
 const RECENT_MAX: usize = 20;
@@ -96,6 +94,8 @@ impl Context {
 
 pub struct Bot {
     pub telegram: teloxide::Bot,
+    /// The same bot on the long-poll client (its timeout exceeds the hold).
+    pub updates: teloxide::Bot,
     pub store: Store,
     pub config: watch::Receiver<Arc<Config>>,
     /// `/reload`'s path to the config (None: not available in this run).
@@ -145,9 +145,9 @@ impl Bot {
         let mut config_open = true;
         loop {
             let mut request = self
-                .telegram
+                .updates
                 .get_updates()
-                .timeout(POLL_TIMEOUT_SECS)
+                .timeout(LONG_POLL.as_secs() as u32)
                 .allowed_updates([
                     AllowedUpdate::Message,
                     AllowedUpdate::CallbackQuery,

@@ -33,10 +33,21 @@ pub enum Outcome {
     Rejected(String),
 }
 
+/// How long Telegram may hold a getUpdates call open when there is nothing to say.
+pub const LONG_POLL: Duration = Duration::from_secs(25);
+
+/// Request timeout of the long-poll client: the hold plus room for a slow network. It must exceed
+/// [`LONG_POLL`]: teloxide's default client gives up after 17 s (and teloxide-core ignores the
+/// payload's timeout hint), so against a server that really holds the poll every quiet poll
+/// failed, the retry wait doubled, and an idle bot answered half a minute late.
+pub const LONG_POLL_CLIENT_TIMEOUT: Duration = Duration::from_secs(LONG_POLL.as_secs() + 15);
+
 /// The Bot API client.
 #[derive(Clone)]
 pub struct TelegramSink {
     bot: Bot,
+    /// Same token and API URL, on a client whose timeout fits a held getUpdates.
+    updates: Bot,
     link_preview: bool,
 }
 
@@ -46,19 +57,33 @@ impl TelegramSink {
         api_url: Option<&Url>,
         link_preview: bool,
     ) -> Result<TelegramSink, String> {
-        let client = teloxide::net::default_reqwest_settings()
-            .build()
-            .map_err(|e| redact(&e.to_string()))?;
-        let mut bot = Bot::with_client(token.expose(), client);
-        if let Some(url) = api_url {
-            bot = bot.set_api_url(url.clone());
-        }
-        Ok(TelegramSink { bot, link_preview })
+        let build = |timeout: Option<Duration>| {
+            let mut settings = teloxide::net::default_reqwest_settings();
+            if let Some(timeout) = timeout {
+                settings = settings.timeout(timeout);
+            }
+            let client = settings.build().map_err(|e| redact(&e.to_string()))?;
+            let mut bot = Bot::with_client(token.expose(), client);
+            if let Some(url) = api_url {
+                bot = bot.set_api_url(url.clone());
+            }
+            Ok::<_, String>(bot)
+        };
+        Ok(TelegramSink {
+            bot: build(None)?,
+            updates: build(Some(LONG_POLL_CLIENT_TIMEOUT))?,
+            link_preview,
+        })
     }
 
-    /// The teloxide client (the bot's command handling shares it: one connection pool).
+    /// The teloxide client for sends and short calls (the bot's replies share it).
     pub fn bot(&self) -> &Bot {
         &self.bot
+    }
+
+    /// The teloxide client for getUpdates long polls only (see [`LONG_POLL_CLIENT_TIMEOUT`]).
+    pub fn updates_bot(&self) -> &Bot {
+        &self.updates
     }
 
     /// Sends one message; `html` selects HTML parse mode (plain text otherwise).

@@ -131,6 +131,26 @@ struct State {
     callback_answers: Vec<(String, Option<String>)>,
     /// Offsets of getUpdates calls (how the client confirms updates).
     offsets: Vec<Option<i64>>,
+    /// getUpdates calls received so far (the newest one is the only one served).
+    polls_started: u64,
+    /// getUpdates calls the client gave up on (closed the connection) before the answer.
+    polls_abandoned: u64,
+}
+
+/// A getUpdates being held: dropped unanswered means the client closed the connection.
+struct HeldPoll {
+    state: Arc<Mutex<State>>,
+    answered: bool,
+}
+
+impl Drop for HeldPoll {
+    fn drop(&mut self) {
+        if !self.answered
+            && let Ok(mut s) = self.state.lock()
+        {
+            s.polls_abandoned += 1;
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -241,6 +261,12 @@ impl TelegramServer {
     }
 
     /// Updates not yet confirmed by the client.
+    /// getUpdates calls received, and those the client abandoned before the answer came.
+    pub fn polls(&self) -> (u64, u64) {
+        let s = self.state.lock().unwrap();
+        (s.polls_started, s.polls_abandoned)
+    }
+
     pub fn unconfirmed_updates(&self) -> usize {
         self.state.lock().unwrap().updates.len()
     }
@@ -470,21 +496,43 @@ async fn handle(state: Arc<Mutex<State>>, bot: String, method: String, body: Byt
             )
         }
         "getupdates" => {
-            let timeout = body["timeout"].as_u64().unwrap_or(0).min(1);
+            // Held for the whole timeout when there is nothing to say, as Telegram does: a
+            // client whose HTTP timeout is shorter than the hold abandons every quiet poll.
+            let timeout = body["timeout"].as_u64().unwrap_or(0);
             let deadline = Instant::now() + Duration::from_secs(timeout);
             let offset = body["offset"].as_i64();
-            state.lock().unwrap().offsets.push(offset);
+            let poll = {
+                let mut s = state.lock().unwrap();
+                s.offsets.push(offset);
+                s.polls_started += 1;
+                s.polls_started
+            };
+            let mut held = HeldPoll {
+                state: Arc::clone(&state),
+                answered: false,
+            };
             loop {
-                let updates: Vec<Value> = {
+                let updates: Option<Vec<Value>> = {
                     let mut s = state.lock().unwrap();
+                    if s.polls_started != poll {
+                        // Like Telegram: a newer getUpdates ends this one with a conflict.
+                        held.answered = true;
+                        return api_error(
+                            StatusCode::CONFLICT,
+                            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                            None,
+                        );
+                    }
                     // Like Telegram: an offset confirms (forgets) every update below it.
                     if let Some(offset) = offset {
                         s.updates
                             .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
                     }
-                    s.updates.iter().cloned().collect()
+                    (!s.updates.is_empty() || Instant::now() >= deadline)
+                        .then(|| s.updates.iter().cloned().collect())
                 };
-                if !updates.is_empty() || Instant::now() >= deadline {
+                if let Some(updates) = updates {
+                    held.answered = true;
                     return ok(Value::Array(updates));
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
