@@ -225,7 +225,12 @@ fn store_growth() {
             })
             .collect();
         store
-            .commit_poll(&format!("source-{}", batch % 20), &entries, &state)
+            .commit_poll(
+                &format!("source-{}", batch % 20),
+                &entries,
+                &Default::default(),
+                &state,
+            )
             .unwrap();
     }
     store.flush_blocking().unwrap();
@@ -241,7 +246,7 @@ fn store_growth() {
     let first_read = t.elapsed();
     std::thread::sleep(Duration::from_millis(1100));
     let t = Instant::now();
-    let pruned = store.prune_seen(Duration::ZERO).unwrap();
+    let pruned = store.prune_seen(Duration::ZERO, false).unwrap().seen_total();
     let prune = t.elapsed();
     store.flush_blocking().unwrap();
     let after = store.stats().unwrap().size_on_disk;

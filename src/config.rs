@@ -21,6 +21,10 @@ use url::Url;
 /// only burdens their servers (and MSIT takes seconds to answer).
 pub const MIN_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Shortest allowed `store.keep_seen`: the cross-source and same-title checks look back this
+/// far, and a release that drops off a list and comes back within days must not be new again.
+pub const MIN_KEEP_SEEN: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Where `--config` points when not given and `config/policy-watch.toml` does not exist in the
 /// current directory (that is, outside a checkout of the repository).
 pub const SYSTEM_CONFIG_PATH: &str = "/etc/policy-watch/config.toml";
@@ -80,8 +84,9 @@ pub struct StoreConfig {
     /// sled's page cache. sled defaults to 1 GiB, far more than a few thousand keys need.
     #[serde(default = "default_cache", deserialize_with = "de_size")]
     pub cache_size: u64,
-    /// Seen keys older than this are pruned (the feeds never show items that old again).
-    #[serde(default = "default_keep_seen", deserialize_with = "de_duration")]
+    /// Seen keys their source has not listed for this long are pruned (what a source still
+    /// lists is never pruned). At least [`MIN_KEEP_SEEN`].
+    #[serde(default = "default_keep_seen", deserialize_with = "de_keep_seen")]
     pub keep_seen: Duration,
 }
 
@@ -178,9 +183,9 @@ pub struct TelegramConfig {
     /// File holding the bot token (one line). `TELOXIDE_TOKEN` and
     /// `$CREDENTIALS_DIRECTORY/telegram-token` are also read.
     #[serde(default)]
-    pub token_file: Option<PathBuf>,
+    pub token_file: Option<Spanned<PathBuf>>,
     /// Telegram user ids that receive operator alerts (and may use admin commands).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_admins")]
     pub admins: Vec<i64>,
     /// Show link previews under notices.
     #[serde(default)]
@@ -306,6 +311,95 @@ pub struct SourceConfig {
     /// Keep only list rows whose text contains one of these (e.g. the ministry's name).
     #[serde(default)]
     pub filter: Option<Spanned<RowFilter>>,
+    /// What identifies a document of this source when its links carry volatile parameters.
+    #[serde(default)]
+    pub identity: Option<Spanned<Identity>>,
+    /// html_list: read further pages (`?pageIndex=2…`) until a row already seen appears, at most
+    /// this many pages a poll (1: the first page only).
+    #[serde(default = "default_max_pages", deserialize_with = "de_max_pages")]
+    pub max_pages: usize,
+    /// The query parameter that selects a list page (with `max_pages` > 1).
+    #[serde(default = "default_page_param")]
+    pub page_param: String,
+}
+
+fn default_max_pages() -> usize {
+    1
+}
+fn default_page_param() -> String {
+    "pageIndex".to_owned()
+}
+
+fn de_max_pages<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = usize::deserialize(d)?;
+    if !(1..=20).contains(&n) {
+        return Err(serde::de::Error::custom(format!(
+            "max_pages {n} is out of range; use 1 (first page only) to 20"
+        )));
+    }
+    Ok(n)
+}
+
+/// How a source's item key is built when its links are not stable identities (korea.kr's links
+/// carry the request's dates, which move every day). One of `link_params` or `pattern`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// Keep only these query parameters of the link (e.g. `["newsId"]`); the rest (paging, date
+    /// ranges, search words) is dropped from the key and from the link shown in notices.
+    #[serde(default)]
+    pub link_params: Option<Vec<String>>,
+    /// A regular expression with one capture group; the captured text is the key.
+    #[serde(default)]
+    pub pattern: Option<Pattern>,
+    /// What `pattern` reads: the item's link (default) or, for list pages, the row's HTML.
+    #[serde(default)]
+    pub from: IdentityFrom,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityFrom {
+    #[default]
+    Link,
+    Row,
+}
+
+/// A compiled regular expression that remembers its source text.
+#[derive(Clone)]
+pub struct Pattern {
+    pub text: String,
+    pub regex: regex::Regex,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pattern({:?})", self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let regex = regex::Regex::new(&text).map_err(|e| {
+            let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+            serde::de::Error::custom(format!(
+                "invalid regular expression {text:?}: {first}; escape backslashes in TOML (\\\\d) or use a literal string ('article\\.view')"
+            ))
+        })?;
+        if regex.captures_len() < 2 {
+            return Err(serde::de::Error::custom(format!(
+                "the regular expression {text:?} has no capture group; put what identifies the document in parentheses, e.g. \"newsId=(\\\\d+)\""
+            )));
+        }
+        Ok(Pattern { text, regex })
+    }
 }
 
 fn default_interval() -> Duration {
@@ -332,6 +426,14 @@ pub struct ListSelectors {
     pub date: Option<CssSelector>,
     #[serde(default)]
     pub summary: Option<CssSelector>,
+    /// For links that are only a script call (`javascript:article.view('172070')`, or an
+    /// `onclick`): a regular expression read from the link element's `href`, then its
+    /// `onclick`; its capture groups fill `link_template`.
+    #[serde(default)]
+    pub link_pattern: Option<Pattern>,
+    /// The link made from `link_pattern`'s groups: `{1}`, `{2}`…, relative to the page.
+    #[serde(default)]
+    pub link_template: Option<Spanned<String>>,
 }
 
 /// A row filter: the text of `selector` (or of the whole row) must contain one of `any_of`.
@@ -368,11 +470,39 @@ impl<'de> Deserialize<'de> for CssSelector {
         let text = String::deserialize(d)?;
         let selector = scraper::Selector::parse(&text).map_err(|e| {
             serde::de::Error::custom(format!(
-                "invalid CSS selector {text:?}: {e}; write a selector such as \"ul.list > li\" or \"td.title a\""
+                "invalid CSS selector {text:?}: {}; write a selector such as \"ul.list > li\" or \"td.title a\"",
+                describe_selector_error(&e)
             ))
         })?;
         Ok(CssSelector { text, selector })
     }
+}
+
+/// What is wrong with a CSS selector, in words (scraper's own text for some errors is
+/// "Unexpected error occurred. Please report this to the developer" and a debug dump).
+fn describe_selector_error(error: &scraper::error::SelectorErrorKind<'_>) -> String {
+    use scraper::error::SelectorErrorKind;
+    let SelectorErrorKind::UnexpectedSelectorParseError(kind) = error else {
+        return error.to_string();
+    };
+    let debug = format!("{kind:?}");
+    let what = [
+        ("ClassNeedsIdent", "a '.' must be followed by a class name"),
+        ("EmptySelector", "the selector is empty"),
+        ("DanglingCombinator", "a combinator (>, +, ~) has nothing after it"),
+        ("NoIdentForPseudo", "a ':' must be followed by a pseudo-class name"),
+        ("UnsupportedPseudo", "unsupported pseudo-class or pseudo-element"),
+        ("ExpectedBarInAttr", "an [attribute] selector is malformed"),
+        ("BadValueInAttr", "an [attribute] value is malformed (quote it)"),
+        ("InvalidQualNameInAttr", "an [attribute] name is malformed"),
+        ("ExpectedNamespace", "an unknown namespace prefix (a stray '|')"),
+        ("UnexpectedIdent", "an unexpected name"),
+        ("InvalidState", "the selector is not complete"),
+    ]
+    .iter()
+    .find(|(prefix, _)| debug.starts_with(prefix))
+    .map_or("it is not a valid CSS selector", |(_, what)| what);
+    what.to_owned()
 }
 
 /// The optional metrics listener.
@@ -478,6 +608,18 @@ impl Config {
         Config::parse(path, &text)
     }
 
+    /// [`Config::load`] plus [`Config::check_runnable`]: what `check-config`, `run`, `once` and
+    /// reloads accept.
+    pub fn load_runnable(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config = Config::parse(path, &text)?;
+        config.check_runnable(path, &text)?;
+        Ok(config)
+    }
+
     /// Parses and validates config text; `path` is only used in error messages.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let located = |span: Option<Range<usize>>, message: String| {
@@ -542,6 +684,67 @@ impl Config {
                     ),
                 ));
             }
+            if let Some(select) = &source.select {
+                let s = select.get_ref();
+                match (&s.link_pattern, &s.link_template) {
+                    (Some(_), None) | (None, Some(_)) => {
+                        return Err((
+                            select.span(),
+                            format!(
+                                "source {:?}: link_pattern and link_template go together (the pattern's groups fill the template); give both or neither",
+                                source.id.get_ref()
+                            ),
+                        ));
+                    }
+                    (Some(pattern), Some(template)) => {
+                        let groups = pattern.regex.captures_len() - 1;
+                        if let Some(n) = template_placeholders(template.get_ref())
+                            .into_iter()
+                            .find(|n| *n == 0 || *n > groups)
+                        {
+                            return Err((
+                                template.span(),
+                                format!(
+                                    "link_template uses {{{n}}} but link_pattern has {groups} capture group(s); use {{1}} to {{{groups}}}"
+                                ),
+                            ));
+                        }
+                    }
+                    (None, None) => {}
+                }
+            }
+            if let Some(identity) = &source.identity {
+                let i = identity.get_ref();
+                let problem = match (&i.link_params, &i.pattern) {
+                    (None, None) => Some("give link_params (the query parameters that identify a document) or a pattern with one capture group"),
+                    (Some(_), Some(_)) => Some("give link_params or pattern, not both"),
+                    (Some(p), None) if p.is_empty() || p.iter().any(|s| s.trim().is_empty()) => {
+                        Some("link_params needs at least one non-empty parameter name, e.g. [\"newsId\"]")
+                    }
+                    (Some(_), None) if i.from == IdentityFrom::Row => {
+                        Some("from = \"row\" applies to pattern only")
+                    }
+                    (None, Some(_)) if i.from == IdentityFrom::Row && *source.kind.get_ref() == SourceKind::Feed => {
+                        Some("from = \"row\" applies to html_list sources only; feeds use from = \"link\"")
+                    }
+                    _ => None,
+                };
+                if let Some(problem) = problem {
+                    return Err((
+                        identity.span(),
+                        format!("source {:?}: [source.identity]: {problem}", source.id.get_ref()),
+                    ));
+                }
+            }
+            if source.max_pages > 1 && *source.kind.get_ref() == SourceKind::Feed {
+                return Err((
+                    source.id.span(),
+                    format!(
+                        "source {:?} is kind = \"feed\"; max_pages applies to html_list sources only (feeds are read whole)",
+                        source.id.get_ref()
+                    ),
+                ));
+            }
             if let (HttpMethod::Get, Some(form)) = (source.method, &source.form) {
                 return Err((
                     form.span(),
@@ -573,6 +776,36 @@ impl Config {
                 ));
             }
         }
+        let excluded: Vec<(String, &str)> = self
+            .classify
+            .exclude
+            .iter()
+            .map(|e| (crate::classify::fold_keyword(e), e.as_str()))
+            .collect();
+        for topic in &self.topics {
+            let own: Vec<(String, &str)> = topic
+                .exclude
+                .iter()
+                .map(|e| (crate::classify::fold_keyword(e), e.as_str()))
+                .collect();
+            for keyword in topic.keywords.iter().chain(&topic.generic) {
+                let folded = crate::classify::fold_keyword(keyword);
+                let clash = excluded
+                    .iter()
+                    .map(|(f, e)| (f, e, "a global exclusion ([classify] exclude)"))
+                    .chain(own.iter().map(|(f, e)| (f, e, "an exclusion of the same topic")))
+                    .find(|(f, _, _)| **f == folded);
+                if let Some((_, exclusion, what)) = clash {
+                    return Err((
+                        topic.id.span(),
+                        format!(
+                            "topic {:?}: keyword {keyword:?} is also {what} ({exclusion:?}), so it can never count; remove one of them, or list it under `strong` (strong keywords override exclusions)",
+                            topic.id.get_ref()
+                        ),
+                    ));
+                }
+            }
+        }
         let mut chats = HashSet::new();
         for spanned in &self.telegram.destinations {
             let destination = spanned.get_ref();
@@ -585,9 +818,20 @@ impl Config {
                     ),
                 ));
             }
+            if let Some(topics) = &destination.topics
+                && topics.is_empty()
+            {
+                return Err((
+                    spanned.span(),
+                    format!(
+                        "telegram destination {} has topics = [], so it would never get a notice; remove `topics` to send it every topic, or list some",
+                        destination.chat
+                    ),
+                ));
+            }
             for topic in destination.topics.iter().flatten() {
                 if !topic_ids.contains(topic.get_ref().as_str()) {
-                    let known: Vec<&str> = topic_ids.iter().copied().collect();
+                    let known: Vec<&str> = self.topics.iter().map(|t| t.id()).collect();
                     return Err((
                         topic.span(),
                         format!(
@@ -599,6 +843,46 @@ impl Config {
                     ));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Checks that a valid config can also run: it has topics and enabled sources, and the
+    /// token file it names exists. Not part of [`Config::parse`], so that store maintenance and
+    /// `explain` work with partial configs; `check-config`, `run`, `once` and reloads call it.
+    pub fn check_runnable(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let located = |offset: usize, message: String| {
+            let (line, column) = line_column(text, offset);
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
+        };
+        if self.topics.is_empty() {
+            return Err(located(
+                0,
+                "the config has no [[topic]]: no item could ever match; add topics (see the shipped config/policy-watch.toml)".into(),
+            ));
+        }
+        if self.enabled_sources().next().is_none() {
+            let at = self.sources.first().map_or(0, |s| s.id.span().start);
+            return Err(located(
+                at,
+                "the config has no enabled [[source]]: nothing would be polled; add a source or set enabled = true".into(),
+            ));
+        }
+        if let Some(file) = &self.telegram.token_file
+            && let Err(e) = std::fs::metadata(file.get_ref())
+        {
+            return Err(located(
+                file.span().start,
+                format!(
+                    "telegram.token_file {}: {e}; create it (one line: the bot token, mode 0600) or remove token_file",
+                    file.get_ref().display()
+                ),
+            ));
         }
         Ok(())
     }
@@ -633,6 +917,19 @@ impl TopicConfig {
     }
 }
 
+/// The `{n}` placeholders of a link template.
+fn template_placeholders(template: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find('}') else { break };
+        found.push(rest[..close].trim().parse().unwrap_or(0));
+        rest = &rest[close + 1..];
+    }
+    found
+}
+
 /// The default config path: the repository's example when it exists in the current directory,
 /// otherwise the system path.
 pub fn default_config_path() -> PathBuf {
@@ -661,6 +958,17 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
             "invalid duration {text:?}: {e}; write it like \"30s\", \"10m\", \"6h\" or \"365d\""
         ))
     })
+}
+
+fn de_keep_seen<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let keep = de_duration(d)?;
+    if keep < MIN_KEEP_SEEN {
+        return Err(serde::de::Error::custom(format!(
+            "keep_seen {} is below the minimum of 7d; use \"7d\" or more (\"365d\" is the default): items forgotten sooner can come back as new when a source lists them again",
+            humantime::format_duration(keep)
+        )));
+    }
+    Ok(keep)
 }
 
 fn de_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -770,6 +1078,31 @@ fn de_chat<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         )));
     }
     Ok(chat)
+}
+
+/// Admins are numeric user ids: Telegram's updates carry the sender's id, not a username.
+fn de_admins<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Admin {
+        Id(i64),
+        Text(String),
+    }
+    Vec::<Admin>::deserialize(d)?
+        .into_iter()
+        .map(|admin| match admin {
+            Admin::Id(id) if id > 0 => Ok(id),
+            Admin::Id(id) => Err(serde::de::Error::custom(format!(
+                "admin {id} is not a user id; admins are people's numeric Telegram user ids (positive), not chats"
+            ))),
+            Admin::Text(text) => match text.trim().parse::<i64>() {
+                Ok(id) if id > 0 => Ok(id),
+                _ => Err(serde::de::Error::custom(format!(
+                    "admin {text:?} is not a numeric user id; write the number Telegram shows for the person (a bot such as @userinfobot tells it), e.g. admins = [123456789]"
+                ))),
+            },
+        })
+        .collect()
 }
 
 fn de_nonempty_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

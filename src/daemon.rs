@@ -98,6 +98,7 @@ pub fn telegram_token(config: &Config) -> Result<Option<(BotToken, TokenSource)>
         return Ok(Some((BotToken::new(&token), TokenSource::Env)));
     }
     if let Some(path) = &config.telegram.token_file {
+        let path = path.get_ref();
         return read_token(path).map(|t| Some((t, TokenSource::File(path.clone()))));
     }
     if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
@@ -354,7 +355,7 @@ pub fn reload_on_sighup(reloader: Reloader) -> std::io::Result<()> {
 
 /// Loads a config and checks that its classifier builds: everything `check-config` checks.
 pub fn load_checked(path: &Path) -> Result<Config, String> {
-    let config = Config::load(path).map_err(|e| e.to_string())?;
+    let config = Config::load_runnable(path).map_err(|e| e.to_string())?;
     crate::classify::Classifier::new(&config.classify, &config.topics)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(config)

@@ -15,7 +15,7 @@ use crate::daemon::Health;
 use crate::deliver::{Delivery, Destination, Notice, Payload, Printer, render};
 use crate::items::Item;
 use crate::sources::{PollEvent, PollOutcome, SourceError};
-use crate::store::{PollEntry, SourceAlert, SourceState, Store, StoreError, Subscriber};
+use crate::store::{Listing, PollEntry, SourceAlert, SourceState, Store, StoreError, Subscriber};
 
 /// What one ingested poll did (for logs, `once`'s exit code and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -182,9 +182,40 @@ impl Ingestor {
                 })
             }
             Ok(PollOutcome::Items {
-                items, validators, ..
+                items,
+                stats,
+                validators,
+                ..
             }) => {
                 self.recovered(source, &mut state);
+                if let Some(problem) = stats.problems(source) {
+                    tracing::warn!(source = %id, "{} ({}): {problem}; check [source.select]", source.name, source.url);
+                }
+                let settings = crate::sources::settings_fingerprint(source);
+                let changed = state
+                    .settings
+                    .as_ref()
+                    .is_some_and(|s| crate::sources::parse_settings_changed(s, &settings));
+                // A list source is baselined by a poll that read something: items, or rows its
+                // filter left out. An empty read is no baseline: the fix would otherwise meet
+                // a 304 and, later, send every old row as new. (A page whose rows lack titles
+                // is already an error.) An empty feed is a valid feed: its first item is new.
+                let read_something = !items.is_empty()
+                    || stats.filtered > 0
+                    || *source.kind.get_ref() == crate::config::SourceKind::Feed;
+                if !read_something && (changed || !state.baselined) {
+                    state.etag = None;
+                    state.last_modified = None;
+                    state.body_hash = None;
+                    self.store.save_source_state(id, &state)?;
+                    tracing::warn!(source = %id, "{} ({}) returned no items; not taking this as its baseline (the next poll reads it again)", source.name, source.url);
+                    return Ok(IngestReport::default());
+                }
+                if changed {
+                    tracing::info!(source = %id, "{}: how it is read changed (selectors, filter, identity or paging); re-baselining: what it lists now is recorded as seen, nothing is sent", source.name);
+                    state.baselined = false;
+                }
+                state.settings = Some(settings);
                 state.etag = validators.etag;
                 state.last_modified = validators.last_modified;
                 state.body_hash = validators.body_hash;
@@ -228,11 +259,14 @@ impl Ingestor {
         let id = source.id();
         let total = items.len();
         let mut fresh = Vec::new();
+        let mut listing = Listing::default();
         for item in delivery_order(items) {
+            let title_key = title_key(&item.title);
+            listing.push(&item.key, title_key);
             if !self.store.is_seen(id, &item.key)?
-                && !fresh.iter().any(|i: &Item| i.key == item.key)
+                && !fresh.iter().any(|(i, _): &(Item, _)| i.key == item.key)
             {
-                fresh.push(item);
+                fresh.push((item, title_key));
             }
         }
         let baseline = !state.baselined;
@@ -247,14 +281,13 @@ impl Ingestor {
         let mut subscribers: Option<Vec<Subscriber>> = None;
         let mut previews = Vec::new();
         let mut entries = Vec::with_capacity(fresh.len());
-        for (i, item) in fresh.into_iter().enumerate() {
+        for (i, (item, title_key)) in fresh.into_iter().enumerate() {
             let topics = rules.classifier.classify(&item.title, &item.summary);
             for topic in &topics {
                 metrics::counter!(crate::metrics::MATCHED, "topic" => topic.id.clone())
                     .increment(1);
             }
             let key = item.key.clone();
-            let title = item.title.clone();
             let mut deliveries = Vec::new();
             let mut digests = Vec::new();
             let mut history = None;
@@ -292,7 +325,6 @@ impl Ingestor {
                     previews.push(notice);
                 }
             }
-            let title_key = title_key(&title);
             entries.push(PollEntry {
                 key,
                 title_key,
@@ -304,7 +336,7 @@ impl Ingestor {
         state.baselined = true;
         let alert = watch_source(source, &mut state, now, Some(entries.len()));
         state.items_seen += entries.len() as u64;
-        let commit = self.store.commit_poll(id, &entries, &state)?;
+        let commit = self.store.commit_poll(id, &entries, &listing, &state)?;
         let (new_items, queued) = (commit.new, commit.queued);
         if entries.iter().any(|e| e.history.is_some()) {
             self.store
@@ -313,8 +345,8 @@ impl Ingestor {
         metrics::counter!(crate::metrics::ITEMS_NEW, "source" => id.to_owned())
             .increment(new_items as u64);
         let alerts = self.alert(rules, alert)?;
-        if commit.cross_source_duplicates > 0 {
-            tracing::info!(source = %id, "{} new items were already brought by another source; not sent again", commit.cross_source_duplicates);
+        if commit.title_duplicates > 0 {
+            tracing::info!(source = %id, "{} new items carry the title of a release already seen (from another source, or this one under another link); not sent again", commit.title_duplicates);
         }
         if baseline {
             tracing::info!(

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::config::{Identity, IdentityFrom};
+
 /// Longest summary kept, in characters. MSIT's `content:encoded` runs to tens of kilobytes per
 /// item; classification reads the lead and messages show a snippet, so the rest is dropped as
 /// early as possible.
@@ -58,6 +60,61 @@ impl Item {
             published,
         }
     }
+}
+
+/// Rebuilds an item's key (and, for `link_params`, its link) from what identifies the document,
+/// for sources whose links carry volatile parameters. `row_html` is the list row's HTML (for
+/// `from = "row"`). Returns false when the identity could not be read from this item (its key
+/// stays the default one; `check-sources` reports it).
+pub fn apply_identity(item: &mut Item, identity: &Identity, row_html: Option<&str>) -> bool {
+    if let Some(params) = &identity.link_params {
+        let Some(link) = item.link.as_deref().and_then(|l| Url::parse(l).ok()) else {
+            return false;
+        };
+        let kept = keep_params(link, params);
+        let found = kept.query().is_some();
+        item.link = Some(kept.to_string());
+        item.key = dedup_key(None, item.link.as_deref(), &item.title);
+        return found;
+    }
+    let Some(pattern) = &identity.pattern else {
+        return true;
+    };
+    let text = match identity.from {
+        IdentityFrom::Link => item.link.as_deref(),
+        IdentityFrom::Row => row_html,
+    };
+    let captured = text
+        .and_then(|t| pattern.regex.captures(t))
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().trim())
+        .filter(|m| !m.is_empty());
+    match captured {
+        Some(id) if id.len() <= 200 => {
+            item.key = format!("i:{id}");
+            true
+        }
+        Some(id) => {
+            item.key = format!("i#{}", short_hash(&[id]));
+            true
+        }
+        None => false,
+    }
+}
+
+/// The link with only the named query parameters (in the link's order).
+fn keep_params(mut url: Url, params: &[String]) -> Url {
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| params.iter().any(|p| p == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    url
 }
 
 /// guid → normalised link → hash(title + link).

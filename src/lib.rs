@@ -147,7 +147,8 @@ pub fn fixed(config: Config) -> watch::Receiver<Arc<Config>> {
     watch::channel(Arc::new(config)).1
 }
 
-/// Forgets seen items older than `store.keep_seen`, ten minutes after start and then daily.
+/// Forgets seen items their source has not listed for `store.keep_seen`, ten minutes after
+/// start and then daily.
 async fn prune_daily(
     store: Store,
     config: watch::Receiver<Arc<Config>>,
@@ -161,11 +162,13 @@ async fn prune_daily(
         }
         wait = Duration::from_secs(24 * 3600);
         let keep = config.borrow().store.keep_seen;
-        match store.prune_seen(keep) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                "pruned {n} seen items older than {}",
-                humantime::format_duration(keep)
+        match store.prune_seen(keep, false) {
+            Ok(report) if report.seen_total() == 0 => {}
+            Ok(report) => tracing::info!(
+                "pruned {} seen items not listed by their source for {} ({} older ones kept: still listed)",
+                report.seen_total(),
+                humantime::format_duration(keep),
+                report.kept_listed
             ),
             Err(e) => tracing::error!("pruning the store failed: {e}; retrying tomorrow"),
         }

@@ -8,6 +8,25 @@ use clap::{Parser, Subcommand};
 
 mod explain;
 mod store_cmd;
+
+/// A duration as people write it: "365d", "12h", "1d 6h" (humantime's own format shows
+/// 365 days as "11months 30days 3h 50m 24s").
+fn human_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (hours, rest) = (rest / 3600, rest % 3600);
+    let (minutes, seconds) = (rest / 60, rest % 60);
+    let parts: Vec<String> = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if parts.is_empty() {
+        "0s".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}
 use policy_watch::config::{self, Config};
 use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE};
 use policy_watch::deliver::Printer;
@@ -24,7 +43,8 @@ struct Cli {
     /// Config file [default: config/policy-watch.toml if it exists here, else /etc/policy-watch/config.toml]
     #[arg(long, short, global = true, env = "POLICY_WATCH_CONFIG")]
     config: Option<PathBuf>,
-    /// Print each notice to stdout instead of sending it (baselined matches are previewed too)
+    /// run/once: print each notice to stdout instead of sending it (baselined matches are
+    /// previewed too); store prune: show what would be forgotten, change nothing
     #[arg(long, global = true)]
     dry_run: bool,
     /// Store directory [default: $STATE_DIRECTORY, else store.path from the config]
@@ -70,7 +90,12 @@ fn main() -> ExitCode {
         .config
         .clone()
         .unwrap_or_else(config::default_config_path);
-    let config = match Config::load(&path) {
+    // Maintenance and `explain` work with a partial config; what runs must be able to run.
+    let load = match cli.command {
+        Command::Store { .. } | Command::Explain { .. } => Config::load,
+        _ => Config::load_runnable,
+    };
+    let config = match load(&path) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");
@@ -111,6 +136,7 @@ fn main() -> ExitCode {
                 &dir,
                 config.store.cache_size,
                 config.store.keep_seen,
+                cli.dry_run,
             )
         }
         Command::Run => execute(cli, &path, config, Mode::Daemon),

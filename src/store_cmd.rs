@@ -12,14 +12,17 @@ use policy_watch::store::Store;
 pub enum StoreAction {
     /// Trees, keys, size on disk, pending deliveries
     Stats,
-    /// Forget seen items first seen longer ago than this (default: store.keep_seen)
+    /// Forget seen items their source has not listed for a while (items a source still lists
+    /// are always kept); with --dry-run, only show what would be forgotten
     Prune {
-        #[arg(long, value_parser = humantime::parse_duration)]
+        /// Forget items not listed by their source for this long, e.g. "365d" [default: store.keep_seen]
+        #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
         older_than: Option<std::time::Duration>,
     },
     /// Write the whole store as JSON Lines (to stdout, or --output FILE)
     Export {
-        #[arg(long)]
+        /// Write to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
     /// Load a JSON Lines export into an empty store
@@ -31,8 +34,9 @@ pub fn run(
     dir: &Path,
     cache: u64,
     keep_seen: std::time::Duration,
+    dry_run: bool,
 ) -> ExitCode {
-    match execute(action, dir, cache, keep_seen) {
+    match execute(action, dir, cache, keep_seen, dry_run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -46,7 +50,14 @@ fn execute(
     dir: &Path,
     cache: u64,
     keep_seen: std::time::Duration,
+    dry_run: bool,
 ) -> Result<(), String> {
+    if dry_run && matches!(action, StoreAction::Import { .. }) {
+        return Err(
+            "--dry-run does not apply to store import (it writes a whole store); import into a scratch --state-dir to try it"
+                .into(),
+        );
+    }
     if !matches!(action, StoreAction::Import { .. }) && !dir.exists() {
         return Err(format!(
             "no store at {} (check --state-dir or store.path)",
@@ -72,11 +83,22 @@ fn execute(
         }
         StoreAction::Prune { older_than } => {
             let older_than = older_than.unwrap_or(keep_seen);
-            let removed = store.prune_seen(older_than).map_err(|e| e.to_string())?;
+            let report = store
+                .prune_seen(older_than, dry_run)
+                .map_err(|e| e.to_string())?;
+            let age = crate::human_duration(older_than);
+            let verb = if dry_run { "would forget" } else { "pruned" };
             println!(
-                "pruned {removed} seen items first seen more than {} ago",
-                humantime::format_duration(older_than)
+                "{verb} {} seen items not listed by their source for {age}; {} older ones kept because their source still lists them",
+                report.seen_total(),
+                report.kept_listed
             );
+            for (source, count) in &report.seen {
+                println!("  {source}: {count}");
+            }
+            if dry_run {
+                println!("dry run: nothing was changed");
+            }
         }
         StoreAction::Export { output } => {
             let count = match output {

@@ -723,7 +723,7 @@ fn queue_for_digest(store: &Store, chat: i64, title: &str) {
         digests: vec![chat],
     };
     let report = store
-        .commit_poll("msit", &[entry], &Default::default())
+        .commit_poll("msit", &[entry], &Default::default(), &Default::default())
         .unwrap();
     assert_eq!(report.digested, 1);
 }

@@ -58,6 +58,8 @@ fn check_config_accepts_the_shipped_config() {
     );
 }
 
+const TOPIC: &str = "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#T\"\nkeywords = [\"AI\"]\n";
+
 const SOURCE: &str = "[[source]]\nid = \"s\"\nname = \"S\"\nministry = \"M\"\nkind = \"feed\"\nurl = \"https://example.org/rss\"\n";
 
 #[test]
@@ -158,6 +160,34 @@ fn bad_configs_exit_78_with_file_line_column() {
             "[telegram]\n[[telegram.destination]]\nchat = \"@policy_channel\"\ntopics = [\"nope\"]\n".to_owned(),
             ":4:11:",
             "unknown topic",
+        ),
+        ("[store]\nkeep_seen = \"1m\"\n".to_owned(), ":2:13:", "below the minimum of 7d"),
+        (
+            "[telegram]\nadmins = [\"@me\"]\n".to_owned(),
+            ":2:10:",
+            "not a numeric user id",
+        ),
+        (
+            format!("{TOPIC}\n[telegram]\n[[telegram.destination]]\nchat = \"@policy_channel\"\ntopics = []\n"),
+            ":8:1:",
+            "would never get a notice",
+        ),
+        (
+            format!("[classify]\nexclude = [\"인사\"]\n\n{}", TOPIC.replace("keywords = [\"AI\"]", "keywords = [\"AI\", \" 인사 \"]")),
+            ":5:6:",
+            "is also a global exclusion",
+        ),
+        (
+            format!("{list_source}[source.select]\nitem = \"li\"\ntitle = \"td..x\"\n"),
+            ":9:9:",
+            "a '.' must be followed by a class name",
+        ),
+        (String::new(), ":1:1:", "no [[topic]]"),
+        (TOPIC.to_owned(), ":1:1:", "no enabled [[source]]"),
+        (
+            format!("{SOURCE}\n{TOPIC}\n[telegram]\ntoken_file = \"/nonexistent/token\"\n"),
+            ":15:14:",
+            "telegram.token_file /nonexistent/token",
         ),
     ];
     let dir = tempfile::tempdir().unwrap();
@@ -429,8 +459,10 @@ fn explain_reads_an_item_file_and_prints_json() {
     assert!(text(&missing.stderr).contains("/nonexistent.json"));
 }
 
-#[test]
-fn the_token_comes_from_systemd_credentials_or_a_token_file() {
+#[tokio::test]
+async fn the_token_comes_from_systemd_credentials_or_a_token_file() {
+    let server = FeedServer::start().await;
+    server.bytes("/f.xml", numbered_feed(1), "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
     let credentials = dir.path().join("creds");
     std::fs::create_dir(&credentials).unwrap();
@@ -439,8 +471,11 @@ fn the_token_comes_from_systemd_credentials_or_a_token_file() {
         "4242:fake-test-token-not-a-secret\n",
     )
     .unwrap();
-    // No sources: `once` only resolves the token and reports where it came from.
-    let config = "[[telegram.destination]]\nchat = \"@some_channel\"\n";
+    // A baseline poll sends nothing: `once` resolves the token and says where it came from.
+    let config = format!(
+        "{}[[telegram.destination]]\nchat = \"@some_channel\"\n",
+        config_text(&feed_source("f", &server.url("/f.xml"), ""))
+    );
     let path = write_config(
         dir.path(),
         &format!(
@@ -448,10 +483,14 @@ fn the_token_comes_from_systemd_credentials_or_a_token_file() {
             dir.path().join("state").display()
         ),
     );
-    let out = command(&["once", "--config", path.to_str().unwrap()])
-        .env("CREDENTIALS_DIRECTORY", &credentials)
-        .output()
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        command(&["once", "--config", path.to_str().unwrap()])
+            .env("CREDENTIALS_DIRECTORY", &credentials)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -460,19 +499,26 @@ fn the_token_comes_from_systemd_credentials_or_a_token_file() {
     );
     assert!(!stderr.contains("fake-test-token"), "{stderr}");
 
-    // An unreadable token file is a configuration error naming the file, exit 78.
+    // A missing token file is a configuration error naming the file, exit 78 — for
+    // `check-config` as for `once`.
     let missing = dir.path().join("no-such-token");
-    let with_file = format!("[telegram]\ntoken_file = \"{}\"\n", missing.display());
-    let path = write_config(dir.path(), &with_file);
-    let out = command(&["once", "--config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(78));
-    assert!(
-        text(&out.stderr).contains("no-such-token"),
-        "{}",
-        text(&out.stderr)
+    let with_file = format!(
+        "{}[telegram]\ntoken_file = \"{}\"\n",
+        config_text(&feed_source("f", "https://example.org/f.xml", "")),
+        missing.display()
     );
+    let path = write_config(dir.path(), &with_file);
+    for cmd in ["check-config", "once"] {
+        let out = command(&[cmd, "--config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(78), "{cmd}");
+        assert!(
+            text(&out.stderr).contains("no-such-token"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
 }
 
 #[tokio::test]

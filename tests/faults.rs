@@ -19,7 +19,7 @@ async fn poll(config_text: &str) -> Result<PollOutcome, SourceError> {
     let config = parse_config(config_text);
     let fetcher = Fetcher::new(&config.http).unwrap();
     let source = Arc::new(config.sources[0].clone());
-    sources::poll(&fetcher, &source, &Validators::default()).await
+    sources::poll(&fetcher, &source, &Validators::default(), None).await
 }
 
 fn one_feed(server_url: &str) -> String {

@@ -277,3 +277,130 @@ async fn not_modified_keeps_state_and_sends_nothing() {
         Some("\"abc\"")
     );
 }
+
+/// Pruning forgets by when an item was last *listed*, and never what its source still lists:
+/// with `keep_seen` behind every item, a poll of the same feed must send nothing again.
+#[tokio::test]
+async fn pruning_never_forgets_what_the_source_still_lists() {
+    let server = FeedServer::start().await;
+    let body = mutable_feed(&server, "/f.xml", rss_feed(BASE));
+    let config = config_text(&feed_source("f", &server.url("/f.xml"), ""));
+    let state = StateDir::new();
+    once(&config, &state).await;
+    // n1 drops off the feed; n4 arrives (sent once).
+    let moved = [("n4", "AI반도체 협업포럼 개최"), BASE[0], BASE[1]];
+    *body.lock().unwrap() = rss_feed(&moved);
+    let (_, out) = once(&config, &state).await;
+    assert_eq!(sent_titles(&out), vec!["AI반도체 협업포럼 개최"]);
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let store = state.open();
+    let preview = store
+        .prune_seen(std::time::Duration::ZERO, true)
+        .unwrap();
+    assert_eq!(preview.seen_total(), 1, "only n1, which the feed no longer lists");
+    assert!(store.is_seen("f", "g:n1").unwrap(), "a dry run forgets nothing");
+    let pruned = store
+        .prune_seen(std::time::Duration::ZERO, false)
+        .unwrap();
+    assert_eq!((pruned.seen_total(), pruned.kept_listed), (1, 3));
+    assert!(!store.is_seen("f", "g:n1").unwrap());
+    for listed in ["g:n2", "g:n3", "g:n4"] {
+        assert!(store.is_seen("f", listed).unwrap(), "{listed} is still listed");
+    }
+    drop(store);
+
+    // The same feed again: nothing is new, nothing is sent.
+    let (report, out) = once(&config, &state).await;
+    assert_eq!(report.ingest.new_items, 0, "{out}");
+    assert!(sent_titles(&out).is_empty(), "{out}");
+}
+
+/// A board page of (id, title) rows in the 산업통상부 layout, answering 304 to its own ETag.
+fn board_page(rows: &[(&str, &str)]) -> Vec<u8> {
+    let mut html = String::from(
+        "<html><body><div class=\"board-tbl board-list\"><table id=\"mytable\"><tbody>\n",
+    );
+    for (id, title) in rows {
+        html.push_str(&format!(
+            "<tr><td>{id}</td><td class=\"ta-l\"><div class=\"board-link\"><a href=\"/kor/article/B/{id}/view?mno=&pageIndex=1\"><i>{title}</i></a></div></td><td>과</td><td>2026-11-25</td><td>3</td><td></td></tr>\n"
+        ));
+    }
+    html.push_str("</tbody></table></div></body></html>\n");
+    html.into_bytes()
+}
+
+fn mutable_page(server: &FeedServer, path: &str, initial: Vec<u8>) -> Arc<Mutex<Vec<u8>>> {
+    let body = Arc::new(Mutex::new(initial));
+    let shared = Arc::clone(&body);
+    server.route(path, move |req| {
+        let body = shared.lock().unwrap().clone();
+        let etag = format!("\"{}\"", body.len());
+        if req.header("if-none-match").as_deref() == Some(etag.as_str()) {
+            return Reply::status(304);
+        }
+        Reply::ok("text/html; charset=utf-8", body).header("etag", &etag)
+    });
+    body
+}
+
+fn board_source(url: &str, title: &str) -> String {
+    format!(
+        "[[source]]\nid = \"board\"\nname = \"게시판\"\nministry = \"시험부\"\nkind = \"html_list\"\nurl = \"{url}\"\n\n[source.select]\nitem = \"table#mytable tbody tr\"\ntitle = \"{title}\"\n"
+    )
+}
+
+/// A title selector that fits nothing is an error, not a baseline of nothing; the fixed
+/// selector's first poll is the baseline (no old row goes out), and later rows arrive once.
+#[tokio::test]
+async fn a_broken_selector_is_no_baseline_and_its_fix_sends_no_old_rows() {
+    let server = FeedServer::start().await;
+    let old = [("103", "AI반도체 실증 확대"), ("102", "NPU 팹리스 공고"), ("101", "반도체 생태계 펀드 결성")];
+    let page = mutable_page(&server, "/board", board_page(&old));
+    let state = StateDir::new();
+    let broken = config_text(&board_source(&server.url("/board"), "td.subject a"));
+    let (report, _) = once(&broken, &state).await;
+    assert_eq!(report.ingest.failed_sources, vec!["board"], "no titles is a failure");
+    let store = state.open();
+    let s = store.source_state("board").unwrap();
+    assert!(!s.baselined && s.etag.is_none(), "{s:?}");
+    assert!(s.last_error.unwrap().contains("td.subject a"));
+    drop(store);
+
+    let fixed = config_text(&board_source(&server.url("/board"), "td.ta-l div.board-link a > i"));
+    let (report, out) = once(&fixed, &state).await;
+    assert_eq!(report.ingest.new_items, 3);
+    assert!(sent_titles(&out).is_empty(), "the fix's first poll is the baseline: {out}");
+
+    let mut rows = vec![("104", "AI반도체 협업포럼 개최")];
+    rows.extend_from_slice(&old);
+    *page.lock().unwrap() = board_page(&rows);
+    let (_, out) = once(&fixed, &state).await;
+    assert_eq!(sent_titles(&out), vec!["AI반도체 협업포럼 개최"]);
+}
+
+/// Changing how a working list is read (here: what identifies a row) forgets its validators —
+/// the unchanged page is read again despite its ETag — and re-baselines: the rows, now under
+/// new keys, are not sent as new.
+#[tokio::test]
+async fn new_parse_settings_reread_the_page_and_rebaseline() {
+    let server = FeedServer::start().await;
+    let rows = [("202", "AI반도체 실증 확대"), ("201", "NPU 팹리스 공고")];
+    mutable_page(&server, "/board", board_page(&rows));
+    let state = StateDir::new();
+    let source = board_source(&server.url("/board"), "td.ta-l div.board-link a > i");
+    once(&config_text(&source), &state).await;
+    let (report, _) = once(&config_text(&source), &state).await;
+    assert!(report.ingest.new_items == 0);
+    let hits = server.hits("/board");
+
+    let with_identity = format!(
+        "{source}\n[source.identity]\npattern = '/article/B/(\\d+)/view'\n"
+    );
+    let (report, out) = once(&config_text(&with_identity), &state).await;
+    assert_eq!(server.hits("/board"), hits + 1);
+    let store = state.open();
+    assert!(store.is_seen("board", "i:202").unwrap(), "read again under the new keys");
+    assert_eq!(report.ingest.new_items, 2);
+    assert!(sent_titles(&out).is_empty(), "re-baselined, nothing sent: {out}");
+}

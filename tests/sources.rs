@@ -22,7 +22,7 @@ async fn poll_first(
     let config: Config = parse_config(config_text);
     let fetcher = Fetcher::new(&config.http).unwrap();
     let source = Arc::new(config.sources[0].clone());
-    sources::poll(&fetcher, &source, validators).await
+    sources::poll(&fetcher, &source, validators, None).await
 }
 
 async fn items_of(config_text: &str) -> Vec<Item> {

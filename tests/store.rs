@@ -166,10 +166,64 @@ async fn store_commands_work_on_the_binary() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 
     std::thread::sleep(std::time::Duration::from_millis(1100));
+    // The feed still lists its 4 items: pruning keeps them, however old.
     let prune = run(&["prune", "--older-than", "0s"], &restored);
     assert!(
-        String::from_utf8_lossy(&prune.stdout).contains("pruned 4 seen items"),
+        String::from_utf8_lossy(&prune.stdout)
+            .contains("pruned 0 seen items not listed by their source for 0s; 4 older ones kept"),
         "{}",
         String::from_utf8_lossy(&prune.stdout)
+    );
+}
+
+/// `store prune --dry-run` previews and writes nothing; `store import --dry-run` is refused.
+#[tokio::test]
+async fn store_prune_dry_run_changes_nothing() {
+    let state = StateDir::new();
+    let store = state.open();
+    let entry = |key: &str| policy_watch::store::PollEntry {
+        key: key.to_owned(),
+        title_key: None,
+        deliveries: Vec::new(),
+        history: None,
+        digests: Vec::new(),
+    };
+    let mut listing = policy_watch::store::Listing::default();
+    listing.push("g:kept", None);
+    store
+        .commit_poll("f", &[entry("g:gone"), entry("g:kept")], &listing, &Default::default())
+        .unwrap();
+    let before = export_text(&store);
+    drop(store);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let bin = env!("CARGO_BIN_EXE_policy-watch");
+    let config = state.dir.path().join("c.toml");
+    std::fs::write(&config, "").unwrap();
+    let run = |args: &[&str]| {
+        let mut full = vec!["--config", config.to_str().unwrap(), "--state-dir"];
+        let dir = state.path();
+        let dir = dir.to_str().unwrap().to_owned();
+        full.push(&dir);
+        full.extend_from_slice(args);
+        Command::new(bin)
+            .args(&full)
+            .env_remove("STATE_DIRECTORY")
+            .output()
+            .unwrap()
+    };
+    let preview = run(&["--dry-run", "store", "prune", "--older-than", "0s"]);
+    let stdout = String::from_utf8_lossy(&preview.stdout);
+    assert_eq!(preview.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("would forget 1 seen items"), "{stdout}");
+    assert!(stdout.contains("f: 1") && stdout.contains("nothing was changed"), "{stdout}");
+    assert_eq!(export_text(&state.open()), before, "the dry run wrote nothing");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let import = run(&["--dry-run", "store", "import", "x.jsonl"]);
+    assert_eq!(import.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&import.stderr).contains("--dry-run does not apply to store import"),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
     );
 }

@@ -20,9 +20,10 @@ fuzz_target!(|data: &[u8]| {
         &base,
         source.select.as_ref().unwrap().get_ref(),
         source.filter.as_ref().map(|f| f.get_ref()),
+        source.identity.as_ref().map(|i| i.get_ref()),
     );
-    if let Ok(items) = result {
-        for item in &items {
+    if let Ok(parsed) = result {
+        for item in &parsed.items {
             common::check_item(item);
         }
     }

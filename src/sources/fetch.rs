@@ -127,11 +127,21 @@ impl Fetcher {
         source: &SourceConfig,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
-        let _turn = self.host_turn(&source.url).await;
+        self.fetch_url(source, &source.url, validators).await
+    }
+
+    /// [`Fetcher::fetch`] of another URL of the source (a further page of a list).
+    pub async fn fetch_url(
+        &self,
+        source: &SourceConfig,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
+        let _turn = self.host_turn(url).await;
         let mut request = match source.method {
-            HttpMethod::Get => self.client.get(source.url.clone()),
+            HttpMethod::Get => self.client.get(url.clone()),
             HttpMethod::Post => {
-                let request = self.client.post(source.url.clone());
+                let request = self.client.post(url.clone());
                 match &source.form {
                     Some(form) => request.form(form.get_ref()),
                     None => request.header(header::CONTENT_LENGTH, 0),

@@ -29,6 +29,8 @@ pub enum PollOutcome {
     },
     Items {
         items: Vec<Item>,
+        /// What the parse saw (rows filtered out, rows without a title or link).
+        stats: super::ParseStats,
         validators: Validators,
         max_age: Option<Duration>,
     },
@@ -60,6 +62,11 @@ impl Poller {
     /// Polls until cancelled (or once, for `policy-watch once`). Never gives up on a source.
     pub async fn run(self, cancel: CancellationToken, once: bool) {
         let id = self.source.id().to_owned();
+        let settings = super::settings_fingerprint(&self.source);
+        let seen = {
+            let (store, id) = (self.store.clone(), id.clone());
+            move |key: &str| store.is_seen(&id, key).unwrap_or(false)
+        };
         let mut delay = if once {
             Duration::ZERO
         } else {
@@ -74,12 +81,19 @@ impl Poller {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}
             }
-            let validators = match self.store.source_state(&id) {
-                Ok(state) => Validators {
-                    etag: state.etag,
-                    last_modified: state.last_modified,
-                    body_hash: state.body_hash,
-                },
+            let (validators, baselined) = match self.store.source_state(&id) {
+                // Settings changed since the last committed poll: fetch and parse afresh.
+                Ok(state) if state.settings.as_ref().is_some_and(|s| *s != settings) => {
+                    (Validators::default(), false)
+                }
+                Ok(state) => (
+                    Validators {
+                        etag: state.etag,
+                        last_modified: state.last_modified,
+                        body_hash: state.body_hash,
+                    },
+                    state.baselined,
+                ),
                 Err(e) => {
                     tracing::error!(source = %id, "cannot read source state from the store: {e}; retrying in 1m");
                     delay = Duration::from_secs(60);
@@ -97,7 +111,12 @@ impl Poller {
             let started = std::time::Instant::now();
             let result = tokio::select! {
                 _ = cancel.cancelled() => return,
-                r = super::poll(&self.fetcher, &self.source, &validators) => r,
+                r = super::poll(
+                    &self.fetcher,
+                    &self.source,
+                    &validators,
+                    baselined.then_some(&seen as &(dyn Fn(&str) -> bool + Send + Sync)),
+                ) => r,
             };
             let outcome = match &result {
                 Ok(PollOutcome::NotModified { .. }) => "not_modified",

@@ -5,7 +5,10 @@
 //!
 //! Trees and keys (see docs/architecture.md):
 //! - `meta`: `schema_version` → u32 (big-endian); `next_seq` → u64 BE, the next outbox sequence.
-//! - `seen`: `source_id \0 dedup_key` → first-seen unix seconds (u64 BE).
+//! - `seen`: `source_id \0 dedup_key` → unix seconds (u64 BE) the item was last present in its
+//!   source (first seen, then refreshed by every parsed poll that lists it).
+//! - `listed`: `source_id` → JSON [`Listing`]: the keys (and title hashes) of the source's last
+//!   parsed poll. Pruning never forgets what a source still lists, however old.
 //! - `sources`: `source_id` → JSON [`SourceState`] (validators, failures, last success, baseline).
 //! - `outbox`: sequence (u64 BE, monotonic) → JSON [`Delivery`]. A delivery is removed only after
 //!   the destination accepted it.
@@ -16,7 +19,7 @@
 //! - `history`: sequence → JSON [`Notice`]: the latest matched notices, for `/recent` (capped).
 //! - `digest`: chat id (i64 BE) ‖ sequence → JSON [`Notice`]: notices waiting for a subscriber's
 //!   daily digest; moved into the outbox as one message (per 4096 units) at the digest time.
-//! - `titles`: hash of the folded title → first-seen unix seconds (u64 BE) + source id. The same
+//! - `titles`: hash of the folded title → last-present unix seconds (u64 BE) + source id. The same
 //!   press release reaches us from the ministry's feed and from korea.kr's list: the second
 //!   sighting is recorded as seen but sends nothing.
 //!
@@ -111,6 +114,11 @@ pub struct SourceState {
     /// Hash of the last body parsed and committed (see [`crate::sources::Validators`]).
     #[serde(default)]
     pub body_hash: Option<String>,
+    /// Fingerprint of the source's settings at its last committed poll
+    /// (`sources::settings_fingerprint`); a change re-baselines the source. `None` in stores
+    /// written before it existed: the current settings are adopted without a new baseline.
+    #[serde(default)]
+    pub settings: Option<String>,
 }
 
 /// Why the admins were alerted about a source.
@@ -133,6 +141,40 @@ pub struct PollEntry {
     pub digests: Vec<i64>,
 }
 
+/// What a source listed in its last parsed poll: every item's dedup key and title hash, whether
+/// new or not. Committed with the poll; pruning keeps whatever is listed here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    pub keys: Vec<String>,
+    /// Title hashes as hex (see the `titles` tree).
+    pub titles: Vec<String>,
+}
+
+impl Listing {
+    pub fn push(&mut self, key: &str, title_key: Option<[u8; 16]>) {
+        self.keys.push(key.to_owned());
+        if let Some(t) = title_key {
+            self.titles.push(hex(&t));
+        }
+    }
+}
+
+/// What [`Store::prune_seen`] forgot (or, in a dry run, would forget).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Seen keys forgotten, per source id.
+    pub seen: std::collections::BTreeMap<String, usize>,
+    pub titles: usize,
+    /// Seen keys older than the cutoff kept because their source still lists them.
+    pub kept_listed: usize,
+}
+
+impl PruneReport {
+    pub fn seen_total(&self) -> usize {
+        self.seen.values().sum()
+    }
+}
+
 /// What [`Store::commit_poll`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CommitReport {
@@ -140,8 +182,9 @@ pub struct CommitReport {
     pub new: usize,
     /// Deliveries appended to the outbox.
     pub queued: usize,
-    /// New entries whose title another source had already brought (not enqueued).
-    pub cross_source_duplicates: usize,
+    /// New entries whose title was already seen — from another source, or from this one under
+    /// another link (recorded, not enqueued).
+    pub title_duplicates: usize,
     /// Notices put into subscribers' digest queues.
     pub digested: usize,
 }
@@ -161,6 +204,7 @@ pub struct Store {
     subscribers: sled::Tree,
     history: sled::Tree,
     digest: sled::Tree,
+    listed: sled::Tree,
 }
 
 /// A delivery that can never be sent as it is, with the reason.
@@ -230,6 +274,7 @@ impl Store {
             subscribers: db.open_tree("subscribers")?,
             history: db.open_tree("history")?,
             digest: db.open_tree("digest")?,
+            listed: db.open_tree("listed")?,
             meta: meta.clone(),
             dir: dir.to_owned(),
             db,
@@ -262,17 +307,27 @@ impl Store {
     /// Records a successful poll atomically: every entry's key as seen, its deliveries appended
     /// to the outbox in the given order, and the source's new state. Entries already seen are
     /// skipped inside the transaction, so a racing duplicate can never enqueue twice; entries
-    /// whose title another source already brought are recorded but not enqueued.
+    /// whose title another source already brought are recorded but not enqueued. Everything in
+    /// `listing` (the whole poll, new or not) is marked present now and kept as the source's
+    /// listing, so that pruning never forgets what the source still shows.
     pub fn commit_poll(
         &self,
         source_id: &str,
         entries: &[PollEntry],
+        listing: &Listing,
         state: &SourceState,
     ) -> Result<CommitReport, StoreError> {
         let now = unix_now().to_be_bytes();
         let mut title_value = now.to_vec();
         title_value.extend_from_slice(source_id.as_bytes());
         let state_json = to_json(state);
+        let listing_json = to_json(listing);
+        let present_keys: Vec<Vec<u8>> = listing
+            .keys
+            .iter()
+            .map(|k| seen_key(source_id, k))
+            .collect();
+        let present_titles: Vec<Vec<u8>> = listing.titles.iter().filter_map(|t| unhex(t)).collect();
         // Serialised once, outside the transaction (which sled may run more than once).
         struct Prepared<'a> {
             seen: Vec<u8>,
@@ -299,8 +354,9 @@ impl Store {
             &self.meta,
             &self.history,
             &self.digest,
+            &self.listed,
         )
-            .transaction(|(seen, sources, outbox, titles, meta, history, digest)| {
+            .transaction(|(seen, sources, outbox, titles, meta, history, digest, listed)| {
                 let mut report = CommitReport::default();
                 let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
                 for entry in &prepared {
@@ -316,11 +372,10 @@ impl Store {
                     seen.insert(key.as_slice(), &now)?;
                     report.new += 1;
                     if let Some(title_key) = title_key {
-                        let elsewhere = titles
-                            .get(title_key)?
-                            .is_some_and(|v| v.get(8..) != Some(source_id.as_bytes()));
-                        if elsewhere {
-                            report.cross_source_duplicates += 1;
+                        // The same release from another source, or from this one under a
+                        // changed link: recorded as seen, not sent again.
+                        if titles.get(title_key)?.is_some() {
+                            report.title_duplicates += 1;
                             continue;
                         }
                         titles.insert(title_key, title_value.as_slice())?;
@@ -340,6 +395,20 @@ impl Store {
                         next += 1;
                     }
                 }
+                // Still listed: present now (new entries were inserted above with the same time).
+                for key in &present_keys {
+                    seen.insert(key.as_slice(), &now)?;
+                }
+                for title in &present_titles {
+                    if let Some(value) = titles.get(title)? {
+                        let mut touched = value.to_vec();
+                        if touched.len() >= 8 {
+                            touched[..8].copy_from_slice(&now);
+                            titles.insert(title.as_slice(), touched)?;
+                        }
+                    }
+                }
+                listed.insert(source_id.as_bytes(), listing_json.as_slice())?;
                 meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
                 sources.insert(source_id.as_bytes(), state_json.as_slice())?;
                 Ok::<_, ConflictableTransactionError<()>>(report)
@@ -453,13 +522,51 @@ impl Store {
         self.seen.scan_prefix(prefix).count()
     }
 
-    /// Drops seen keys and title keys first seen longer ago than `older_than`.
-    /// Returns how many seen keys went.
-    pub fn prune_seen(&self, older_than: Duration) -> Result<usize, StoreError> {
+    /// Forgets seen keys and title keys last present longer ago than `older_than`, except those
+    /// a source still lists (its last parsed poll): an item still on the page or in the feed is
+    /// never forgotten, so it can never come back as new. With `dry_run`, only counts.
+    pub fn prune_seen(&self, older_than: Duration, dry_run: bool) -> Result<PruneReport, StoreError> {
         let cutoff = unix_now().saturating_sub(older_than.as_secs());
-        let removed = prune_tree(&self.seen, cutoff)?;
-        prune_tree(&self.titles, cutoff)?;
-        Ok(removed)
+        let mut listed_keys = std::collections::HashSet::new();
+        let mut listed_titles = std::collections::HashSet::new();
+        for entry in self.listed.iter() {
+            let (source, value) = entry?;
+            let source = String::from_utf8_lossy(&source).into_owned();
+            let listing: Listing = from_json(&value, || format!("listed/{source}"))?;
+            for key in &listing.keys {
+                listed_keys.insert(seen_key(&source, key));
+            }
+            listed_titles.extend(listing.titles.iter().filter_map(|t| unhex(t)));
+        }
+        let mut report = PruneReport::default();
+        for entry in self.seen.iter() {
+            let (k, v) = entry?;
+            if last_present(&v) >= cutoff {
+                continue;
+            }
+            if listed_keys.contains(k.as_ref()) {
+                report.kept_listed += 1;
+                continue;
+            }
+            let source = k.split(|b| *b == 0).next().unwrap_or_default();
+            *report
+                .seen
+                .entry(String::from_utf8_lossy(source).into_owned())
+                .or_default() += 1;
+            if !dry_run {
+                self.seen.remove(k)?;
+            }
+        }
+        for entry in self.titles.iter() {
+            let (k, v) = entry?;
+            if last_present(&v) < cutoff && !listed_titles.contains(k.as_ref()) {
+                report.titles += 1;
+                if !dry_run {
+                    self.titles.remove(k)?;
+                }
+            }
+        }
+        Ok(report)
     }
 
     /// [`Store::flush`] for synchronous callers (an fsync: milliseconds).
@@ -511,7 +618,7 @@ struct ExportRecord {
 
 impl Store {
     /// Every tree: name, handle, whether its values are JSON.
-    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 10] {
+    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 11] {
         [
             ("meta", &self.meta, false),
             ("seen", &self.seen, false),
@@ -523,6 +630,7 @@ impl Store {
             ("subscribers", &self.subscribers, true),
             ("history", &self.history, true),
             ("digest", &self.digest, true),
+            ("listed", &self.listed, true),
         ]
     }
 
@@ -670,22 +778,13 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Removes entries whose value starts with a first-seen time (u64 BE) before `cutoff`.
-fn prune_tree(tree: &sled::Tree, cutoff: u64) -> Result<usize, StoreError> {
-    let mut removed = 0;
-    for entry in tree.iter() {
-        let (k, v) = entry?;
-        let first_seen = v
-            .get(..8)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0);
-        if first_seen < cutoff {
-            tree.remove(k)?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
+/// The time (u64 BE unix seconds) a `seen` or `titles` value starts with.
+fn last_present(value: &[u8]) -> u64 {
+    value
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
 }
 
 /// Meta key of the next outbox sequence number. Our own counter rather than sled's
