@@ -234,7 +234,7 @@ pub async fn run(
             totals
         })
     };
-    let global = deliver::global_limiter(&initial.telegram.limits);
+    let pacer = Arc::new(deliver::Pacer::new(&initial.telegram.limits));
     if let (Mode::Daemon, Some(telegram)) = (mode, &output.sinks.telegram) {
         if initial.telegram.bot {
             let bot = bot::Bot {
@@ -244,7 +244,11 @@ pub async fn run(
                 config: config.clone(),
                 reloader: output.reloader.clone(),
                 health: Arc::clone(&health),
-                global: Arc::clone(&global),
+                replies: bot::Replies::new(
+                    telegram.bot().clone(),
+                    Arc::clone(&pacer),
+                    store.clone(),
+                ),
                 wake: Arc::clone(&wake),
             };
             tracker.spawn(bot.run(shutdown.clone()));
@@ -258,9 +262,8 @@ pub async fn run(
     }
     let deliverer = Deliverer {
         store: store.clone(),
-        global,
+        pacer,
         sinks: output.sinks,
-        limits: initial.telegram.limits.clone(),
         admins: initial.telegram.admins.clone(),
         reactivate: routes(&initial, telegram)
             .into_iter()

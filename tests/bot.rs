@@ -37,10 +37,11 @@ keywords = ["AI 인재", "반도체 인재"]
 const ADMIN: i64 = 777;
 const POLL: Duration = Duration::from_millis(300);
 
-/// A feed whose items the test changes while the daemon polls it.
+/// A feed whose items the test changes while the daemon polls it. Each item is dated a minute
+/// after the one published before it, and keeps its date.
 struct Feed {
     server: FeedServer,
-    items: Arc<Mutex<Vec<(String, String)>>>,
+    items: Arc<Mutex<Vec<(String, String, i64)>>>,
 }
 
 impl Feed {
@@ -49,7 +50,7 @@ impl Feed {
         let items = Arc::new(Mutex::new(Vec::new()));
         let shared = Arc::clone(&items);
         server.route("/rss.xml", move |_| {
-            Reply::ok("application/rss+xml", rss_feed(&shared.lock().unwrap()))
+            Reply::ok("application/rss+xml", rss_feed_dated(&shared.lock().unwrap()))
         });
         let feed = Feed { server, items };
         for (guid, title) in initial {
@@ -60,10 +61,9 @@ impl Feed {
 
     /// Adds an item at the top of the feed.
     fn publish(&self, guid: &str, title: &str) {
-        self.items
-            .lock()
-            .unwrap()
-            .insert(0, (guid.to_owned(), title.to_owned()));
+        let mut items = self.items.lock().unwrap();
+        let minute = items.len() as i64;
+        items.insert(0, (guid.to_owned(), title.to_owned(), minute));
     }
 }
 
@@ -567,7 +567,9 @@ async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_flood_is_limited_for_that_user_only() {
-    let world = World::new(None, &[]).await;
+    // Telegram's real limits: answers to one chat are paced like notices (one a second in a
+    // private chat), so a burst of commands draws no 429, and other users are answered at once.
+    let world = World::new(Some(Limits::REAL), &[]).await;
     let tg = &world.tg;
     let daemon = world.start();
     let (flooder, other) = (5001, 5002);
@@ -577,11 +579,16 @@ async fn a_command_flood_is_limited_for_that_user_only() {
     tg.user_says(other, "en", "/help");
     let help = nth_reply(tg, &chat(other), 1).await;
     assert!(help.visible.contains("Commands"), "{}", help.visible);
-    eventually("all updates handled", || {
-        (tg.unconfirmed_updates() == 0).then_some(())
+    assert!(
+        tg.sent_to(&chat(flooder)).len() < 5,
+        "the other user did not wait for the flooder's answers"
+    );
+    let expected = policy_watch::bot::COMMANDS_PER_MINUTE as usize + 1;
+    eventually("the flooder's paced answers", || {
+        (tg.sent_to(&chat(flooder)).len() >= expected).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let replies = tg.sent_to(&chat(flooder));
     let helps = replies
         .iter()
@@ -597,6 +604,7 @@ async fn a_command_flood_is_limited_for_that_user_only() {
         "{replies:#?}"
     );
     assert_eq!(warnings, 1, "told once: {replies:#?}");
+    assert_eq!(tg.too_many(), 0, "answers were not paced: {:?}", tg.violations());
     daemon.stop().await;
 }
 
@@ -877,5 +885,59 @@ async fn an_idle_bot_keeps_its_long_poll_open_and_answers_at_once() {
         "an idle bot answered after {:?}",
         asked.elapsed()
     );
+    daemon.stop().await;
+}
+
+/// Each command answers what it did: several topics in any order, a word that fits several
+/// topics (with the candidates), topics not subscribed, an unknown /recent topic (nothing to
+/// "change"), an impossible digest time, an overlong argument; the greeting names the
+/// configured topics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_say_what_they_did() {
+    let world = World::new(None, &[]).await;
+    let tg = &world.tg;
+    let daemon = world.start();
+    let store = daemon.store.clone();
+    let user = 6101;
+    let c = chat(user);
+
+    tg.user_says(user, "ko", "/start");
+    let greeting = nth_reply(tg, &c, 1).await.visible;
+    assert!(greeting.contains("AI 바이오") && !greeting.contains("이니셔티브"), "{greeting}");
+
+    tg.user_says(user, "ko", "/subscribe AI반도체 인재");
+    let reply = nth_reply(tg, &c, 2).await.visible;
+    assert!(reply.contains("구독했습니다"), "{reply}");
+    assert_eq!(topics_of(&store, user), Some(set(&["chips", "talent"])));
+
+    tg.user_says(user, "ko", "/subscribe 반도체");
+    let reply = nth_reply(tg, &c, 3).await.visible;
+    assert!(
+        reply.contains("여러 주제에 해당합니다")
+            && reply.contains("AI반도체 (NPU·AI칩)")
+            && reply.contains("AI·반도체 인재 양성"),
+        "{reply}"
+    );
+    assert!(!reply.contains("모르는 주제"), "{reply}");
+
+    tg.user_says(user, "ko", "/unsubscribe bio talent");
+    let reply = nth_reply(tg, &c, 4).await.visible;
+    assert!(reply.contains("구독을 해지했습니다: AI·반도체 인재 양성"), "{reply}");
+    assert!(reply.contains("구독하고 있지 않던 주제입니다: AI 바이오"), "{reply}");
+    assert_eq!(topics_of(&store, user), Some(set(&["chips"])));
+
+    tg.user_says(user, "ko", "/recent 우주");
+    let reply = nth_reply(tg, &c, 5).await.visible;
+    assert!(reply.contains("모르는 주제입니다: 우주"), "{reply}");
+    assert!(!reply.contains("바꾸지 않았습니다"), "/recent changes nothing: {reply}");
+
+    tg.user_says(user, "ko", "/digest on 25:00");
+    let reply = nth_reply(tg, &c, 6).await.visible;
+    assert!(reply.contains("25:00: 시각을 읽을 수 없습니다"), "{reply}");
+
+    let long = format!("/subscribe {}", "우주항공 ".repeat(1500));
+    tg.user_says(user, "ko", &long);
+    let reply = nth_reply(tg, &c, 7).await.visible;
+    assert!(reply.contains("모르는 주제입니다") && reply.chars().count() < 1500, "{reply}");
     daemon.stop().await;
 }

@@ -3,8 +3,8 @@
 //! One [`Bot`] task long-polls `getUpdates` and answers commands (see [`Command`]). It owns the
 //! `subscribers` tree; the ingest stage reads that tree to fan every new notice out through the
 //! durable outbox, so subscribers get the same guarantees and pacing as configured channels.
-//! Replies to commands are sent directly (they answer a person who is waiting) but share the
-//! global send limiter with the deliverer.
+//! Replies to commands are not durable (they answer a person who is waiting); they are queued
+//! per chat and paced with the deliverer's limiters ([`replies`]).
 //!
 //! Rules worth knowing:
 //! - The id of the last handled update is stored, so a restart never handles an update twice
@@ -17,6 +17,7 @@
 //!   that they are told once to slow down and further commands are ignored for a while. Other
 //!   users are not affected.
 
+mod replies;
 pub mod text;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -25,15 +26,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveTime, Utc};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use teloxide::payloads::{
     AnswerCallbackQuerySetters, EditMessageReplyMarkupSetters, GetUpdatesSetters,
-    SendMessageSetters, SetMyCommandsSetters,
+    SetMyCommandsSetters,
 };
 use teloxide::prelude::Requester;
 use teloxide::types::{
     AllowedUpdate, BotCommand, CallbackQuery, Chat, ChatId, ChatMemberKind, ChatMemberUpdated,
-    InlineKeyboardButton, InlineKeyboardMarkup, Message, ParseMode, ReplyMarkup, UpdateKind,
+    InlineKeyboardButton, InlineKeyboardMarkup, Message, UpdateKind,
     UserId,
 };
 use teloxide::utils::command::{BotCommands, ParseError};
@@ -43,10 +44,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::daemon::{Health, Reloader};
-use crate::deliver::telegram::{LONG_POLL, Outcome, classify_error, no_link_preview};
+use crate::deliver::telegram::LONG_POLL;
 use crate::deliver::{digest, render};
 use crate::items::format_kst;
 use crate::store::{ChatKind, Lang, Store, StoreError, Subscriber};
+pub use replies::Replies;
 use text::TopicLine;
 
 /// The bot's commands as Telegram sends them (`/name args`, or `/name@bot args` in groups).
@@ -101,8 +103,8 @@ pub struct Bot {
     /// `/reload`'s path to the config (None: not available in this run).
     pub reloader: Option<Reloader>,
     pub health: Arc<Health>,
-    /// The global send limiter, shared with the deliverer.
-    pub global: Arc<DefaultDirectRateLimiter>,
+    /// Answers, queued per chat and paced with the deliverer's [`crate::deliver::Pacer`].
+    pub replies: Replies,
     /// The deliverer's wake-up (a `/digest off` flushes the queue into the outbox).
     pub wake: Arc<Notify>,
 }
@@ -412,7 +414,19 @@ impl Bot {
                     })
                 })?;
                 let topics = subscriber.map(|s| s.topics).unwrap_or_default();
-                self.reply(cx.chat, &text::greeting(lang), Some(self.keyboard(&topics)))
+                let names: Vec<String> = self
+                    .config
+                    .borrow()
+                    .topics
+                    .iter()
+                    .map(|t| t.name.clone())
+                    .collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                self.reply(
+                    cx.chat,
+                    &text::greeting(lang, &names),
+                    Some(self.keyboard(&topics)),
+                )
                     .await;
             }
             Command::Help => {
@@ -495,10 +509,11 @@ impl Bot {
         let config = self.config.borrow().clone();
         let chosen = match resolve_topics(&config, args) {
             Ok(chosen) => chosen,
-            Err(unknown) => return self.reply_unknown_topics(cx, &unknown).await,
+            Err(error) => return self.reply_unknown_topics(cx, &error, true).await,
         };
         let kind = cx.kind.unwrap_or(ChatKind::Private);
         let lang = cx.lang;
+        let before = self.topics_of(cx.chat)?;
         let updated = self.store.update_subscriber(cx.chat, |current| {
             let mut s = current.unwrap_or_else(|| Subscriber::new(cx.chat, kind, lang));
             for topic in &chosen {
@@ -510,30 +525,43 @@ impl Bot {
             }
             Some(s)
         })?;
+        // What actually changed, and what was asked for but already so.
+        let (changed, unchanged): (BTreeSet<String>, BTreeSet<String>) = chosen
+            .into_iter()
+            .partition(|t| before.contains(t) != add);
         let all = self.names(&updated.map(|s| s.topics).unwrap_or_default());
-        let changed = self.names(&chosen.into_iter().collect());
+        let changed = self.names(&changed);
+        let unchanged = self.names(&unchanged);
         let all: Vec<&str> = all.iter().map(String::as_str).collect();
         let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
+        let unchanged: Vec<&str> = unchanged.iter().map(String::as_str).collect();
         let reply = if add {
-            text::subscribed(cx.lang, &changed, &all)
+            text::subscribed(cx.lang, &changed, &unchanged, &all)
         } else {
-            text::unsubscribed(cx.lang, &changed, &all)
+            text::unsubscribed(cx.lang, &changed, &unchanged, &all)
         };
         self.reply(cx.chat, &reply, None).await;
         Ok(())
     }
 
-    /// Names the words that are no topic and lists the valid ones (with the chat's choices).
+    /// Names the words that are no topic (and those that fit several, with the candidates) and
+    /// lists the valid ones. `changes`: the command would have changed the subscription.
     async fn reply_unknown_topics(
         &self,
         cx: &Context,
-        unknown: &[String],
+        error: &TopicQueryError,
+        changes: bool,
     ) -> Result<(), StoreError> {
         let lines = self.topic_lines(&self.topics_of(cx.chat)?);
-        let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
+        let unknown: Vec<&str> = error.unknown.iter().map(String::as_str).collect();
+        let ambiguous: Vec<(String, Vec<String>)> = error
+            .ambiguous
+            .iter()
+            .map(|(word, ids)| (word.clone(), self.names(&ids.iter().cloned().collect())))
+            .collect();
         self.reply(
             cx.chat,
-            &text::unknown_topics(cx.lang, &unknown, &lines),
+            &text::unknown_topics(cx.lang, &unknown, &ambiguous, &lines, changes),
             None,
         )
         .await;
@@ -561,7 +589,7 @@ impl Bot {
                         .await;
                     return Ok(());
                 }
-                Err(unknown) => return self.reply_unknown_topics(cx, &unknown).await,
+                Err(error) => return self.reply_unknown_topics(cx, &error, false).await,
             }
         };
         let notices = self.store.recent(topic.as_deref(), count)?;
@@ -600,7 +628,7 @@ impl Bot {
                     Some(t) => NaiveTime::parse_from_str(t, "%H:%M").ok(),
                 };
                 match at {
-                    None => text::digest_usage(cx.lang, current.digest_at),
+                    None => text::digest_bad_time(cx.lang, time.unwrap_or_default()),
                     Some(at) => {
                         // Today's digest is due only if its time is still ahead.
                         let now = Utc::now();
@@ -815,39 +843,9 @@ impl Bot {
         })
     }
 
-    /// Sends a reply in HTML. A 429 is waited out and retried (twice); a refusal (the user blocked
-    /// the bot) deactivates the subscriber; other failures are logged: the user can ask again.
+    /// Queues an answer in HTML (see [`replies`]: in order per chat, paced, not durable).
     async fn reply(&self, chat: i64, html: &str, keyboard: Option<InlineKeyboardMarkup>) {
-        for _ in 0..3 {
-            self.global.until_ready().await;
-            let mut request = self
-                .telegram
-                .send_message(ChatId(chat), html)
-                .parse_mode(ParseMode::Html)
-                .link_preview_options(no_link_preview());
-            if let Some(keyboard) = &keyboard {
-                request = request.reply_markup(ReplyMarkup::InlineKeyboard(keyboard.clone()));
-            }
-            let outcome = match request.await {
-                Ok(_) => return,
-                Err(e) => classify_error(&e),
-            };
-            match outcome {
-                Outcome::RetryAfter(wait) => tokio::time::sleep(wait).await,
-                Outcome::Gone(reason) => {
-                    match self.store.deactivate_subscriber(chat, &reason) {
-                        Ok(Some(_)) => tracing::info!(chat, "subscriber deactivated: {reason}"),
-                        Ok(None) => {}
-                        Err(e) => tracing::error!("cannot deactivate subscriber {chat}: {e}"),
-                    }
-                    return;
-                }
-                other => {
-                    tracing::warn!(chat, "cannot answer a command: {other:?}");
-                    return;
-                }
-            }
-        }
+        self.replies.send(chat, html.to_owned(), keyboard);
     }
 }
 
@@ -892,10 +890,20 @@ fn log_poll_error(error: &RequestError, failures: u32, wait: Duration) {
     }
 }
 
+/// Why some words of a topic list name no single topic.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TopicQueryError {
+    /// Words that name no topic.
+    pub unknown: Vec<String>,
+    /// Words that fit several topics, with the ids they fit.
+    pub ambiguous: Vec<(String, Vec<String>)>,
+}
+
 /// Topic ids named by `args`: `all` (or 전체/모두), or ids and names separated by commas or
-/// spaces. A name may contain spaces ("AI 바이오"): each comma-separated part is first tried
-/// whole, then word by word. Returns the words that name no topic as the error.
-pub fn resolve_topics(config: &Config, args: &str) -> Result<BTreeSet<String>, Vec<String>> {
+/// spaces. Each word is looked up on its own first ("AI반도체 인재" is two topics); a part
+/// whose words do not all name a topic is then tried whole, for names with spaces
+/// ("AI 바이오"). A word that fits several topics is reported with them, not guessed.
+pub fn resolve_topics(config: &Config, args: &str) -> Result<BTreeSet<String>, TopicQueryError> {
     let args = args.trim();
     if ["all", "전체", "모두"]
         .iter()
@@ -908,39 +916,61 @@ pub fn resolve_topics(config: &Config, args: &str) -> Result<BTreeSet<String>, V
             .collect());
     }
     let mut found = BTreeSet::new();
-    let mut unknown = Vec::new();
+    let mut error = TopicQueryError::default();
     for part in args
         .split([',', '，', '、'])
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        if let Some(id) = find_topic(config, part) {
+        let words: Vec<Lookup> = part.split_whitespace().map(|w| find_topic(config, w)).collect();
+        if words.iter().all(|w| matches!(w, Lookup::One(_))) {
+            found.extend(words.into_iter().filter_map(Lookup::one));
+            continue;
+        }
+        if let Lookup::One(id) = find_topic(config, part) {
             found.insert(id);
             continue;
         }
-        for word in part.split_whitespace() {
-            match find_topic(config, word) {
-                Some(id) => {
+        for (word, lookup) in part.split_whitespace().zip(words) {
+            match lookup {
+                Lookup::One(id) => {
                     found.insert(id);
                 }
-                None => unknown.push(word.to_owned()),
+                Lookup::Several(ids) => error.ambiguous.push((word.to_owned(), ids)),
+                Lookup::None => error.unknown.push(word.to_owned()),
             }
         }
     }
-    if unknown.is_empty() && !found.is_empty() {
+    if error == TopicQueryError::default() && !found.is_empty() {
         Ok(found)
     } else {
-        Err(unknown)
+        Err(error)
+    }
+}
+
+/// What a word names.
+enum Lookup {
+    One(String),
+    Several(Vec<String>),
+    None,
+}
+
+impl Lookup {
+    fn one(self) -> Option<String> {
+        match self {
+            Lookup::One(id) => Some(id),
+            _ => None,
+        }
     }
 }
 
 /// One topic by id, hashtag, full name, short name (before a parenthesis), or a unique part of
 /// its name; compared folded (case, spacing and punctuation ignored).
-fn find_topic(config: &Config, query: &str) -> Option<String> {
+fn find_topic(config: &Config, query: &str) -> Lookup {
     let fold = |s: &str| crate::classify::normalize(s).folded;
     let q = fold(query.trim_start_matches(['#', '/']));
     if q.is_empty() {
-        return None;
+        return Lookup::None;
     }
     let short = |name: &str| name.split(['(', '（']).next().unwrap_or(name).to_owned();
     let exact = config.topics.iter().find(|t| {
@@ -950,15 +980,21 @@ fn find_topic(config: &Config, query: &str) -> Option<String> {
             || fold(&short(&t.name)) == q
     });
     if let Some(t) = exact {
-        return Some(t.id.get_ref().clone());
+        return Lookup::One(t.id.get_ref().clone());
     }
     if q.chars().count() < 2 {
-        return None;
+        return Lookup::None;
     }
-    let mut partial = config.topics.iter().filter(|t| fold(&t.name).contains(&q));
-    match (partial.next(), partial.next()) {
-        (Some(t), None) => Some(t.id.get_ref().clone()),
-        _ => None,
+    let partial: Vec<String> = config
+        .topics
+        .iter()
+        .filter(|t| fold(&t.name).contains(&q))
+        .map(|t| t.id.get_ref().clone())
+        .collect();
+    match partial.len() {
+        0 => Lookup::None,
+        1 => Lookup::One(partial.into_iter().next().expect("one")),
+        _ => Lookup::Several(partial),
     }
 }
 
@@ -1015,18 +1051,43 @@ keywords = ["AI 인재"]
         );
     }
 
+    fn unknown(words: &[&str]) -> TopicQueryError {
+        TopicQueryError {
+            unknown: words.iter().map(|w| w.to_string()).collect(),
+            ambiguous: Vec::new(),
+        }
+    }
+
     #[test]
     fn unknown_and_ambiguous_words_are_reported() {
         let c = config();
+        assert_eq!(resolve_topics(&c, "quantum"), Err(unknown(&["quantum"])));
+        // "AI" is in every name: ambiguous, reported with its candidates rather than guessed.
         assert_eq!(
-            resolve_topics(&c, "quantum"),
-            Err(vec!["quantum".to_owned()])
+            resolve_topics(&c, "ai"),
+            Err(TopicQueryError {
+                unknown: Vec::new(),
+                ambiguous: vec![("ai".into(), vec!["ai_chip_npu".into(), "ai_bio".into(), "talent".into()])],
+            })
         );
-        // "AI" is in every name: ambiguous, so unknown rather than a guess.
-        assert_eq!(resolve_topics(&c, "ai"), Err(vec!["ai".to_owned()]));
         assert_eq!(
             resolve_topics(&c, "talent quantum"),
-            Err(vec!["quantum".to_owned()])
+            Err(unknown(&["quantum"]))
+        );
+    }
+
+    #[test]
+    fn each_word_is_a_topic_before_the_words_are_read_together() {
+        let c = config();
+        // "AI반도체 인재" read whole is a part of the talent topic's name; word by word it is
+        // two topics, in either order.
+        assert_eq!(
+            resolve_topics(&c, "AI반도체 인재"),
+            Ok(ids(&["ai_chip_npu", "talent"]))
+        );
+        assert_eq!(
+            resolve_topics(&c, "인재 AI반도체"),
+            Ok(ids(&["ai_chip_npu", "talent"]))
         );
     }
 

@@ -38,23 +38,33 @@ pub fn command_list(lang: Lang) -> Vec<(&'static str, &'static str)> {
     }
 }
 
-pub fn greeting(lang: Lang) -> String {
+/// The `/start` greeting. It names the topics of the running config (not a fixed list: an
+/// operator may watch other topics).
+pub fn greeting(lang: Lang, topics: &[&str]) -> String {
+    let shown: Vec<&str> = topics.iter().copied().take(6).collect();
+    let mut list = encode_text(&shown.join(", ")).into_owned();
+    if topics.len() > shown.len() {
+        list.push_str(match lang {
+            Lang::Ko => " 등",
+            Lang::En => "…",
+        });
+    }
     match lang {
-        Lang::Ko => "안녕하세요! <b>policy-watch</b> 봇입니다.\n\
-            과학기술정보통신부와 산업통상부가 AI-반도체 이니셔티브 주제(AI반도체·NPU, HBM·PIM, \
-            AI 컴퓨팅 인프라, AI 기본법 등)에 관한 자료를 내면 몇 분 안에 알려 드립니다.\n\n\
+        Lang::Ko => format!(
+            "안녕하세요! <b>policy-watch</b> 봇입니다.\n\
+            지켜보는 부처가 다음 주제({list})에 관한 자료를 내면 몇 분 안에 알려 드립니다.\n\n\
             아래 버튼으로 받을 주제를 고르세요(지금은 선택된 주제가 없습니다). \
             구독 이후의 새 소식만 보내 드리며, 지난 소식은 /recent 로 볼 수 있습니다.\n\
             명령어 목록: /help"
-            .into(),
-        Lang::En => "Hello! This is the <b>policy-watch</b> bot.\n\
-            When MSIT or the Ministry of Trade, Industry and Resources publishes something on the \
-            AI-Semiconductor Initiative's topics (AI chips and NPUs, HBM and PIM, AI computing \
-            infrastructure, the AI Basic Act…), you hear about it within minutes.\n\n\
+        ),
+        Lang::En => format!(
+            "Hello! This is the <b>policy-watch</b> bot.\n\
+            When the ministries it watches publish something on these topics ({list}), you hear \
+            about it within minutes.\n\n\
             Choose your topics with the buttons below (none is selected yet). You get news from \
             now on; /recent shows what came before.\n\
             Commands: /help"
-            .into(),
+        ),
     }
 }
 
@@ -154,22 +164,27 @@ fn names_list(names: &[&str]) -> String {
         .join("\n")
 }
 
-pub fn subscribed(lang: Lang, added: &[&str], all: &[&str]) -> String {
+pub fn subscribed(lang: Lang, added: &[&str], already: &[&str], all: &[&str]) -> String {
+    let mut lines = Vec::new();
+    if !added.is_empty() {
+        lines.push(match lang {
+            Lang::Ko => format!("구독했습니다: {}", encode_text(&added.join(", "))),
+            Lang::En => format!("Subscribed: {}", encode_text(&added.join(", "))),
+        });
+    }
+    if !already.is_empty() {
+        lines.push(match lang {
+            Lang::Ko => format!("이미 구독 중입니다: {}", encode_text(&already.join(", "))),
+            Lang::En => format!("Already subscribed: {}", encode_text(&already.join(", "))),
+        });
+    }
     match lang {
-        Lang::Ko => format!(
-            "구독했습니다: {}\n\n지금 받는 주제:\n{}",
-            encode_text(&added.join(", ")),
-            names_list(all)
-        ),
-        Lang::En => format!(
-            "Subscribed: {}\n\nYour topics now:\n{}",
-            encode_text(&added.join(", ")),
-            names_list(all)
-        ),
+        Lang::Ko => format!("{}\n\n지금 받는 주제:\n{}", lines.join("\n"), names_list(all)),
+        Lang::En => format!("{}\n\nYour topics now:\n{}", lines.join("\n"), names_list(all)),
     }
 }
 
-pub fn unsubscribed(lang: Lang, removed: &[&str], all: &[&str]) -> String {
+pub fn unsubscribed(lang: Lang, removed: &[&str], not_subscribed: &[&str], all: &[&str]) -> String {
     let rest = if all.is_empty() {
         match lang {
             Lang::Ko => "이제 받는 주제가 없습니다. /topics 로 다시 고를 수 있습니다.".to_owned(),
@@ -181,20 +196,51 @@ pub fn unsubscribed(lang: Lang, removed: &[&str], all: &[&str]) -> String {
             Lang::En => format!("Your topics now:\n{}", names_list(all)),
         }
     };
-    match lang {
-        Lang::Ko => format!(
-            "구독을 해지했습니다: {}\n\n{rest}",
-            encode_text(&removed.join(", "))
-        ),
-        Lang::En => format!(
-            "Unsubscribed: {}\n\n{rest}",
-            encode_text(&removed.join(", "))
-        ),
+    let mut lines = Vec::new();
+    if !removed.is_empty() {
+        lines.push(match lang {
+            Lang::Ko => format!("구독을 해지했습니다: {}", encode_text(&removed.join(", "))),
+            Lang::En => format!("Unsubscribed: {}", encode_text(&removed.join(", "))),
+        });
     }
+    if !not_subscribed.is_empty() {
+        lines.push(match lang {
+            Lang::Ko => format!(
+                "구독하고 있지 않던 주제입니다: {}",
+                encode_text(&not_subscribed.join(", "))
+            ),
+            Lang::En => format!(
+                "You were not subscribed to: {}",
+                encode_text(&not_subscribed.join(", "))
+            ),
+        });
+    }
+    format!("{}\n\n{rest}", lines.join("\n"))
 }
 
-/// Unknown topic names in a command: nothing was changed; the valid ones are listed.
-pub fn unknown_topics(lang: Lang, unknown: &[&str], valid: &[TopicLine]) -> String {
+/// A user's word as it is echoed back: short, so that an answer never outgrows a message.
+fn echo(words: &[&str]) -> String {
+    const MAX_WORDS: usize = 8;
+    let mut shown: Vec<String> = words
+        .iter()
+        .take(MAX_WORDS)
+        .map(|w| crate::items::truncate_chars(w, 30))
+        .collect();
+    if words.len() > MAX_WORDS {
+        shown.push(format!("… (+{})", words.len() - MAX_WORDS));
+    }
+    encode_text(&shown.join(", ")).into_owned()
+}
+
+/// Words of a command that name no topic, or several: the valid ones are listed. `changes`:
+/// the command would have changed the subscription (and did not).
+pub fn unknown_topics(
+    lang: Lang,
+    unknown: &[&str],
+    ambiguous: &[(String, Vec<String>)],
+    valid: &[TopicLine],
+    changes: bool,
+) -> String {
     let list = valid
         .iter()
         .map(|t| {
@@ -206,13 +252,34 @@ pub fn unknown_topics(lang: Lang, unknown: &[&str], valid: &[TopicLine]) -> Stri
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let unknown = encode_text(&unknown.join(", ")).into_owned();
+    let mut lines = Vec::new();
+    if !unknown.is_empty() {
+        lines.push(match lang {
+            Lang::Ko => format!("모르는 주제입니다: {}", echo(unknown)),
+            Lang::En => format!("Unknown topic: {}", echo(unknown)),
+        });
+    }
+    for (word, names) in ambiguous.iter().take(4) {
+        let names = encode_text(&names.join(", ")).into_owned();
+        lines.push(match lang {
+            Lang::Ko => format!("{}: 여러 주제에 해당합니다 — {names}. 더 자세히 적어 주세요.", echo(&[word])),
+            Lang::En => format!("{}: fits several topics — {names}. Please be more specific.", echo(&[word])),
+        });
+    }
+    if changes {
+        lines.push(match lang {
+            Lang::Ko => "아무것도 바꾸지 않았습니다.".to_owned(),
+            Lang::En => "Nothing was changed.".to_owned(),
+        });
+    }
     match lang {
         Lang::Ko => format!(
-            "모르는 주제입니다: {unknown}\n아무것도 바꾸지 않았습니다. 사용할 수 있는 주제(id 또는 이름, 여러 개는 띄어쓰기나 쉼표로):\n{list}\n또는 <code>all</code>"
+            "{}\n사용할 수 있는 주제(id 또는 이름, 여러 개는 띄어쓰기나 쉼표로):\n{list}\n또는 <code>all</code>",
+            lines.join("\n")
         ),
         Lang::En => format!(
-            "Unknown topic: {unknown}\nNothing was changed. Valid topics (id or name, several separated by spaces or commas):\n{list}\nor <code>all</code>"
+            "{}\nValid topics (id or name, several separated by spaces or commas):\n{list}\nor <code>all</code>",
+            lines.join("\n")
         ),
     }
 }
@@ -308,6 +375,19 @@ pub fn digest_usage(lang: Lang, current: Option<NaiveTime>) -> String {
     }
 }
 
+/// `/digest on TIME` with a time that is not one.
+pub fn digest_bad_time(lang: Lang, given: &str) -> String {
+    let given = echo(&[given]);
+    match lang {
+        Lang::Ko => format!(
+            "{given}: 시각을 읽을 수 없습니다. 00:00부터 23:59 사이로, 예: <code>/digest on 08:30</code> (한국 시간)"
+        ),
+        Lang::En => format!(
+            "{given}: not a time of day. Use 00:00 to 23:59, e.g. <code>/digest on 08:30</code> (Korea time)"
+        ),
+    }
+}
+
 pub fn digest_heading(lang: Lang, day: NaiveDate, count: usize, part: u32, parts: u32) -> String {
     let part = if parts > 1 {
         format!(" ({part}/{parts})")
@@ -316,11 +396,11 @@ pub fn digest_heading(lang: Lang, day: NaiveDate, count: usize, part: u32, parts
     };
     match lang {
         Lang::Ko => format!(
-            "🗞 {} AI-반도체 정책 소식 요약 — {count}건{part}",
+            "🗞 {} 정책 소식 요약 — {count}건{part}",
             day.format("%Y-%m-%d")
         ),
         Lang::En => format!(
-            "🗞 AI-Semiconductor policy digest for {} — {count} notices{part}",
+            "🗞 Policy digest for {} — {count} notices{part}",
             day.format("%Y-%m-%d")
         ),
     }

@@ -238,7 +238,6 @@ const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(50);
 pub struct Deliverer {
     pub store: Store,
     pub sinks: Sinks,
-    pub limits: TelegramLimits,
     /// Chats that get operator alerts.
     pub admins: Vec<i64>,
     /// Configured destinations: re-activated at start (an operator restarts after fixing rights).
@@ -247,19 +246,16 @@ pub struct Deliverer {
     pub wake: Arc<Notify>,
     /// Beaten on every turn of the loop (the systemd watchdog watches it).
     pub health: Arc<crate::daemon::Health>,
-    /// Telegram's overall limit, shared with the bot's replies ([`global_limiter`]).
-    pub global: Arc<DefaultDirectRateLimiter>,
+    /// Telegram's limits, shared with the bot's replies (Telegram counts notices and replies
+    /// to a chat alike).
+    pub pacer: Arc<Pacer>,
 }
 
-/// The limiter of all sends of this bot (Telegram counts notices and replies alike).
-pub fn global_limiter(limits: &TelegramLimits) -> Arc<DefaultDirectRateLimiter> {
-    Arc::new(RateLimiter::direct(quota(
-        Duration::from_secs(1) / limits.global_per_second,
-    )))
-}
-
-struct Pacing {
-    global: Arc<DefaultDirectRateLimiter>,
+/// Pacing of every message this bot sends: a limiter per chat (groups and channels
+/// 60 s / `group_per_minute`, private chats 1 s / `private_per_second`, evenly spaced) and one
+/// for all chats (`global_per_second`). Shared by the deliverer and the bot's replies.
+pub struct Pacer {
+    global: DefaultDirectRateLimiter,
     groups: DefaultKeyedRateLimiter<String>,
     private: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
@@ -271,10 +267,10 @@ fn quota(per: Duration) -> Quota {
         .allow_burst(NonZeroU32::MIN)
 }
 
-impl Pacing {
-    fn new(limits: &TelegramLimits, global: Arc<DefaultDirectRateLimiter>) -> Pacing {
-        Pacing {
-            global,
+impl Pacer {
+    pub fn new(limits: &TelegramLimits) -> Pacer {
+        Pacer {
+            global: RateLimiter::direct(quota(Duration::from_secs(1) / limits.global_per_second)),
             groups: RateLimiter::keyed(quota(Duration::from_secs(60) / limits.group_per_minute)),
             private: RateLimiter::keyed(quota(Duration::from_secs(1) / limits.private_per_second)),
             clock: DefaultClock::default(),
@@ -282,12 +278,25 @@ impl Pacing {
     }
 
     /// Takes this chat's turn, or says how long until it has one.
-    fn chat_turn(&self, chat: &str) -> Result<(), Duration> {
+    pub fn chat_turn(&self, chat: &str) -> Result<(), Duration> {
         let private = chat.parse::<i64>().is_ok_and(|id| id > 0);
         let limiter = if private { &self.private } else { &self.groups };
         limiter
             .check_key(&chat.to_owned())
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Waits for this chat's turn, then for a global one: right before a send.
+    pub async fn until_ready(&self, chat: &str) {
+        while let Err(wait) = self.chat_turn(chat) {
+            tokio::time::sleep(wait).await;
+        }
+        self.global.until_ready().await;
+    }
+
+    /// Waits for a global turn (the chat's turn was taken with [`Pacer::chat_turn`]).
+    pub async fn until_global(&self) {
+        self.global.until_ready().await;
     }
 }
 
@@ -299,7 +308,7 @@ impl Deliverer {
         shutdown: CancellationToken,
         until_idle: Option<CancellationToken>,
     ) -> Result<DeliveryReport, DeliverError> {
-        let pacing = Pacing::new(&self.limits, Arc::clone(&self.global));
+        let pacing = Arc::clone(&self.pacer);
         let mut states: HashMap<String, DestinationRun> = HashMap::new();
         for destination in &self.reactivate {
             let key = destination.key();
@@ -382,12 +391,12 @@ impl Deliverer {
                     }
                     state.in_flight = true;
                     let sinks = self.sinks.clone();
-                    let global = Arc::clone(&pacing.global);
+                    let pacer = Arc::clone(&pacing);
                     let delivery = delivery.clone();
                     tasks.spawn(async move {
                         let outcome = match chat {
                             Some(chat) => {
-                                global.until_ready().await;
+                                pacer.until_global().await;
                                 Ok(send_telegram(&sinks, &chat, &delivery).await)
                             }
                             None => print(&sinks.printer, &delivery),

@@ -262,18 +262,22 @@ impl Store {
     }
 
     /// The latest matched notices, newest first, optionally of one topic.
+    ///
+    /// Newest first by the items' own dates (the first-seen time where a source gave none), not
+    /// by when they were recorded: a baseline or a slow source records old items late. The
+    /// history is small (`HISTORY_MAX`), so it is read whole.
     pub fn recent(&self, topic: Option<&str>, n: usize) -> Result<Vec<Notice>, StoreError> {
         let mut out = Vec::new();
         for entry in self.history.iter().rev() {
-            if out.len() >= n {
-                break;
-            }
             let (key, bytes) = entry?;
             let notice: Notice = from_json(&bytes, || format!("history/{}", super::hex(&key)))?;
             if topic.is_none_or(|t| notice.topics.iter().any(|m| m.id == t)) {
                 out.push(notice);
             }
         }
+        // Stable: among equal dates, the later recorded first.
+        out.sort_by_key(|n| std::cmp::Reverse(n.item.published.unwrap_or(n.seen_at)));
+        out.truncate(n);
         Ok(out)
     }
 

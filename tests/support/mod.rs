@@ -199,6 +199,26 @@ pub fn rss_feed<G: AsRef<str>, T: AsRef<str>>(items: &[(G, T)]) -> Vec<u8> {
     xml.into_bytes()
 }
 
+/// An RSS 2.0 feed of (guid, title, minutes after 2026-11-25 10:00 KST) items, in the given
+/// order: for feeds whose items keep their dates as new ones are published above them.
+pub fn rss_feed_dated(items: &[(String, String, i64)]) -> Vec<u8> {
+    use chrono::TimeZone;
+    let base = policy_watch::items::kst()
+        .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+        .unwrap();
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>t</title><link>https://f.example/</link><description>d</description>\n",
+    );
+    for (guid, title, minutes) in items {
+        let date = (base + chrono::Duration::minutes(*minutes)).to_rfc2822();
+        xml.push_str(&format!(
+            "<item><title><![CDATA[{title}]]></title><link>https://f.example/{guid}</link><guid>{guid}</guid><pubDate>{date}</pubDate></item>\n"
+        ));
+    }
+    xml.push_str("</channel></rss>\n");
+    xml.into_bytes()
+}
+
 /// Title of the n-th numbered notice.
 pub fn numbered_title(n: usize) -> String {
     format!("AI반도체 소식 {n:03}")
