@@ -680,8 +680,13 @@ async fn digest_off_sends_what_was_collected_as_one_message() {
     );
 
     tg.user_says(user, "ko", "/digest off");
-    nth_reply(tg, &chat(user), 4).await;
-    let digest = nth_reply(tg, &chat(user), 5).await;
+    // The answer and the digest (an outbox delivery) may arrive in either order.
+    nth_reply(tg, &chat(user), 5).await;
+    let digest = tg.sent_to(&chat(user))[3..]
+        .iter()
+        .find(|m| m.visible.contains("요약 —"))
+        .cloned()
+        .expect("the digest");
     assert!(digest.html);
     assert!(digest.visible.contains("요약 — 2건"), "{}", digest.visible);
     let first = digest.visible.find("NPU 설계 지원 공고").expect("listed");
