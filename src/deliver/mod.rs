@@ -320,6 +320,8 @@ impl Deliverer {
         }
         let mut pending = Pending::default();
         let mut loaded_up_to: Option<u64> = None;
+        // Destinations found to be no longer configured (reported once each).
+        let mut orphans: HashMap<String, usize> = HashMap::new();
         let mut tasks: JoinSet<Finished> = JoinSet::new();
         let mut report = DeliveryReport::default();
         let once = until_idle.is_some();
@@ -329,7 +331,17 @@ impl Deliverer {
             for entry in self.store.outbox_after(loaded_up_to) {
                 let (seq, delivery) = entry?;
                 loaded_up_to = Some(seq);
+                if self.orphaned(&delivery)? {
+                    let key = delivery.destination.key();
+                    self.store.dead_letter(seq, &delivery, &format!("{key} is no longer a destination: not in the config, not an admin, not a subscriber"))?;
+                    *orphans.entry(key).or_default() += 1;
+                    continue;
+                }
                 pending.insert(seq, delivery);
+            }
+            for (key, count) in orphans.drain() {
+                tracing::warn!(destination = %key, "{count} queued deliveries to {key}, which is no longer configured, were moved to the dead letters");
+                self.alert(&key, &format!("{count} queued notice(s) for {key} were kept aside (store dead letters): {key} is no longer in the config. If it should still get notices, add it back and re-queue them from a backup."))?;
             }
             let stopping = shutdown.is_cancelled();
             let mut next_ready: Option<Instant> = None;
@@ -535,8 +547,13 @@ impl Deliverer {
                 stored.inactive_since = Some(chrono::Utc::now());
                 stored.reason = Some(reason.clone());
                 self.store.save_destination_state(key, &stored)?;
-                tracing::error!(destination = %key, "Telegram refuses this destination: {reason}; it is deactivated, its notices stay in the outbox, other destinations carry on");
-                self.alert(key, &format!("Destination {key} deactivated: {reason}. Fix the bot's rights and restart policy-watch; its pending notices are kept."))?;
+                let fix = if reason.to_ascii_lowercase().contains("chat not found") {
+                    "Telegram knows no such chat: check the chat id or @name in [[telegram.destination]] (a channel's id starts with -100), and that the bot was added to it; then restart policy-watch"
+                } else {
+                    "Fix the bot's rights (a channel needs the bot as an administrator allowed to post; a group needs it as a member) and restart policy-watch"
+                };
+                tracing::error!(destination = %key, "Telegram refuses this destination: {reason}; it is deactivated, its notices stay in the outbox, other destinations carry on. {fix}");
+                self.alert(key, &format!("Destination {key} deactivated: {reason}. {fix}; its pending notices are kept."))?;
             }
             Outcome::Migrated(chat) => {
                 if let Some(old) = telegram_chat_id(key)
@@ -567,6 +584,23 @@ impl Deliverer {
             }
         }
         Ok(false)
+    }
+
+    /// Whether a delivery is for a Telegram chat this run no longer serves: not a configured
+    /// destination, not an admin, not a subscriber (a destination removed from the config, or a
+    /// mistyped one). Such deliveries would otherwise wait in the outbox forever. Only with
+    /// Telegram on: a dry run leaves Telegram deliveries parked, untouched.
+    fn orphaned(&self, delivery: &Delivery) -> Result<bool, StoreError> {
+        let Destination::Telegram { chat } = &delivery.destination else {
+            return Ok(false);
+        };
+        if self.sinks.telegram.is_none() || self.reactivate.contains(&delivery.destination) {
+            return Ok(false);
+        }
+        let Ok(id) = chat.parse::<i64>() else {
+            return Ok(true); // an @channel that is not configured
+        };
+        Ok(!self.admins.contains(&id) && self.store.subscriber(id)?.is_none())
     }
 
     /// Queues an operator alert about destination `about` (never to that chat itself: no loops).
