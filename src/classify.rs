@@ -265,6 +265,20 @@ pub struct TopicExplanation {
     /// Generic keywords that matched but did not count (no other keyword, no anchor).
     pub ignored_generic: Vec<KeywordHit>,
     pub strong: bool,
+    /// How the score was made: each piece of evidence with its weight. Keywords that overlap
+    /// or touch in the text are one piece ("NPU 뉴로모픽" scores once); a piece made only of
+    /// keywords already counted adds 0.
+    pub pieces: Vec<Piece>,
+    /// Exclusions that matched but were overridden by a strong keyword of this topic.
+    pub overridden: Vec<KeywordHit>,
+}
+
+/// One piece of evidence: keywords that overlap or touch in one field, and what it added.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Piece {
+    pub field: Field,
+    pub keywords: Vec<String>,
+    pub weight: f32,
 }
 
 /// The reasoning for every topic of an item.
@@ -528,6 +542,19 @@ impl Classifier {
     /// touch in the folded text are one occurrence ("그래픽 처리 장치(GPU)", "데이터센터" inside
     /// "AI 데이터센터"), and an occurrence made only of keywords already counted adds nothing.
     fn score(&self, counted: &[Evidence], topic: &Topic, occurrences: &[Occurrence]) -> f32 {
+        self.pieces(counted, topic, occurrences)
+            .iter()
+            .map(|(_, _, weight)| weight)
+            .sum()
+    }
+
+    /// The pieces of evidence behind a score: (field, keywords, weight added).
+    fn pieces<'a>(
+        &'a self,
+        counted: &[Evidence],
+        topic: &Topic,
+        occurrences: &[Occurrence],
+    ) -> Vec<(Field, Vec<&'a str>, f32)> {
         let weight = |field| match field {
             Field::Title => topic.title_weight,
             Field::Summary => topic.summary_weight,
@@ -537,28 +564,30 @@ impl Classifier {
             .map(|e| (&occurrences[e.occurrence], &*self.owners[e.owner].keyword))
             .collect();
         hits.sort_by_key(|(o, _)| (o.field == Field::Summary, o.folded.0, o.folded.1));
-        let mut score = 0.0;
+        let mut pieces = Vec::new();
         let mut seen_keywords: Vec<&str> = Vec::new();
         let mut i = 0;
         while i < hits.len() {
             let field = hits[i].0.field;
             let mut end = hits[i].0.folded.1;
             let mut fresh = false;
+            let mut keywords = Vec::new();
             let mut j = i;
             while j < hits.len() && hits[j].0.field == field && hits[j].0.folded.0 <= end {
                 end = end.max(hits[j].0.folded.1);
+                if !keywords.contains(&hits[j].1) {
+                    keywords.push(hits[j].1);
+                }
                 if !seen_keywords.contains(&hits[j].1) {
                     seen_keywords.push(hits[j].1);
                     fresh = true;
                 }
                 j += 1;
             }
-            if fresh {
-                score += weight(field);
-            }
+            pieces.push((field, keywords, if fresh { weight(field) } else { 0.0 }));
             i = j;
         }
-        score
+        pieces
     }
 
     /// The topics an item belongs to, in config order.
@@ -639,6 +668,20 @@ impl Classifier {
                     counted: hits(&e.counted),
                     ignored_generic: hits(&e.ignored_generic),
                     strong: e.strong,
+                    pieces: self
+                        .pieces(&e.counted, t, &evaluation.occurrences)
+                        .into_iter()
+                        .map(|(field, keywords, weight)| Piece {
+                            field,
+                            keywords: keywords.into_iter().map(str::to_owned).collect(),
+                            weight,
+                        })
+                        .collect(),
+                    overridden: if e.verdict == Verdict::Match {
+                        hits(&e.vetoes)
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect(),
         }

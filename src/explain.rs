@@ -46,15 +46,21 @@ pub fn run(
         }
     };
     let explanation = classifier.explain(&title, &summary);
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&explanation).expect("serialisable")
-        );
+    let text = if json {
+        serde_json::to_string_pretty(&explanation).expect("serialisable") + "\n"
     } else {
-        print!("{}", render(&title, &summary, &explanation, all));
+        render(&title, &summary, &explanation, all)
+    };
+    // `explain … | head` closes the pipe early: that is no error (println! would panic).
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the explanation: {e}");
+            ExitCode::from(EXIT_FAILURE as u8)
+        }
     }
-    ExitCode::SUCCESS
 }
 
 fn hit(h: &KeywordHit) -> String {
@@ -122,6 +128,29 @@ pub fn render(title: &str, summary: &str, e: &Explanation, all: bool) -> String 
                 "    matched: {}{}\n",
                 hits(&t.counted),
                 if t.strong { " [strong]" } else { "" }
+            ));
+            let pieces: Vec<String> = t
+                .pieces
+                .iter()
+                .map(|p| {
+                    let field = match p.field {
+                        Field::Title => "title",
+                        Field::Summary => "summary",
+                    };
+                    let note = match (p.keywords.len(), p.weight == 0.0) {
+                        (_, true) => " (already counted)",
+                        (1, false) => "",
+                        (_, false) => " (adjacent: one piece of evidence)",
+                    };
+                    format!("{field}[{}] {}{note}", p.keywords.join(" + "), p.weight)
+                })
+                .collect();
+            out.push_str(&format!("    score: {} = {}\n", pieces.join(" + "), t.score));
+        }
+        if !t.overridden.is_empty() {
+            out.push_str(&format!(
+                "    exclusion overridden by a strong keyword: {}\n",
+                hits(&t.overridden)
             ));
         }
         if !t.ignored_generic.is_empty() {

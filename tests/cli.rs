@@ -541,3 +541,41 @@ async fn under_journald_log_lines_have_no_timestamps_or_colours() {
         "level first, no timestamp: {line:?}"
     );
 }
+
+/// `explain` says the two rules that otherwise surprise: adjacent keywords are one piece of
+/// evidence, and a strong keyword overrides an exclusion. A closed pipe is not an error.
+#[test]
+fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
+    let out = command(&[
+        "explain",
+        "--config",
+        &shipped_config(),
+        "신규 과제 공모",
+        "NPU 뉴로모픽 개발",
+    ])
+    .output()
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("summary[NPU + 뉴로모픽] 1 (adjacent: one piece of evidence) = 1"),
+        "{stdout}"
+    );
+    let out = command(&["explain", "--config", &shipped_config(), "인사 발령: AI반도체 국장"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("exclusion overridden by a strong keyword: 인사 발령"),
+        "{stdout}"
+    );
+
+    let mut child = command(&["explain", "--json", "--config", &shipped_config(), "NPU"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader went away (`| head`)
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}
