@@ -230,6 +230,7 @@ fn store_growth() {
                 &entries,
                 &Default::default(),
                 &state,
+                None,
             )
             .unwrap();
     }

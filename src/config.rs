@@ -311,6 +311,11 @@ pub struct SourceConfig {
     /// Keep only list rows whose text contains one of these (e.g. the ministry's name).
     #[serde(default)]
     pub filter: Option<Spanned<RowFilter>>,
+    /// Hold this source's new notices this long, waiting for the same release from a source
+    /// without hold (whose copy is sent instead): for aggregators such as korea.kr, whose copy
+    /// has a bracket prefix and no time, while the ministry's own feed has the full text.
+    #[serde(default, deserialize_with = "de_hold")]
+    pub hold: Option<Duration>,
     /// What identifies a document of this source when its links carry volatile parameters.
     #[serde(default)]
     pub identity: Option<Spanned<Identity>>,
@@ -328,6 +333,17 @@ fn default_max_pages() -> usize {
 }
 fn default_page_param() -> String {
     "pageIndex".to_owned()
+}
+
+fn de_hold<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let hold = de_duration(d)?;
+    if hold > Duration::from_secs(6 * 3600) {
+        return Err(serde::de::Error::custom(format!(
+            "hold {} is too long; a notice must not wait more than \"6h\" (a poll interval or two of the other sources is enough, e.g. \"20m\")",
+            humantime::format_duration(hold)
+        )));
+    }
+    Ok((!hold.is_zero()).then_some(hold))
 }
 
 fn de_max_pages<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {

@@ -4,6 +4,7 @@
 //! marked seen in the same transaction that enqueues its deliveries" lives in one place.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use sha2::Digest;
@@ -97,7 +98,29 @@ impl Ingestor {
         let initial = self.config.borrow_and_update().clone();
         let mut rules =
             Rules::new(&initial, self.telegram).expect("run() validated the classifier");
-        while let Some(event) = events.recv().await {
+        loop {
+            // Held notices (sources with `hold`) are released when due, between poll events.
+            let next_due = match self.store.next_held_due() {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::error!("cannot read the held notices: {e}");
+                    None
+                }
+            };
+            let event = match next_due {
+                Some(due) => {
+                    let wait = Duration::from_secs(due.saturating_sub(unix_now()));
+                    tokio::select! {
+                        event = events.recv() => event,
+                        _ = tokio::time::sleep(wait) => {
+                            self.release_held().await;
+                            continue;
+                        }
+                    }
+                }
+                None => events.recv().await,
+            };
+            let Some(event) = event else { break };
             if self.config.has_changed().unwrap_or(false) {
                 let new = self.config.borrow_and_update().clone();
                 if let Some(new_rules) = Rules::new(&new, self.telegram) {
@@ -135,7 +158,33 @@ impl Ingestor {
             }
             let _ = event.committed.send(());
         }
+        self.release_held().await;
         totals
+    }
+
+    /// Queues the held notices that are due (see [`Store::release_held`]).
+    async fn release_held(&self) {
+        match self.store.release_held(unix_now()) {
+            Ok(report) => {
+                if report.released + report.superseded > 0 {
+                    tracing::info!(
+                        "held notices: {} released ({} deliveries), {} dropped because another source's copy was sent",
+                        report.released,
+                        report.queued,
+                        report.superseded
+                    );
+                }
+                if report.queued > 0 {
+                    if self.telegram
+                        && let Err(e) = self.store.flush().await
+                    {
+                        tracing::error!("cannot flush the store: {e}");
+                    }
+                    self.wake.notify_one();
+                }
+            }
+            Err(e) => tracing::error!("cannot release held notices: {e}; retrying later"),
+        }
     }
 
     /// Records one poll result.
@@ -336,7 +385,9 @@ impl Ingestor {
         state.baselined = true;
         let alert = watch_source(source, &mut state, now, Some(entries.len()));
         state.items_seen += entries.len() as u64;
-        let commit = self.store.commit_poll(id, &entries, &listing, &state)?;
+        let commit = self
+            .store
+            .commit_poll(id, &entries, &listing, &state, source.hold)?;
         let (new_items, queued) = (commit.new, commit.queued);
         if entries.iter().any(|e| e.history.is_some()) {
             self.store
@@ -345,6 +396,12 @@ impl Ingestor {
         metrics::counter!(crate::metrics::ITEMS_NEW, "source" => id.to_owned())
             .increment(new_items as u64);
         let alerts = self.alert(rules, alert)?;
+        if commit.held > 0 {
+            tracing::info!(source = %id, "{} new notices held for {} (waiting for a copy from a source without hold)", commit.held, crate::items::format_duration(source.hold.unwrap_or_default()));
+        }
+        if commit.took_over > 0 {
+            tracing::info!(source = %id, "{} new items were held from another source: this copy is sent instead", commit.took_over);
+        }
         if commit.title_duplicates > 0 {
             tracing::info!(source = %id, "{} new items carry the title of a release already seen (from another source, or this one under another link); not sent again", commit.title_duplicates);
         }
@@ -487,6 +544,10 @@ pub fn title_key(title: &str) -> Option<[u8; 16]> {
     }
     let digest = sha2::Sha256::digest(folded.as_bytes());
     digest[..16].try_into().ok()
+}
+
+fn unix_now() -> u64 {
+    Utc::now().timestamp().max(0) as u64
 }
 
 /// Oldest first. Feeds list newest first; when every item is dated, dates decide (stable for

@@ -353,6 +353,25 @@ fn parse_rfc2822_with(body: &str, zone: Option<FixedOffset>) -> Option<DateTime<
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// A duration as people write it: "365d", "12h", "1d 6h" (humantime's own format shows
+/// 365 days as "11months 30days 3h 50m 24s").
+pub fn format_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (hours, rest) = (rest / 3600, rest % 3600);
+    let (minutes, seconds) = (rest / 60, rest % 60);
+    let parts: Vec<String> = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if parts.is_empty() {
+        "0s".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}
+
 /// Formats a time as KST for notices: `2026-11-25 14:00 KST`, or the day alone when the source
 /// only gave a day (midnight KST).
 pub fn format_kst(when: DateTime<Utc>) -> String {
@@ -430,6 +449,14 @@ mod tests {
             "AI 반도체 & NPU 둘째"
         );
         assert_eq!(clean_text("a &amp;\u{202E} b\n\tc"), "a & b c");
+    }
+
+    #[test]
+    fn durations_read_as_written() {
+        use std::time::Duration;
+        assert_eq!(format_duration(Duration::from_secs(365 * 86_400)), "365d");
+        assert_eq!(format_duration(Duration::from_secs(86_400 + 6 * 3600)), "1d 6h");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
     }
 
     #[test]

@@ -167,7 +167,7 @@ async fn prune_daily(
             Ok(report) => tracing::info!(
                 "pruned {} seen items not listed by their source for {} ({} older ones kept: still listed)",
                 report.seen_total(),
-                humantime::format_duration(keep),
+                items::format_duration(keep),
                 report.kept_listed
             ),
             Err(e) => tracing::error!("pruning the store failed: {e}; retrying tomorrow"),

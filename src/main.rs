@@ -9,24 +9,6 @@ use clap::{Parser, Subcommand};
 mod explain;
 mod store_cmd;
 
-/// A duration as people write it: "365d", "12h", "1d 6h" (humantime's own format shows
-/// 365 days as "11months 30days 3h 50m 24s").
-fn human_duration(d: std::time::Duration) -> String {
-    let secs = d.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (hours, rest) = (rest / 3600, rest % 3600);
-    let (minutes, seconds) = (rest / 60, rest % 60);
-    let parts: Vec<String> = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| format!("{n}{unit}"))
-        .collect();
-    if parts.is_empty() {
-        "0s".to_owned()
-    } else {
-        parts.join(" ")
-    }
-}
 use policy_watch::config::{self, Config};
 use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE};
 use policy_watch::deliver::Printer;

@@ -86,7 +86,7 @@ fn execute(
             let report = store
                 .prune_seen(older_than, dry_run)
                 .map_err(|e| e.to_string())?;
-            let age = crate::human_duration(older_than);
+            let age = policy_watch::items::format_duration(older_than);
             let verb = if dry_run { "would forget" } else { "pruned" };
             println!(
                 "{verb} {} seen items not listed by their source for {age}; {} older ones kept because their source still lists them",

@@ -736,7 +736,7 @@ fn queue_for_digest(store: &Store, chat: i64, title: &str) {
         digests: vec![chat],
     };
     let report = store
-        .commit_poll("msit", &[entry], &Default::default(), &Default::default())
+        .commit_poll("msit", &[entry], &Default::default(), &Default::default(), None)
         .unwrap();
     assert_eq!(report.digested, 1);
 }

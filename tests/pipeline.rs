@@ -404,3 +404,49 @@ async fn new_parse_settings_reread_the_page_and_rebaseline() {
     assert_eq!(report.ingest.new_items, 2);
     assert!(sent_titles(&out).is_empty(), "re-baselined, nothing sent: {out}");
 }
+
+/// A release on an aggregator with `hold` (korea.kr) waits for the ministry's own copy: when the
+/// ministry's feed brings it, that copy is sent and the aggregator's is dropped; a release the
+/// ministry never brings goes out from the aggregator when the hold ends.
+#[tokio::test]
+async fn a_held_aggregator_copy_yields_to_the_ministry_feed() {
+    let server = FeedServer::start().await;
+    let feed = mutable_feed(&server, "/f.xml", rss_feed(&[("a", "국산 AI칩 실증 확대")]));
+    let page = mutable_page(&server, "/board", board_page(&[("1", "[보도자료] 국산 AI칩 실증 확대")]));
+    let aggregator = format!(
+        "[[source]]\nid = \"board\"\nname = \"모음\"\nministry = \"여러 부처\"\nkind = \"html_list\"\nurl = \"{}\"\nhold = \"1h\"\n\n[source.select]\nitem = \"table#mytable tbody tr\"\ntitle = \"td.ta-l div.board-link a > i\"\n",
+        server.url("/board")
+    );
+    let config = config_text(&format!(
+        "{}\n{aggregator}",
+        feed_source("ministry", &server.url("/f.xml"), "")
+    ));
+    let state = StateDir::new();
+    once(&config, &state).await;
+
+    // X appears on the aggregator first: held, nothing sent.
+    *page.lock().unwrap() = board_page(&[("2", "[보도자료] AI반도체 협업포럼 개최"), ("1", "[보도자료] 국산 AI칩 실증 확대")]);
+    let (_, out) = once(&config, &state).await;
+    assert!(sent_titles(&out).is_empty(), "{out}");
+    // Then on the ministry's feed: that copy is sent.
+    *feed.lock().unwrap() = rss_feed(&[("x", "AI반도체 협업포럼 개최"), ("a", "국산 AI칩 실증 확대")]);
+    let (_, out) = once(&config, &state).await;
+    assert_eq!(sent_titles(&out), vec!["AI반도체 협업포럼 개최"]);
+    assert!(out.contains("f.example/x"), "the ministry's copy: {out}");
+    let store = state.open();
+    let later = chrono::Utc::now().timestamp() as u64 + 2 * 3600;
+    let release = store.release_held(later).unwrap();
+    assert_eq!((release.released, release.superseded), (0, 1));
+
+    // Y only ever appears on the aggregator: it goes out when its hold ends.
+    *page.lock().unwrap() = board_page(&[("3", "NPU 팹리스 지원 공고"), ("2", "[보도자료] AI반도체 협업포럼 개최")]);
+    drop(store);
+    let (_, out) = once(&config, &state).await;
+    assert!(sent_titles(&out).is_empty(), "held: {out}");
+    let store = state.open();
+    let release = store.release_held(later).unwrap();
+    assert_eq!((release.released, release.queued), (1, 1));
+    drop(store);
+    let (_, out) = once(&config, &state).await;
+    assert_eq!(sent_titles(&out), vec!["NPU 팹리스 지원 공고"]);
+}

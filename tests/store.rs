@@ -191,7 +191,7 @@ async fn store_prune_dry_run_changes_nothing() {
     let mut listing = policy_watch::store::Listing::default();
     listing.push("g:kept", None);
     store
-        .commit_poll("f", &[entry("g:gone"), entry("g:kept")], &listing, &Default::default())
+        .commit_poll("f", &[entry("g:gone"), entry("g:kept")], &listing, &Default::default(), None)
         .unwrap();
     let before = export_text(&store);
     drop(store);

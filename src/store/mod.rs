@@ -23,6 +23,12 @@
 //!   press release reaches us from the ministry's feed and from korea.kr's list: the second
 //!   sighting is recorded as seen but sends nothing.
 //!
+//! - `held`: due unix seconds (u64 BE) ‖ sequence (u64 BE) → JSON [`Held`]: new matched items of
+//!   a source with `hold` (korea.kr's list), waiting for the same release from a source without
+//!   one (the ministry's own feed, whose copy is richer).
+//! - `held_titles`: title hash → the `held` key holding it. A source without hold that brings
+//!   the title takes the release over (its copy is sent); the held copy is then dropped.
+//!
 //! The central promise: marking an item seen, enqueuing its deliveries and saving the source's
 //! validators happen in ONE transaction ([`Store::commit_poll`]). A crash can never leave an item
 //! seen but unsent, nor validators saved for items that were not recorded.
@@ -141,6 +147,27 @@ pub struct PollEntry {
     pub digests: Vec<i64>,
 }
 
+/// A new item's deliveries held back until `due` (see the `held` tree).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    pub source_id: String,
+    /// Title hash as hex (the `held_titles` key), if the title is long enough to have one.
+    pub title_key: Option<String>,
+    pub deliveries: Vec<Delivery>,
+    pub digests: Vec<i64>,
+    pub notice: Option<Notice>,
+}
+
+/// What [`Store::release_held`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReleaseReport {
+    /// Held items whose deliveries went into the outbox.
+    pub released: usize,
+    /// Held items dropped because another source's copy of the release was sent.
+    pub superseded: usize,
+    pub queued: usize,
+}
+
 /// What a source listed in its last parsed poll: every item's dedup key and title hash, whether
 /// new or not. Committed with the poll; pruning keeps whatever is listed here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +214,10 @@ pub struct CommitReport {
     pub title_duplicates: usize,
     /// Notices put into subscribers' digest queues.
     pub digested: usize,
+    /// New entries held back (the source has a `hold`).
+    pub held: usize,
+    /// New entries whose release another source's held copy had: this copy is sent instead.
+    pub took_over: usize,
 }
 
 /// The sled database.
@@ -205,6 +236,8 @@ pub struct Store {
     history: sled::Tree,
     digest: sled::Tree,
     listed: sled::Tree,
+    held: sled::Tree,
+    held_titles: sled::Tree,
 }
 
 /// A delivery that can never be sent as it is, with the reason.
@@ -275,6 +308,8 @@ impl Store {
             history: db.open_tree("history")?,
             digest: db.open_tree("digest")?,
             listed: db.open_tree("listed")?,
+            held: db.open_tree("held")?,
+            held_titles: db.open_tree("held_titles")?,
             meta: meta.clone(),
             dir: dir.to_owned(),
             db,
@@ -310,14 +345,21 @@ impl Store {
     /// whose title another source already brought are recorded but not enqueued. Everything in
     /// `listing` (the whole poll, new or not) is marked present now and kept as the source's
     /// listing, so that pruning never forgets what the source still shows.
+    ///
+    /// With `hold`, new entries that would send something are held back that long instead (the
+    /// `held` tree; [`Store::release_held`] queues them then), and a source without hold that
+    /// brings the same title meanwhile takes the release over.
     pub fn commit_poll(
         &self,
         source_id: &str,
         entries: &[PollEntry],
         listing: &Listing,
         state: &SourceState,
+        hold: Option<Duration>,
     ) -> Result<CommitReport, StoreError> {
-        let now = unix_now().to_be_bytes();
+        let now_secs = unix_now();
+        let now = now_secs.to_be_bytes();
+        let due = hold.map(|h| now_secs + h.as_secs());
         let mut title_value = now.to_vec();
         title_value.extend_from_slice(source_id.as_bytes());
         let state_json = to_json(state);
@@ -335,6 +377,10 @@ impl Store {
             deliveries: Vec<Vec<u8>>,
             notice: Option<Vec<u8>>,
             digests: &'a [i64],
+            /// With a hold, and something to send: the `held` record instead.
+            held: Option<Vec<u8>>,
+            /// Whether the entry sends anything (only such a copy takes a held release over).
+            sends: bool,
         }
         let prepared: Vec<Prepared> = entries
             .iter()
@@ -344,6 +390,17 @@ impl Store {
                 deliveries: e.deliveries.iter().map(to_json).collect(),
                 notice: e.history.as_ref().map(to_json),
                 digests: &e.digests,
+                held: (due.is_some() && (!e.deliveries.is_empty() || !e.digests.is_empty()))
+                    .then(|| {
+                        to_json(&Held {
+                            source_id: source_id.to_owned(),
+                            title_key: e.title_key.map(|t| hex(&t)),
+                            deliveries: e.deliveries.clone(),
+                            digests: e.digests.clone(),
+                            notice: e.history.clone(),
+                        })
+                    }),
+                sends: !e.deliveries.is_empty() || !e.digests.is_empty(),
             })
             .collect();
         let result: Result<CommitReport, TransactionError<()>> = (
@@ -355,8 +412,10 @@ impl Store {
             &self.history,
             &self.digest,
             &self.listed,
+            &self.held,
+            &self.held_titles,
         )
-            .transaction(|(seen, sources, outbox, titles, meta, history, digest, listed)| {
+            .transaction(|(seen, sources, outbox, titles, meta, history, digest, listed, held, held_titles)| {
                 let mut report = CommitReport::default();
                 let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
                 for entry in &prepared {
@@ -373,12 +432,30 @@ impl Store {
                     report.new += 1;
                     if let Some(title_key) = title_key {
                         // The same release from another source, or from this one under a
-                        // changed link: recorded as seen, not sent again.
+                        // changed link: recorded as seen, not sent again — unless the first
+                        // copy is still held and this source holds nothing: this copy wins.
                         if titles.get(title_key)?.is_some() {
-                            report.title_duplicates += 1;
-                            continue;
+                            let takes_over = due.is_none()
+                                && entry.sends
+                                && held_titles.remove(title_key)?.is_some();
+                            if !takes_over {
+                                report.title_duplicates += 1;
+                                continue;
+                            }
+                            report.took_over += 1;
                         }
                         titles.insert(title_key, title_value.as_slice())?;
+                    }
+                    if let (Some(due), Some(record)) = (due, &entry.held) {
+                        let mut key = due.to_be_bytes().to_vec();
+                        key.extend_from_slice(&next.to_be_bytes());
+                        next += 1;
+                        held.insert(key.as_slice(), record.as_slice())?;
+                        if let Some(title_key) = title_key {
+                            held_titles.insert(title_key, key.as_slice())?;
+                        }
+                        report.held += 1;
+                        continue;
                     }
                     for delivery in deliveries {
                         outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
@@ -414,6 +491,77 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<()>>(report)
             });
         result.map_err(storage_error)
+    }
+
+    /// Queues the held items due at `now` (unix seconds): their deliveries go into the outbox,
+    /// their notice into the history and digest queues — unless another source took the
+    /// release over meanwhile, in which case they are dropped. Each item in one transaction.
+    pub fn release_held(&self, now: u64) -> Result<ReleaseReport, StoreError> {
+        let mut report = ReleaseReport::default();
+        let end = (now.saturating_add(1)).to_be_bytes();
+        let due: Vec<(sled::IVec, sled::IVec)> = self
+            .held
+            .range(..end.as_slice())
+            .collect::<Result<_, _>>()?;
+        for (key, value) in due {
+            let record: Held = from_json(&value, || format!("held/{}", hex(&key)))?;
+            let deliveries: Vec<Vec<u8>> = record.deliveries.iter().map(to_json).collect();
+            let notice = record.notice.as_ref().map(to_json);
+            let title_key = record.title_key.as_deref().and_then(unhex);
+            let result: Result<(bool, usize), TransactionError<()>> = (
+                &self.held,
+                &self.held_titles,
+                &self.outbox,
+                &self.meta,
+                &self.history,
+                &self.digest,
+            )
+                .transaction(|(held, held_titles, outbox, meta, history, digest)| {
+                    if held.remove(&key)?.is_none() {
+                        return Ok((false, 0)); // released meanwhile
+                    }
+                    if let Some(title_key) = &title_key {
+                        match held_titles.get(title_key)? {
+                            Some(holder) if holder == key => {
+                                held_titles.remove(title_key.as_slice())?;
+                            }
+                            // Another source's copy of this release was sent.
+                            _ => return Ok((false, 0)),
+                        }
+                    }
+                    let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
+                    for delivery in &deliveries {
+                        outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
+                        next += 1;
+                    }
+                    if let Some(notice) = &notice {
+                        history.insert(&next.to_be_bytes(), notice.as_slice())?;
+                        for chat in &record.digests {
+                            digest.insert(digest_key(*chat, next).as_slice(), notice.as_slice())?;
+                        }
+                        next += 1;
+                    }
+                    meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
+                    Ok((true, deliveries.len()))
+                });
+            match result.map_err(storage_error)? {
+                (true, queued) => {
+                    report.released += 1;
+                    report.queued += queued;
+                }
+                (false, _) => report.superseded += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// When the next held item is due (unix seconds), if any.
+    pub fn next_held_due(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .held
+            .first()?
+            .and_then(|(k, _)| k.get(..8).and_then(|b| b.try_into().ok()))
+            .map(u64::from_be_bytes))
     }
 
     /// The oldest pending delivery, if any.
@@ -618,7 +766,7 @@ struct ExportRecord {
 
 impl Store {
     /// Every tree: name, handle, whether its values are JSON.
-    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 11] {
+    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 13] {
         [
             ("meta", &self.meta, false),
             ("seen", &self.seen, false),
@@ -631,6 +779,8 @@ impl Store {
             ("history", &self.history, true),
             ("digest", &self.digest, true),
             ("listed", &self.listed, true),
+            ("held", &self.held, true),
+            ("held_titles", &self.held_titles, false),
         ]
     }
 
