@@ -3,7 +3,9 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{EUC_KR, Encoding, UTF_8};
+use encoding_rs::{Encoding, UTF_8};
+#[cfg(test)]
+use encoding_rs::EUC_KR;
 
 /// The charset parameter of a Content-Type header.
 pub fn header_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
@@ -33,36 +35,97 @@ pub fn xml_declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
     Encoding::for_label(&value[..close])
 }
 
-/// Feed bytes ready for feed-rs. feed-rs decodes what the XML prolog declares but fails on
-/// EUC-KR bytes whose charset only the HTTP header names, so those are transcoded to UTF-8 here.
+/// Feed bytes ready for feed-rs, which decodes what the XML prolog declares. The rules, as the
+/// best feed readers apply them:
+/// - a BOM wins;
+/// - a declared legacy charset (prolog or HTTP) over bytes that are valid UTF-8 with non-ASCII
+///   text is a lie: the bytes are read as UTF-8 (legacy multi-byte text is practically never
+///   valid UTF-8);
+/// - a declared charset feed-rs cannot see (HTTP only) is transcoded here;
+/// - bytes that fit no declaration (undeclared, or declared UTF-8 but not UTF-8) are detected
+///   with chardetng, Firefox's detector, with the `.kr` hint;
+/// - RSS 0.9 (the Netscape namespace), which feed-rs does not know, is read as RSS 1.0 (the
+///   same shape).
 pub fn feed_bytes<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
-    if bytes.starts_with(b"\xEF\xBB\xBF") || xml_declared_encoding(bytes).is_some() {
+    let decoded = feed_text(bytes, content_type);
+    if find(&decoded[..decoded.len().min(4096)], RSS_090_NS).is_some() {
+        let text = String::from_utf8_lossy(&decoded).replace(
+            std::str::from_utf8(RSS_090_NS).expect("ascii"),
+            "http://purl.org/rss/1.0/",
+        );
+        return Cow::Owned(text.into_bytes());
+    }
+    decoded
+}
+
+const RSS_090_NS: &[u8] = b"http://my.netscape.com/rdf/simple/0.9/";
+
+fn feed_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") || bytes.starts_with(b"\xFE\xFF") || bytes.starts_with(b"\xFF\xFE") {
         return Cow::Borrowed(bytes);
     }
-    match header_charset(content_type) {
-        Some(enc) if enc != UTF_8 => {
-            let (text, _, _) = enc.decode(bytes);
-            Cow::Owned(text.into_owned().into_bytes())
+    let declared = xml_declared_encoding(bytes);
+    let is_utf8 = std::str::from_utf8(bytes).is_ok();
+    match (declared, header_charset(content_type)) {
+        // The prolog is what feed-rs honours; it is right unless UTF-8 bytes say otherwise.
+        (Some(enc), _) if enc == UTF_8 || !is_utf8 || bytes.is_ascii() => {
+            if enc == UTF_8 && !is_utf8 {
+                return Cow::Owned(with_utf8_prolog(&detect(bytes).decode(bytes).0));
+            }
+            Cow::Borrowed(bytes)
         }
-        _ if std::str::from_utf8(bytes).is_err() => guess_euc_kr(bytes)
-            .map(|t| Cow::Owned(t.into_bytes()))
-            .unwrap_or(Cow::Borrowed(bytes)),
-        _ => Cow::Borrowed(bytes),
+        // A legacy prolog over UTF-8 text.
+        (Some(_), _) => Cow::Owned(with_utf8_prolog(&String::from_utf8_lossy(bytes))),
+        (None, _) if is_utf8 => Cow::Borrowed(bytes),
+        (None, Some(enc)) if enc != UTF_8 => Cow::Owned(enc.decode(bytes).0.into_owned().into_bytes()),
+        (None, _) => Cow::Owned(detect(bytes).decode(bytes).0.into_owned().into_bytes()),
     }
 }
 
-/// HTML page text: header charset, then `<meta charset>`, then UTF-8 (or strict EUC-KR when the
-/// bytes are not UTF-8).
+/// The document with its XML prolog's encoding set to UTF-8 (it is UTF-8 text now).
+fn with_utf8_prolog(text: &str) -> Vec<u8> {
+    if let Some(rest) = text.strip_prefix("<?xml")
+        && let Some(end) = rest.find("?>")
+    {
+        let decl = &rest[..end];
+        if let Some(at) = decl.find("encoding") {
+            let after = &decl[at + "encoding".len()..];
+            if let Some(open) = after.find(['"', '\'']) {
+                let quote = &after[open..open + 1];
+                if let Some(close) = after[open + 1..].find(quote) {
+                    let value_start = 5 + at + "encoding".len() + open + 1;
+                    let value_end = value_start + close;
+                    let mut out = String::with_capacity(text.len());
+                    out.push_str(&text[..value_start]);
+                    out.push_str("UTF-8");
+                    out.push_str(&text[value_end..]);
+                    return out.into_bytes();
+                }
+            }
+        }
+    }
+    text.as_bytes().to_vec()
+}
+
+/// The most likely encoding of bytes that are not (all) UTF-8: chardetng with the `.kr`
+/// top-level domain as the hint (EUC-KR wins the close calls).
+fn detect(bytes: &[u8]) -> &'static Encoding {
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    detector.guess(Some(b"kr"), true)
+}
+
+/// HTML page text: the header charset, then `<meta charset>`, unless the bytes are valid UTF-8
+/// with non-ASCII text (a legacy declaration over UTF-8 is a lie); undeclared non-UTF-8 bytes
+/// are detected (chardetng, `.kr` hint).
 pub fn html_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(text);
+    }
     let declared = header_charset(content_type).or_else(|| meta_charset(bytes));
     match declared {
-        Some(enc) => enc.decode(bytes).0,
-        None => match std::str::from_utf8(bytes) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => guess_euc_kr(bytes)
-                .map(Cow::Owned)
-                .unwrap_or_else(|| String::from_utf8_lossy(bytes)),
-        },
+        Some(enc) if enc != UTF_8 => enc.decode(bytes).0,
+        _ => detect(bytes).decode(bytes).0,
     }
 }
 
@@ -78,13 +141,6 @@ fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
         .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
         .collect();
     Encoding::for_label(&value)
-}
-
-/// Decodes as EUC-KR (CP949) only if every byte sequence is valid there.
-fn guess_euc_kr(bytes: &[u8]) -> Option<String> {
-    EUC_KR
-        .decode_without_bom_handling_and_without_replacement(bytes)
-        .map(Cow::into_owned)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
