@@ -565,3 +565,185 @@ fn feeds_that_other_readers_read_come_out_whole() {
     println!("entries read: {found} of {expected} that feedparser finds");
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// The shipped config's `[[source]]` block with this id, pointed at `url`, without its `hold`
+/// (tests look at what a source sends, not when).
+fn shipped_source(id: &str, url: &str) -> String {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/policy-watch.toml"
+    ))
+    .unwrap();
+    let start = text
+        .find(&format!("[[source]]\nid = \"{id}\""))
+        .unwrap_or_else(|| panic!("no source {id} in the shipped config"));
+    let rest = &text[start..];
+    let end = rest[1..]
+        .find("\n[[source]]")
+        .or_else(|| rest.find("\n# ──"))
+        .map_or(rest.len(), |e| e + 1);
+    let block = &rest[..end];
+    let block = block
+        .lines()
+        .filter(|l| !l.starts_with("hold =") && !l.starts_with('#'))
+        .map(|l| {
+            if l.starts_with("url = ") {
+                format!("url = \"{url}\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!("{block}\n")
+}
+
+/// korea.kr's list as the shipped source reads it. `day` moves the startDate/endDate that every
+/// link carries (they follow the day of the request); `new_rows` are added at the top.
+fn korea_kr_page(day: u32, new_rows: &[(&str, &str, &str)]) -> Vec<u8> {
+    let page = String::from_utf8(fixture("korea_kr_press_list.html")).unwrap();
+    let mut page = page
+        .replace("startDate=2025-01-07", &format!("startDate=2025-01-{day:02}"))
+        .replace("endDate=2026-01-07", &format!("endDate=2026-01-{day:02}"));
+    for (news_id, title, ministry) in new_rows {
+        let row = format!(
+            "      <li>\n        <a href=\"/briefing/pressReleaseView.do?newsId={news_id}&amp;pageIndex=1&amp;repCodeType=&amp;repCode=&amp;startDate=2025-01-{day:02}&amp;endDate=2026-01-{day:02}&amp;srchWord=&amp;period=\">\n          <span class=\"text\"><strong>{title}</strong><span class=\"lead\">리드</span><span class=\"source\"><span>2026.01.{day:02}</span><span>{ministry}</span></span></span>\n        </a>\n      </li>\n"
+        );
+        page = page.replacen("<ul>\n", &format!("<ul>\n{row}"), 1);
+    }
+    page.into_bytes()
+}
+
+/// korea.kr's links carry the request's dates, which move every day: with the shipped identity
+/// (`newsId`) the next day's page re-sends nothing, and a new row is sent once.
+#[tokio::test]
+async fn korea_kr_releases_are_sent_once_although_their_links_change_daily() {
+    let server = FeedServer::start().await;
+    let page = Arc::new(std::sync::Mutex::new(korea_kr_page(7, &[])));
+    let shared = Arc::clone(&page);
+    server.route("/list", move |_| {
+        Reply::ok("text/html; charset=UTF-8", shared.lock().unwrap().clone())
+    });
+    let config = config_text(&shipped_source("korea-kr-press", &server.url("/list")));
+    let state = StateDir::new();
+    let (report, out) = once(&config, &state).await;
+    assert_eq!(report.ingest.new_items, 3, "the two ministries' rows: {out}");
+    assert!(sent_titles(&out).is_empty(), "baseline: {out}");
+
+    *page.lock().unwrap() = korea_kr_page(8, &[]);
+    let (report, out) = once(&config, &state).await;
+    assert_eq!(report.ingest.new_items, 0, "the next day's links are the same releases: {out}");
+
+    *page.lock().unwrap() = korea_kr_page(8, &[("156738791", "AI반도체 협업포럼 개최", "산업통상부")]);
+    let (_, out) = once(&config, &state).await;
+    assert_eq!(sent_titles(&out), vec!["AI반도체 협업포럼 개최"]);
+    assert!(
+        out.contains("pressReleaseView.do?newsId=156738791") && !out.contains("startDate"),
+        "the link shown is the release's, without the request's dates: {out}"
+    );
+    let (_, out) = once(&config, &state).await;
+    assert!(sent_titles(&out).is_empty(), "once: {out}");
+}
+
+/// A store written before `[source.identity]` existed (keys from the whole link, no settings
+/// fingerprint) re-sends nothing after the upgrade, even on a day whose links differ.
+#[tokio::test]
+async fn a_store_from_before_identity_re_sends_nothing() {
+    let server = FeedServer::start().await;
+    let page = Arc::new(std::sync::Mutex::new(korea_kr_page(7, &[])));
+    let shared = Arc::clone(&page);
+    server.route("/list", move |_| {
+        Reply::ok("text/html; charset=UTF-8", shared.lock().unwrap().clone())
+    });
+    let shipped = shipped_source("korea-kr-press", &server.url("/list"));
+    let old = shipped[..shipped.find("[source.identity]").unwrap()].to_owned();
+    let state = StateDir::new();
+    once(&config_text(&old), &state).await;
+    {
+        let store = state.open();
+        let mut s = store.source_state("korea-kr-press").unwrap();
+        s.settings = None; // as the previous version wrote it
+        store.save_source_state("korea-kr-press", &s).unwrap();
+    }
+    *page.lock().unwrap() = korea_kr_page(8, &[]);
+    let (report, out) = once(&config_text(&shipped), &state).await;
+    assert_eq!(report.ingest.new_items, 3, "new keys (newsId only)");
+    assert!(sent_titles(&out).is_empty(), "the same releases by title: {out}");
+}
+
+/// The 산업통상부 board in its real layout, with both link forms (`javascript:article.view`
+/// and a real href next to the same onclick): titles, clean view links, dates and keys.
+#[tokio::test]
+async fn the_motir_board_is_read_with_both_link_forms() {
+    let server = FeedServer::start().await;
+    server.file("/kor/article/ATCL3f49a5a8c", "motir_board.html", "text/html; charset=UTF-8");
+    let items = items_of(&config_text(&shipped_source(
+        "motir-press-board",
+        &server.url("/kor/article/ATCL3f49a5a8c"),
+    )))
+    .await;
+    let got: Vec<(String, String, String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i.key.clone(),
+                i.title.clone(),
+                i.link.clone().unwrap_or_default(),
+                i.published.map(|d| d.with_timezone(&kst()).format("%Y-%m-%d").to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let base = server.url("/kor/article/ATCL3f49a5a8c");
+    let expected = [
+        ("172106", "AI반도체 협업포럼 개최…팹리스·파운드리 협력 강화", "2026-10-14"),
+        ("172105", "10월 1~10일 수출입 현황", "2026-10-13"),
+        ("172070", "반도체특별법 시행령 제정안 입법예고", "2026-08-31"),
+        ("172069", "산업통상부 국장급 인사", "2026-08-31"),
+    ]
+    .map(|(id, title, date)| (format!("i:{id}"), title.to_owned(), format!("{base}/{id}/view"), date.to_owned()));
+    assert_eq!(got, expected);
+}
+
+/// More new rows than a page holds: further pages are read until a row already seen, so a
+/// busy morning misses nothing; a quiet poll reads page 1 only.
+#[tokio::test]
+async fn a_burst_longer_than_a_page_is_read_across_pages() {
+    let server = FeedServer::start().await;
+    let state = StateDir::new();
+    let page1 = Arc::new(std::sync::Mutex::new(korea_kr_page(7, &[])));
+    let shared = Arc::clone(&page1);
+    server.route("/list", move |_| {
+        Reply::ok("text/html; charset=UTF-8", shared.lock().unwrap().clone())
+    });
+    let config = config_text(&shipped_source("korea-kr-press", &server.url("/list")));
+    once(&config, &state).await;
+    assert_eq!(server.hits("/list"), 1, "the baseline reads page 1");
+    let (_, _) = once(&config, &state).await;
+    assert_eq!(server.hits("/list"), 2, "a quiet poll reads page 1 only");
+
+    // Page 1 now holds only new rows; page 2 holds two more and then the old ones.
+    let burst: Vec<(String, String)> = (0..6)
+        .map(|i| (format!("1567388{i:02}"), format!("AI반도체 소식 {i}")))
+        .collect();
+    let first: Vec<(&str, &str, &str)> = burst[2..]
+        .iter()
+        .map(|(id, t)| (id.as_str(), t.as_str(), "과학기술정보통신부"))
+        .collect();
+    let page = String::from_utf8(korea_kr_page(8, &first)).unwrap();
+    // Keep only the new rows on page 1 (cut the old ones off).
+    let cut = page.find("newsId=156738790").map(|i| page[..i].rfind("<li>").unwrap()).unwrap();
+    let page_one = format!("{}</ul></div></div></div></body></html>", &page[..cut]);
+    *page1.lock().unwrap() = page_one.into_bytes();
+    let second: Vec<(&str, &str, &str)> = burst[..2]
+        .iter()
+        .map(|(id, t)| (id.as_str(), t.as_str(), "과학기술정보통신부"))
+        .collect();
+    server.bytes("/list?pageIndex=2", korea_kr_page(8, &second), "text/html; charset=UTF-8");
+    let (_, out) = once(&config, &state).await;
+    let mut sent = sent_titles(&out);
+    sent.sort();
+    let mut expected: Vec<String> = burst.iter().map(|(_, t)| t.clone()).collect();
+    expected.sort();
+    assert_eq!(sent, expected, "{out}");
+    assert_eq!(server.hits("/list"), 4, "page 1 and page 2, then stopped at a seen row");
+}
