@@ -131,6 +131,55 @@ pub struct HttpConfig {
     /// turn instead of hitting it all at once).
     #[serde(default = "default_max_per_host")]
     pub max_per_host: std::num::NonZeroUsize,
+    /// Proxy for every source (`http://`, `https://`, `socks5://`, `socks5h://`; credentials in
+    /// the URL are never logged). A source's own `proxy` wins.
+    #[serde(default)]
+    pub proxy: Option<ProxyUrl>,
+}
+
+/// A proxy URL. Its password never appears in logs, errors or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl(Url);
+
+impl ProxyUrl {
+    /// The URL with its credentials, for the HTTP client only.
+    pub fn expose(&self) -> &Url {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.clone();
+        if shown.password().is_some() {
+            let _ = shown.set_password(Some("***"));
+        }
+        write!(f, "{shown}")
+    }
+}
+
+impl fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProxyUrl({self})")
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let url = Url::parse(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid proxy URL: {e}; write it like \"http://proxy.example:3128\" or \"socks5://user:password@127.0.0.1:1080\""
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") || url.host().is_none() {
+            return Err(serde::de::Error::custom(format!(
+                "proxy scheme {:?} is not supported; use http://, https://, socks5:// or socks5h:// with a host",
+                url.scheme()
+            )));
+        }
+        Ok(ProxyUrl(url))
+    }
 }
 
 fn default_max_per_host() -> std::num::NonZeroUsize {
@@ -147,6 +196,7 @@ impl Default for HttpConfig {
             user_agent: default_user_agent(),
             max_backoff: default_max_backoff(),
             max_per_host: default_max_per_host(),
+            proxy: None,
         }
     }
 }
@@ -311,6 +361,10 @@ pub struct SourceConfig {
     /// Keep only list rows whose text contains one of these (e.g. the ministry's name).
     #[serde(default)]
     pub filter: Option<Spanned<RowFilter>>,
+    /// Proxy for this source (overrides `[http] proxy`): e.g. a Korean proxy for korea.kr, which
+    /// drops clients from abroad at the TLS handshake.
+    #[serde(default)]
+    pub proxy: Option<ProxyUrl>,
     /// Hold this source's new notices this long, waiting for the same release from a source
     /// without hold (whose copy is sent instead): for aggregators such as korea.kr, whose copy
     /// has a bracket prefix and no time, while the ministry's own feed has the full text.

@@ -540,3 +540,100 @@ async fn a_read_only_full_or_newer_state_directory_is_a_clear_error() {
             .unwrap()
     );
 }
+
+/// A server (like motir.go.kr's firewall) that resets the first `resets` connections at once,
+/// then answers. Returns the feed URL and the count of connections accepted.
+async fn resetting_server(resets: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                if n < resets {
+                    #[allow(deprecated)]
+                    let _ = socket.set_linger(Some(Duration::ZERO));
+                    drop(socket); // RST before any answer
+                    return;
+                }
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = rss_feed(&[("r1", "AI반도체 방화벽 뒤의 소식")]);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+            });
+        }
+    });
+    (format!("http://{addr}/feed.xml"), accepted)
+}
+
+/// A reset connection is tried again within the same poll before it counts as a failure; a
+/// server that keeps resetting fails after three tries, not more.
+#[tokio::test]
+async fn a_reset_connection_is_retried_within_the_poll() {
+    let (url, accepted) = resetting_server(2).await;
+    match poll(&one_feed(&url)).await {
+        Ok(PollOutcome::Items { items, .. }) => assert_eq!(items[0].title, "AI반도체 방화벽 뒤의 소식"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+
+    let (url, accepted) = resetting_server(usize::MAX).await;
+    let err = poll(&one_feed(&url)).await.unwrap_err();
+    assert!(matches!(err, SourceError::Fetch(_)), "{err}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 3, "three tries, then a failure");
+}
+
+/// A proxy (`[http] proxy` or a source's own) carries the requests, with its credentials; the
+/// password never shows in an error.
+#[tokio::test]
+async fn sources_go_through_a_proxy_whose_password_is_never_shown() {
+    // The fixture server plays the HTTP proxy: it gets absolute-form requests for a host that
+    // does not resolve, and answers them.
+    let proxy = FeedServer::start().await;
+    proxy.bytes("/feed.xml", rss_feed(&[("p1", "AI반도체 프록시 소식")]), "application/rss+xml");
+    let proxy_url = proxy.url("").replace("http://", "http://watcher:s3cr%40t@");
+    let text = config_text(&feed_source(
+        "s",
+        "http://press.example.invalid/feed.xml",
+        &format!("proxy = \"{proxy_url}\""),
+    ));
+    match poll(&text).await {
+        Ok(PollOutcome::Items { items, .. }) => assert_eq!(items[0].title, "AI반도체 프록시 소식"),
+        other => panic!("{other:?}"),
+    }
+    let seen = proxy.requests("/feed.xml");
+    let auth = seen[0].header("proxy-authorization").expect("credentials sent");
+    // base64("watcher:s3cr@t")
+    assert_eq!(auth, "Basic d2F0Y2hlcjpzM2NyQHQ=");
+
+    // The same through [http] proxy, pointing at a closed port: a clear error without the password.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let text = format!(
+        "[http]\nproxy = \"http://watcher:s3cr%40t@{closed}\"\nconnect_timeout = \"1s\"\ntimeout = \"2s\"\n\n{}\n{TEST_TOPICS}",
+        feed_source("s", "http://press.example.invalid/feed.xml", "")
+    );
+    let err = poll(&text).await.unwrap_err().to_string();
+    assert!(!err.contains("s3cr"), "{err}");
+    let config = parse_config(&text);
+    let shown = format!("{:?} {}", config.http.proxy, config.http.proxy.as_ref().unwrap());
+    assert!(!shown.contains("s3cr") && shown.contains("***"), "{shown}");
+}

@@ -36,6 +36,31 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// A failure worth trying again at once: the connection could not be made (refused, reset,
+    /// TLS handshake) or was cut before the answer was complete. Not timeouts (the server is
+    /// slow: trying again at once makes it slower) nor HTTP statuses.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Connect(_) => true,
+            FetchError::Request(text) => {
+                let text = text.to_ascii_lowercase();
+                ["reset", "handshake", "closed", "broken pipe", "unexpected eof", "incomplete"]
+                    .iter()
+                    .any(|w| text.contains(w))
+            }
+            _ => false,
+        }
+    }
+
+    /// The error with a proxy's password masked wherever its text quotes it.
+    fn without_secret(self, proxy: Option<&crate::config::ProxyUrl>) -> FetchError {
+        match self {
+            FetchError::Connect(text) => FetchError::Connect(hide_proxy_password(text, proxy)),
+            FetchError::Request(text) => FetchError::Request(hide_proxy_password(text, proxy)),
+            other => other,
+        }
+    }
+
     /// The wait the server asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -75,10 +100,14 @@ pub struct Body {
     pub max_age: Option<Duration>,
 }
 
-/// The HTTP client shared by every source (connection reuse, one TLS setup).
+/// The HTTP client shared by every source (connection reuse, one TLS setup), and one per proxy
+/// that a source uses.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    http: HttpConfig,
+    /// Clients for sources with their own proxy, by proxy URL (made on first use).
+    proxied: Arc<Mutex<HashMap<String, reqwest::Client>>>,
     max_body: u64,
     timeout: Duration,
     /// One semaphore per `host:port`, `http.max_per_host` permits each.
@@ -88,18 +117,11 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(http: &HttpConfig) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(http.user_agent.clone())
-            .connect_timeout(http.connect_timeout)
-            .timeout(http.timeout)
-            .redirect(reqwest::redirect::Policy::limited(http.max_redirects))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .build()
-            .map_err(|e| FetchError::Request(crate::secret::describe(&e)))?;
+        let client = build_client(http, http.proxy.as_ref())?;
         Ok(Fetcher {
             client,
+            http: http.clone(),
+            proxied: Arc::default(),
             max_body: http.max_body,
             timeout: http.timeout,
             hosts: Arc::default(),
@@ -130,18 +152,57 @@ impl Fetcher {
         self.fetch_url(source, &source.url, validators).await
     }
 
-    /// [`Fetcher::fetch`] of another URL of the source (a further page of a list).
+    /// [`Fetcher::fetch`] of another URL of the source (a further page of a list). A connection
+    /// reset or a failed TLS handshake is tried again within the poll (twice, after 0.5 s and
+    /// 2 s) before it counts as a failure: some ministry firewalls reset many connections.
     pub async fn fetch_url(
         &self,
         source: &SourceConfig,
         url: &Url,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
+        let client = self.client_for(source)?;
         let _turn = self.host_turn(url).await;
+        let mut attempt = 0;
+        let proxy = source.proxy.as_ref().or(self.http.proxy.as_ref());
+        loop {
+            match self.fetch_once(&client, source, url, validators).await {
+                Err(e) if e.is_transient() && attempt < RETRY_WAITS.len() => {
+                    tracing::debug!(source = %source.id(), "{}; trying again", hide_proxy_password(e.to_string(), proxy));
+                    tokio::time::sleep(RETRY_WAITS[attempt]).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.without_secret(proxy)),
+                ok => return ok,
+            }
+        }
+    }
+
+    /// The client for a source: its own proxy's, or the shared one.
+    fn client_for(&self, source: &SourceConfig) -> Result<reqwest::Client, FetchError> {
+        let Some(proxy) = &source.proxy else {
+            return Ok(self.client.clone());
+        };
+        let mut proxied = self.proxied.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = proxied.get(proxy.expose().as_str()) {
+            return Ok(client.clone());
+        }
+        let client = build_client(&self.http, Some(proxy))?;
+        proxied.insert(proxy.expose().to_string(), client.clone());
+        Ok(client)
+    }
+
+    async fn fetch_once(
+        &self,
+        client: &reqwest::Client,
+        source: &SourceConfig,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
         let mut request = match source.method {
-            HttpMethod::Get => self.client.get(url.clone()),
+            HttpMethod::Get => client.get(url.clone()),
             HttpMethod::Post => {
-                let request = self.client.post(url.clone());
+                let request = client.post(url.clone());
                 match &source.form {
                     Some(form) => request.form(form.get_ref()),
                     None => request.header(header::CONTENT_LENGTH, 0),
@@ -226,6 +287,52 @@ impl Fetcher {
             FetchError::Request(crate::secret::describe(&e.without_url()))
         }
     }
+}
+
+/// `text` with the proxy's password (as written, and URL-decoded) replaced by `***`.
+fn hide_proxy_password(text: String, proxy: Option<&crate::config::ProxyUrl>) -> String {
+    let Some(password) = proxy.and_then(|p| p.expose().password()).filter(|p| !p.is_empty())
+    else {
+        return text;
+    };
+    let decoded = percent_decode(password);
+    text.replace(password, "***").replace(&decoded, "***")
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| text.to_owned())
+}
+
+/// Waits before the retries of a reset connection within one poll.
+const RETRY_WAITS: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
+
+fn build_client(
+    http: &HttpConfig,
+    proxy: Option<&crate::config::ProxyUrl>,
+) -> Result<reqwest::Client, FetchError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(http.user_agent.clone())
+        .connect_timeout(http.connect_timeout)
+        .timeout(http.timeout)
+        .redirect(reqwest::redirect::Policy::limited(http.max_redirects))
+        .gzip(true)
+        .brotli(true)
+        .deflate(true);
+    if let Some(proxy) = proxy {
+        let proxy = reqwest::Proxy::all(proxy.expose().as_str()).map_err(|e| {
+            FetchError::Request(format!(
+                "cannot use the proxy {proxy}: {}",
+                crate::secret::describe(&e.without_url())
+            ))
+        })?;
+        builder = builder.proxy(proxy);
+    }
+    builder
+        .build()
+        .map_err(|e| FetchError::Request(crate::secret::describe(&e)))
 }
 
 fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
