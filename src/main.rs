@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+mod check_sources;
 mod explain;
 mod store_cmd;
 
@@ -44,6 +45,16 @@ enum Command {
     Once,
     /// Validate the config and exit (0 = valid, 78 = invalid)
     CheckConfig,
+    /// Fetch every enabled source now and show what it yields (items, links, dates, keys,
+    /// warnings), without touching the store; exit 1 when a source yields nothing
+    CheckSources {
+        /// Only this source (by id; enabled or not); may be repeated
+        #[arg(long = "source", value_name = "ID")]
+        sources: Vec<String>,
+        /// Items shown per source
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        items: usize,
+    },
     /// Store maintenance: stats, prune, export, import (stop the daemon first)
     Store {
         #[command(subcommand)]
@@ -111,6 +122,7 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::CheckSources { sources, items } => check_sources::run(&config, &sources, items),
         Command::Store { action } => {
             let dir = cli.state_dir.clone().unwrap_or_else(|| config.store_dir());
             store_cmd::run(

@@ -579,3 +579,59 @@ fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
 }
+
+/// `check-sources` fetches every enabled source now and shows what it yields, with warnings
+/// for what will go wrong later (keys that carry the day's date), without touching the store.
+#[tokio::test]
+async fn check_sources_shows_items_keys_and_what_will_go_wrong() {
+    let server = FeedServer::start().await;
+    server.bytes("/f.xml", rss_feed(&[("n2", "AI반도체 둘째 소식"), ("n1", "AI반도체 첫 소식")]), "application/rss+xml");
+    server.file("/list", "korea_kr_press_list.html", "text/html; charset=UTF-8");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let list = |id: &str, title: &str| {
+        format!(
+            "[[source]]\nid = \"{id}\"\nname = \"{id}\"\nministry = \"M\"\nkind = \"html_list\"\nurl = \"{}\"\n\n[source.select]\nitem = \"div.list_type ul li\"\ntitle = \"{title}\"\nlink = \"a\"\ndate = \"span.source span:first-child\"\n",
+            server.url("/list")
+        )
+    };
+    let config = format!(
+        "[store]\npath = \"{}\"\n{}",
+        state.display(),
+        config_text(&format!(
+            "{}\n{}\n{}",
+            feed_source("good", &server.url("/f.xml"), ""),
+            list("korea", "span.text strong"),
+            list("broken", "td.subject a")
+        ))
+    );
+    let path = write_config(dir.path(), &config);
+    let out = run_bin(vec![
+        "check-sources".into(),
+        "--config".into(),
+        path.to_str().unwrap().into(),
+    ])
+    .await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("good — good") && stdout.contains("2 rows, 0 filtered out, 2 items"), "{stdout}");
+    assert!(stdout.contains("AI반도체 둘째 소식") && stdout.contains("key:  g:n2"), "{stdout}");
+    assert!(stdout.contains("read as UTF-8"), "{stdout}");
+    assert!(stdout.contains("warning: keys contain dates"), "{stdout}");
+    assert!(
+        stdout.contains("FAILED") && stdout.contains("td.subject a"),
+        "the broken selector is named: {stdout}"
+    );
+    assert!(stdout.contains("2 of 3 sources yield items"), "{stdout}");
+    assert!(!state.exists(), "the store was not touched");
+
+    let out = run_bin(vec![
+        "check-sources".into(),
+        "--config".into(),
+        path.to_str().unwrap().into(),
+        "--source".into(),
+        "good".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}

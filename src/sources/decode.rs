@@ -129,6 +129,30 @@ pub fn html_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str
     }
 }
 
+/// How a body's bytes are read, and what declared their charset (for `check-sources`).
+pub fn describe(bytes: &[u8], content_type: Option<&str>, html: bool) -> String {
+    let header = header_charset(content_type).map(Encoding::name);
+    let document = if html {
+        meta_charset(bytes)
+    } else {
+        xml_declared_encoding(bytes)
+    }
+    .map(Encoding::name);
+    let read_as = if std::str::from_utf8(bytes).is_ok() {
+        "UTF-8".to_owned()
+    } else {
+        match document.or(header) {
+            Some(name) if name != "UTF-8" => name.to_owned(),
+            _ => format!("{} (detected)", detect(bytes).name()),
+        }
+    };
+    format!(
+        "read as {read_as} (HTTP charset: {}, document: {})",
+        header.unwrap_or("none"),
+        document.unwrap_or("none")
+    )
+}
+
 fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
     let head = &bytes[..bytes.len().min(2048)];
     let lower: Vec<u8> = head.to_ascii_lowercase();

@@ -1,7 +1,7 @@
 //! Sources: fetch (HTTP), decode (charsets), parse (feeds and list pages) and the per-source
 //! [`Poller`] that schedules it all with jitter and backoff.
 
-mod decode;
+pub mod decode;
 pub mod feed;
 pub mod fetch;
 pub mod html_list;
@@ -224,6 +224,54 @@ fn short_hex(parts: &[&[u8]]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// What `policy-watch check-sources` learns about a source: one fetch of its first page, parsed,
+/// nothing stored.
+#[derive(Debug)]
+pub struct Probe {
+    pub elapsed: std::time::Duration,
+    pub result: Result<ProbeBody, SourceError>,
+}
+
+#[derive(Debug)]
+pub struct ProbeBody {
+    pub bytes: usize,
+    pub content_type: Option<String>,
+    /// How the bytes were decoded and what declared their charset.
+    pub charset: String,
+    pub parsed: Parsed,
+}
+
+/// Fetches and parses a source's first page once, without validators and without the store.
+pub async fn probe(fetcher: &Fetcher, source: &Arc<SourceConfig>) -> Probe {
+    let started = std::time::Instant::now();
+    let result = async {
+        let body = match fetcher.fetch(source, &Validators::default()).await? {
+            Fetched::Body(body) => body,
+            Fetched::NotModified { .. } => {
+                return Err(SourceError::Parse(ParseError::NotAFeed(
+                    "HTTP 304 to a request without validators".into(),
+                )));
+            }
+        };
+        let bytes = body.bytes.len();
+        let content_type = body.content_type.clone();
+        let html = *source.kind.get_ref() == SourceKind::HtmlList;
+        let charset = decode::describe(&body.bytes, content_type.as_deref(), html);
+        let (parsed, _) = parse_blocking(source, *body).await?;
+        Ok(ProbeBody {
+            bytes,
+            content_type,
+            charset,
+            parsed: parsed?,
+        })
+    }
+    .await;
+    Probe {
+        elapsed: started.elapsed(),
+        result,
+    }
 }
 
 /// Fetches and parses one source once. `seen` tells whether a key was already recorded for
