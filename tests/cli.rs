@@ -161,6 +161,11 @@ fn bad_configs_exit_78_with_file_line_column() {
             ":4:11:",
             "unknown topic",
         ),
+        (
+            format!("{TOPIC}{}\n[telegram]\n[[telegram.destination]]\nchat = \"@policy_channel\"\ntopics = [\"nope\"]\n", TOPIC.replace("\"t\"", "\"a\"")),
+            ":15:11:",
+            "known topics: t, a",
+        ),
         ("[store]\nkeep_seen = \"1m\"\n".to_owned(), ":2:13:", "below the minimum of 7d"),
         (
             "[telegram]\nadmins = [\"@me\"]\n".to_owned(),
