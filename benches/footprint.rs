@@ -247,7 +247,10 @@ fn store_growth() {
     let first_read = t.elapsed();
     std::thread::sleep(Duration::from_millis(1100));
     let t = Instant::now();
-    let pruned = store.prune_seen(Duration::ZERO, false).unwrap().seen_total();
+    let pruned = store
+        .prune_seen(Duration::ZERO, false)
+        .unwrap()
+        .seen_total();
     let prune = t.elapsed();
     store.flush_blocking().unwrap();
     let after = store.stats().unwrap().size_on_disk;

@@ -18,7 +18,11 @@ pub fn run(config: &Config, only: &[String], shown: usize) -> ExitCode {
         let known: Vec<&str> = config.sources.iter().map(|s| s.id()).collect();
         eprintln!(
             "error: no source {}; the config has: {}",
-            unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            unknown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             known.join(", ")
         );
         return ExitCode::from(EXIT_FAILURE as u8);
@@ -26,7 +30,13 @@ pub fn run(config: &Config, only: &[String], shown: usize) -> ExitCode {
     let selected: Vec<Arc<SourceConfig>> = config
         .sources
         .iter()
-        .filter(|s| if only.is_empty() { s.enabled } else { only.iter().any(|id| id == s.id()) })
+        .filter(|s| {
+            if only.is_empty() {
+                s.enabled
+            } else {
+                only.iter().any(|id| id == s.id())
+            }
+        })
         .map(|s| Arc::new(s.clone()))
         .collect();
     let fetcher = match Fetcher::new(&config.http) {
@@ -36,7 +46,10 @@ pub fn run(config: &Config, only: &[String], shown: usize) -> ExitCode {
             return ExitCode::from(EXIT_FAILURE as u8);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -47,7 +60,9 @@ pub fn run(config: &Config, only: &[String], shown: usize) -> ExitCode {
         let mut tasks = Vec::new();
         for source in &selected {
             let (fetcher, source) = (fetcher.clone(), Arc::clone(source));
-            tasks.push(tokio::spawn(async move { sources::probe(&fetcher, &source).await }));
+            tasks.push(tokio::spawn(async move {
+                sources::probe(&fetcher, &source).await
+            }));
         }
         let mut probes = Vec::new();
         for task in tasks {
@@ -75,7 +90,11 @@ pub fn run(config: &Config, only: &[String], shown: usize) -> ExitCode {
         "{} of {} sources yield items{}",
         selected.len() - failed,
         selected.len(),
-        if failed > 0 { "; fix the others (see above) before relying on them" } else { "" }
+        if failed > 0 {
+            "; fix the others (see above) before relying on them"
+        } else {
+            ""
+        }
     );
     if failed > 0 {
         ExitCode::from(EXIT_FAILURE as u8)
@@ -111,12 +130,18 @@ fn report(source: &SourceConfig, probe: &Probe, shown: usize) -> (String, bool) 
         stats.rows,
         stats.filtered,
         parsed.items.len(),
-        if source.max_pages > 1 { " (page 1; polls read further pages while rows are new)" } else { "" }
+        if source.max_pages > 1 {
+            " (page 1; polls read further pages while rows are new)"
+        } else {
+            ""
+        }
     ));
     for item in parsed.items.iter().take(shown) {
         out.push_str(&format!(
             "    {}  {}\n      link: {}\n      key:  {}\n",
-            item.published.map(format_kst).unwrap_or_else(|| "(no date)".into()),
+            item.published
+                .map(format_kst)
+                .unwrap_or_else(|| "(no date)".into()),
             item.title,
             item.link.as_deref().unwrap_or("(none)"),
             item.key
@@ -140,16 +165,27 @@ fn warnings(source: &SourceConfig, items: &[Item], stats: &sources::ParseStats) 
     }
     let undated = items.iter().filter(|i| i.published.is_none()).count();
     if undated > 0 {
-        let hint = match source.select.as_ref().and_then(|s| s.get_ref().date.as_ref()) {
+        let hint = match source
+            .select
+            .as_ref()
+            .and_then(|s| s.get_ref().date.as_ref())
+        {
             Some(date) => format!("check the date selector {:?}", date.text),
             None if source.select.is_some() => "add a date selector to [source.select]".to_owned(),
             None => "the feed gives none (notices show the time first seen)".to_owned(),
         };
-        warnings.push(format!("{undated} of {} items have no date; {hint}", items.len()));
+        warnings.push(format!(
+            "{undated} of {} items have no date; {hint}",
+            items.len()
+        ));
     }
     let mut keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
     keys.sort_unstable();
-    let repeated: Vec<&str> = keys.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    let repeated: Vec<&str> = keys
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
     if !repeated.is_empty() {
         warnings.push(format!(
             "{} keys repeat on one page (e.g. {}): different rows would count as one release; set [source.identity]",

@@ -172,7 +172,8 @@ impl<'de> Deserialize<'de> for ProxyUrl {
                 "invalid proxy URL: {e}; write it like \"http://proxy.example:3128\" or \"socks5://user:password@127.0.0.1:1080\""
             ))
         })?;
-        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") || url.host().is_none() {
+        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") || url.host().is_none()
+        {
             return Err(serde::de::Error::custom(format!(
                 "proxy scheme {:?} is not supported; use http://, https://, socks5:// or socks5h:// with a host",
                 url.scheme()
@@ -559,13 +560,28 @@ fn describe_selector_error(error: &scraper::error::SelectorErrorKind<'_>) -> Str
     let what = [
         ("ClassNeedsIdent", "a '.' must be followed by a class name"),
         ("EmptySelector", "the selector is empty"),
-        ("DanglingCombinator", "a combinator (>, +, ~) has nothing after it"),
-        ("NoIdentForPseudo", "a ':' must be followed by a pseudo-class name"),
-        ("UnsupportedPseudo", "unsupported pseudo-class or pseudo-element"),
+        (
+            "DanglingCombinator",
+            "a combinator (>, +, ~) has nothing after it",
+        ),
+        (
+            "NoIdentForPseudo",
+            "a ':' must be followed by a pseudo-class name",
+        ),
+        (
+            "UnsupportedPseudo",
+            "unsupported pseudo-class or pseudo-element",
+        ),
         ("ExpectedBarInAttr", "an [attribute] selector is malformed"),
-        ("BadValueInAttr", "an [attribute] value is malformed (quote it)"),
+        (
+            "BadValueInAttr",
+            "an [attribute] value is malformed (quote it)",
+        ),
         ("InvalidQualNameInAttr", "an [attribute] name is malformed"),
-        ("ExpectedNamespace", "an unknown namespace prefix (a stray '|')"),
+        (
+            "ExpectedNamespace",
+            "an unknown namespace prefix (a stray '|')",
+        ),
         ("UnexpectedIdent", "an unexpected name"),
         ("InvalidState", "the selector is not complete"),
     ]
@@ -786,23 +802,35 @@ impl Config {
             if let Some(identity) = &source.identity {
                 let i = identity.get_ref();
                 let problem = match (&i.link_params, &i.pattern) {
-                    (None, None) => Some("give link_params (the query parameters that identify a document) or a pattern with one capture group"),
+                    (None, None) => Some(
+                        "give link_params (the query parameters that identify a document) or a pattern with one capture group",
+                    ),
                     (Some(_), Some(_)) => Some("give link_params or pattern, not both"),
                     (Some(p), None) if p.is_empty() || p.iter().any(|s| s.trim().is_empty()) => {
-                        Some("link_params needs at least one non-empty parameter name, e.g. [\"newsId\"]")
+                        Some(
+                            "link_params needs at least one non-empty parameter name, e.g. [\"newsId\"]",
+                        )
                     }
                     (Some(_), None) if i.from == IdentityFrom::Row => {
                         Some("from = \"row\" applies to pattern only")
                     }
-                    (None, Some(_)) if i.from == IdentityFrom::Row && *source.kind.get_ref() == SourceKind::Feed => {
-                        Some("from = \"row\" applies to html_list sources only; feeds use from = \"link\"")
+                    (None, Some(_))
+                        if i.from == IdentityFrom::Row
+                            && *source.kind.get_ref() == SourceKind::Feed =>
+                    {
+                        Some(
+                            "from = \"row\" applies to html_list sources only; feeds use from = \"link\"",
+                        )
                     }
                     _ => None,
                 };
                 if let Some(problem) = problem {
                     return Err((
                         identity.span(),
-                        format!("source {:?}: [source.identity]: {problem}", source.id.get_ref()),
+                        format!(
+                            "source {:?}: [source.identity]: {problem}",
+                            source.id.get_ref()
+                        ),
                     ));
                 }
             }
@@ -863,7 +891,10 @@ impl Config {
                 let clash = excluded
                     .iter()
                     .map(|(f, e)| (f, e, "a global exclusion ([classify] exclude)"))
-                    .chain(own.iter().map(|(f, e)| (f, e, "an exclusion of the same topic")))
+                    .chain(
+                        own.iter()
+                            .map(|(f, e)| (f, e, "an exclusion of the same topic")),
+                    )
                     .find(|(f, _, _)| **f == folded);
                 if let Some((_, exclusion, what)) = clash {
                     return Err((

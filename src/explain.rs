@@ -145,7 +145,11 @@ pub fn render(title: &str, summary: &str, e: &Explanation, all: bool) -> String 
                     format!("{field}[{}] {}{note}", p.keywords.join(" + "), p.weight)
                 })
                 .collect();
-            out.push_str(&format!("    score: {} = {}\n", pieces.join(" + "), t.score));
+            out.push_str(&format!(
+                "    score: {} = {}\n",
+                pieces.join(" + "),
+                t.score
+            ));
         }
         if !t.overridden.is_empty() {
             out.push_str(&format!(

@@ -455,7 +455,10 @@ mod tests {
     fn durations_read_as_written() {
         use std::time::Duration;
         assert_eq!(format_duration(Duration::from_secs(365 * 86_400)), "365d");
-        assert_eq!(format_duration(Duration::from_secs(86_400 + 6 * 3600)), "1d 6h");
+        assert_eq!(
+            format_duration(Duration::from_secs(86_400 + 6 * 3600)),
+            "1d 6h"
+        );
         assert_eq!(format_duration(Duration::ZERO), "0s");
     }
 

@@ -50,7 +50,10 @@ impl Feed {
         let items = Arc::new(Mutex::new(Vec::new()));
         let shared = Arc::clone(&items);
         server.route("/rss.xml", move |_| {
-            Reply::ok("application/rss+xml", rss_feed_dated(&shared.lock().unwrap()))
+            Reply::ok(
+                "application/rss+xml",
+                rss_feed_dated(&shared.lock().unwrap()),
+            )
         });
         let feed = Feed { server, items };
         for (guid, title) in initial {
@@ -604,7 +607,12 @@ async fn a_command_flood_is_limited_for_that_user_only() {
         "{replies:#?}"
     );
     assert_eq!(warnings, 1, "told once: {replies:#?}");
-    assert_eq!(tg.too_many(), 0, "answers were not paced: {:?}", tg.violations());
+    assert_eq!(
+        tg.too_many(),
+        0,
+        "answers were not paced: {:?}",
+        tg.violations()
+    );
     daemon.stop().await;
 }
 
@@ -736,7 +744,13 @@ fn queue_for_digest(store: &Store, chat: i64, title: &str) {
         digests: vec![chat],
     };
     let report = store
-        .commit_poll("msit", &[entry], &Default::default(), &Default::default(), None)
+        .commit_poll(
+            "msit",
+            &[entry],
+            &Default::default(),
+            &Default::default(),
+            None,
+        )
         .unwrap();
     assert_eq!(report.digested, 1);
 }
@@ -908,7 +922,10 @@ async fn commands_say_what_they_did() {
 
     tg.user_says(user, "ko", "/start");
     let greeting = nth_reply(tg, &c, 1).await.visible;
-    assert!(greeting.contains("AI 바이오") && !greeting.contains("이니셔티브"), "{greeting}");
+    assert!(
+        greeting.contains("AI 바이오") && !greeting.contains("이니셔티브"),
+        "{greeting}"
+    );
 
     tg.user_says(user, "ko", "/subscribe AI반도체 인재");
     let reply = nth_reply(tg, &c, 2).await.visible;
@@ -927,14 +944,23 @@ async fn commands_say_what_they_did() {
 
     tg.user_says(user, "ko", "/unsubscribe bio talent");
     let reply = nth_reply(tg, &c, 4).await.visible;
-    assert!(reply.contains("구독을 해지했습니다: AI·반도체 인재 양성"), "{reply}");
-    assert!(reply.contains("구독하고 있지 않던 주제입니다: AI 바이오"), "{reply}");
+    assert!(
+        reply.contains("구독을 해지했습니다: AI·반도체 인재 양성"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("구독하고 있지 않던 주제입니다: AI 바이오"),
+        "{reply}"
+    );
     assert_eq!(topics_of(&store, user), Some(set(&["chips"])));
 
     tg.user_says(user, "ko", "/recent 우주");
     let reply = nth_reply(tg, &c, 5).await.visible;
     assert!(reply.contains("모르는 주제입니다: 우주"), "{reply}");
-    assert!(!reply.contains("바꾸지 않았습니다"), "/recent changes nothing: {reply}");
+    assert!(
+        !reply.contains("바꾸지 않았습니다"),
+        "/recent changes nothing: {reply}"
+    );
 
     tg.user_says(user, "ko", "/digest on 25:00");
     let reply = nth_reply(tg, &c, 6).await.visible;
@@ -943,6 +969,9 @@ async fn commands_say_what_they_did() {
     let long = format!("/subscribe {}", "우주항공 ".repeat(1500));
     tg.user_says(user, "ko", &long);
     let reply = nth_reply(tg, &c, 7).await.visible;
-    assert!(reply.contains("모르는 주제입니다") && reply.chars().count() < 1500, "{reply}");
+    assert!(
+        reply.contains("모르는 주제입니다") && reply.chars().count() < 1500,
+        "{reply}"
+    );
     daemon.stop().await;
 }

@@ -565,9 +565,14 @@ fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
         stdout.contains("summary[NPU + 뉴로모픽] 1 (adjacent: one piece of evidence) = 1"),
         "{stdout}"
     );
-    let out = command(&["explain", "--config", &shipped_config(), "인사 발령: AI반도체 국장"])
-        .output()
-        .unwrap();
+    let out = command(&[
+        "explain",
+        "--config",
+        &shipped_config(),
+        "인사 발령: AI반도체 국장",
+    ])
+    .output()
+    .unwrap();
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("exclusion overridden by a strong keyword: 인사 발령"),
@@ -582,7 +587,11 @@ fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
     drop(child.stdout.take()); // the reader went away (`| head`)
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// `check-sources` fetches every enabled source now and shows what it yields, with warnings
@@ -590,8 +599,16 @@ fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
 #[tokio::test]
 async fn check_sources_shows_items_keys_and_what_will_go_wrong() {
     let server = FeedServer::start().await;
-    server.bytes("/f.xml", rss_feed(&[("n2", "AI반도체 둘째 소식"), ("n1", "AI반도체 첫 소식")]), "application/rss+xml");
-    server.file("/list", "korea_kr_press_list.html", "text/html; charset=UTF-8");
+    server.bytes(
+        "/f.xml",
+        rss_feed(&[("n2", "AI반도체 둘째 소식"), ("n1", "AI반도체 첫 소식")]),
+        "application/rss+xml",
+    );
+    server.file(
+        "/list",
+        "korea_kr_press_list.html",
+        "text/html; charset=UTF-8",
+    );
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let list = |id: &str, title: &str| {
@@ -619,8 +636,14 @@ async fn check_sources_shows_items_keys_and_what_will_go_wrong() {
     .await;
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("good — good") && stdout.contains("2 rows, 0 filtered out, 2 items"), "{stdout}");
-    assert!(stdout.contains("AI반도체 둘째 소식") && stdout.contains("key:  g:n2"), "{stdout}");
+    assert!(
+        stdout.contains("good — good") && stdout.contains("2 rows, 0 filtered out, 2 items"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("AI반도체 둘째 소식") && stdout.contains("key:  g:n2"),
+        "{stdout}"
+    );
     assert!(stdout.contains("read as UTF-8"), "{stdout}");
     assert!(stdout.contains("warning: keys contain dates"), "{stdout}");
     assert!(

@@ -588,7 +588,9 @@ async fn resetting_server(resets: usize) -> (String, Arc<std::sync::atomic::Atom
 async fn a_reset_connection_is_retried_within_the_poll() {
     let (url, accepted) = resetting_server(2).await;
     match poll(&one_feed(&url)).await {
-        Ok(PollOutcome::Items { items, .. }) => assert_eq!(items[0].title, "AI반도체 방화벽 뒤의 소식"),
+        Ok(PollOutcome::Items { items, .. }) => {
+            assert_eq!(items[0].title, "AI반도체 방화벽 뒤의 소식")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 3);
@@ -596,7 +598,11 @@ async fn a_reset_connection_is_retried_within_the_poll() {
     let (url, accepted) = resetting_server(usize::MAX).await;
     let err = poll(&one_feed(&url)).await.unwrap_err();
     assert!(matches!(err, SourceError::Fetch(_)), "{err}");
-    assert_eq!(accepted.load(Ordering::SeqCst), 3, "three tries, then a failure");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        3,
+        "three tries, then a failure"
+    );
 }
 
 /// A proxy (`[http] proxy` or a source's own) carries the requests, with its credentials; the
@@ -606,7 +612,11 @@ async fn sources_go_through_a_proxy_whose_password_is_never_shown() {
     // The fixture server plays the HTTP proxy: it gets absolute-form requests for a host that
     // does not resolve, and answers them.
     let proxy = FeedServer::start().await;
-    proxy.bytes("/feed.xml", rss_feed(&[("p1", "AI반도체 프록시 소식")]), "application/rss+xml");
+    proxy.bytes(
+        "/feed.xml",
+        rss_feed(&[("p1", "AI반도체 프록시 소식")]),
+        "application/rss+xml",
+    );
     let proxy_url = proxy.url("").replace("http://", "http://watcher:s3cr%40t@");
     let text = config_text(&feed_source(
         "s",
@@ -618,7 +628,9 @@ async fn sources_go_through_a_proxy_whose_password_is_never_shown() {
         other => panic!("{other:?}"),
     }
     let seen = proxy.requests("/feed.xml");
-    let auth = seen[0].header("proxy-authorization").expect("credentials sent");
+    let auth = seen[0]
+        .header("proxy-authorization")
+        .expect("credentials sent");
     // base64("watcher:s3cr@t")
     assert_eq!(auth, "Basic d2F0Y2hlcjpzM2NyQHQ=");
 
@@ -634,6 +646,10 @@ async fn sources_go_through_a_proxy_whose_password_is_never_shown() {
     let err = poll(&text).await.unwrap_err().to_string();
     assert!(!err.contains("s3cr"), "{err}");
     let config = parse_config(&text);
-    let shown = format!("{:?} {}", config.http.proxy, config.http.proxy.as_ref().unwrap());
+    let shown = format!(
+        "{:?} {}",
+        config.http.proxy,
+        config.http.proxy.as_ref().unwrap()
+    );
     assert!(!shown.contains("s3cr") && shown.contains("***"), "{shown}");
 }

@@ -295,18 +295,24 @@ async fn pruning_never_forgets_what_the_source_still_lists() {
 
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let store = state.open();
-    let preview = store
-        .prune_seen(std::time::Duration::ZERO, true)
-        .unwrap();
-    assert_eq!(preview.seen_total(), 1, "only n1, which the feed no longer lists");
-    assert!(store.is_seen("f", "g:n1").unwrap(), "a dry run forgets nothing");
-    let pruned = store
-        .prune_seen(std::time::Duration::ZERO, false)
-        .unwrap();
+    let preview = store.prune_seen(std::time::Duration::ZERO, true).unwrap();
+    assert_eq!(
+        preview.seen_total(),
+        1,
+        "only n1, which the feed no longer lists"
+    );
+    assert!(
+        store.is_seen("f", "g:n1").unwrap(),
+        "a dry run forgets nothing"
+    );
+    let pruned = store.prune_seen(std::time::Duration::ZERO, false).unwrap();
     assert_eq!((pruned.seen_total(), pruned.kept_listed), (1, 3));
     assert!(!store.is_seen("f", "g:n1").unwrap());
     for listed in ["g:n2", "g:n3", "g:n4"] {
-        assert!(store.is_seen("f", listed).unwrap(), "{listed} is still listed");
+        assert!(
+            store.is_seen("f", listed).unwrap(),
+            "{listed} is still listed"
+        );
     }
     drop(store);
 
@@ -355,22 +361,36 @@ fn board_source(url: &str, title: &str) -> String {
 #[tokio::test]
 async fn a_broken_selector_is_no_baseline_and_its_fix_sends_no_old_rows() {
     let server = FeedServer::start().await;
-    let old = [("103", "AI반도체 실증 확대"), ("102", "NPU 팹리스 공고"), ("101", "반도체 생태계 펀드 결성")];
+    let old = [
+        ("103", "AI반도체 실증 확대"),
+        ("102", "NPU 팹리스 공고"),
+        ("101", "반도체 생태계 펀드 결성"),
+    ];
     let page = mutable_page(&server, "/board", board_page(&old));
     let state = StateDir::new();
     let broken = config_text(&board_source(&server.url("/board"), "td.subject a"));
     let (report, _) = once(&broken, &state).await;
-    assert_eq!(report.ingest.failed_sources, vec!["board"], "no titles is a failure");
+    assert_eq!(
+        report.ingest.failed_sources,
+        vec!["board"],
+        "no titles is a failure"
+    );
     let store = state.open();
     let s = store.source_state("board").unwrap();
     assert!(!s.baselined && s.etag.is_none(), "{s:?}");
     assert!(s.last_error.unwrap().contains("td.subject a"));
     drop(store);
 
-    let fixed = config_text(&board_source(&server.url("/board"), "td.ta-l div.board-link a > i"));
+    let fixed = config_text(&board_source(
+        &server.url("/board"),
+        "td.ta-l div.board-link a > i",
+    ));
     let (report, out) = once(&fixed, &state).await;
     assert_eq!(report.ingest.new_items, 3);
-    assert!(sent_titles(&out).is_empty(), "the fix's first poll is the baseline: {out}");
+    assert!(
+        sent_titles(&out).is_empty(),
+        "the fix's first poll is the baseline: {out}"
+    );
 
     let mut rows = vec![("104", "AI반도체 협업포럼 개최")];
     rows.extend_from_slice(&old);
@@ -394,15 +414,20 @@ async fn new_parse_settings_reread_the_page_and_rebaseline() {
     assert!(report.ingest.new_items == 0);
     let hits = server.hits("/board");
 
-    let with_identity = format!(
-        "{source}\n[source.identity]\npattern = '/article/B/(\\d+)/view'\n"
-    );
+    let with_identity =
+        format!("{source}\n[source.identity]\npattern = '/article/B/(\\d+)/view'\n");
     let (report, out) = once(&config_text(&with_identity), &state).await;
     assert_eq!(server.hits("/board"), hits + 1);
     let store = state.open();
-    assert!(store.is_seen("board", "i:202").unwrap(), "read again under the new keys");
+    assert!(
+        store.is_seen("board", "i:202").unwrap(),
+        "read again under the new keys"
+    );
     assert_eq!(report.ingest.new_items, 2);
-    assert!(sent_titles(&out).is_empty(), "re-baselined, nothing sent: {out}");
+    assert!(
+        sent_titles(&out).is_empty(),
+        "re-baselined, nothing sent: {out}"
+    );
 }
 
 /// A release on an aggregator with `hold` (korea.kr) waits for the ministry's own copy: when the
@@ -412,7 +437,11 @@ async fn new_parse_settings_reread_the_page_and_rebaseline() {
 async fn a_held_aggregator_copy_yields_to_the_ministry_feed() {
     let server = FeedServer::start().await;
     let feed = mutable_feed(&server, "/f.xml", rss_feed(&[("a", "국산 AI칩 실증 확대")]));
-    let page = mutable_page(&server, "/board", board_page(&[("1", "[보도자료] 국산 AI칩 실증 확대")]));
+    let page = mutable_page(
+        &server,
+        "/board",
+        board_page(&[("1", "[보도자료] 국산 AI칩 실증 확대")]),
+    );
     let aggregator = format!(
         "[[source]]\nid = \"board\"\nname = \"모음\"\nministry = \"여러 부처\"\nkind = \"html_list\"\nurl = \"{}\"\nhold = \"1h\"\n\n[source.select]\nitem = \"table#mytable tbody tr\"\ntitle = \"td.ta-l div.board-link a > i\"\n",
         server.url("/board")
@@ -425,11 +454,17 @@ async fn a_held_aggregator_copy_yields_to_the_ministry_feed() {
     once(&config, &state).await;
 
     // X appears on the aggregator first: held, nothing sent.
-    *page.lock().unwrap() = board_page(&[("2", "[보도자료] AI반도체 협업포럼 개최"), ("1", "[보도자료] 국산 AI칩 실증 확대")]);
+    *page.lock().unwrap() = board_page(&[
+        ("2", "[보도자료] AI반도체 협업포럼 개최"),
+        ("1", "[보도자료] 국산 AI칩 실증 확대"),
+    ]);
     let (_, out) = once(&config, &state).await;
     assert!(sent_titles(&out).is_empty(), "{out}");
     // Then on the ministry's feed: that copy is sent.
-    *feed.lock().unwrap() = rss_feed(&[("x", "AI반도체 협업포럼 개최"), ("a", "국산 AI칩 실증 확대")]);
+    *feed.lock().unwrap() = rss_feed(&[
+        ("x", "AI반도체 협업포럼 개최"),
+        ("a", "국산 AI칩 실증 확대"),
+    ]);
     let (_, out) = once(&config, &state).await;
     assert_eq!(sent_titles(&out), vec!["AI반도체 협업포럼 개최"]);
     assert!(out.contains("f.example/x"), "the ministry's copy: {out}");
@@ -439,7 +474,10 @@ async fn a_held_aggregator_copy_yields_to_the_ministry_feed() {
     assert_eq!((release.released, release.superseded), (0, 1));
 
     // Y only ever appears on the aggregator: it goes out when its hold ends.
-    *page.lock().unwrap() = board_page(&[("3", "NPU 팹리스 지원 공고"), ("2", "[보도자료] AI반도체 협업포럼 개최")]);
+    *page.lock().unwrap() = board_page(&[
+        ("3", "NPU 팹리스 지원 공고"),
+        ("2", "[보도자료] AI반도체 협업포럼 개최"),
+    ]);
     drop(store);
     let (_, out) = once(&config, &state).await;
     assert!(sent_titles(&out).is_empty(), "held: {out}");

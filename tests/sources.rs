@@ -535,12 +535,36 @@ async fn requests_to_one_host_are_capped() {
 fn feeds_that_other_readers_read_come_out_whole() {
     // (file, entries feedparser finds, its first title)
     let cases = [
-        ("feed-rs-rss091-iso-8859-1.xml", 1, "bash - Expansão de Parâmetros"),
-        ("feed-rs-rss10-iso-8859-1.xml", 1, "Digitalministerium: Neue Glasfaserförderung mit Schnellkasse"),
-        ("feed-rs-rss20-iso-8859-1.xml", 1, "Revolução nas telas com pontos quânticos impressos em 3D"),
-        ("miniflux-golem-iso-8859-1.xml", 40, "Red Dead Redemption 2: Hinweise auf PC-Umsetzung in App von Rockstar Games"),
-        ("miniflux-rss090-heise.xml", 60, "OLED-TVs: Vorsichtsmaßnahmen gegen Einbrennen"),
-        ("miniflux-undeclared-iso-8859-1.xml", 10, "Perturbateurs endocriniens : quels effets sur le cerveau ?"),
+        (
+            "feed-rs-rss091-iso-8859-1.xml",
+            1,
+            "bash - Expansão de Parâmetros",
+        ),
+        (
+            "feed-rs-rss10-iso-8859-1.xml",
+            1,
+            "Digitalministerium: Neue Glasfaserförderung mit Schnellkasse",
+        ),
+        (
+            "feed-rs-rss20-iso-8859-1.xml",
+            1,
+            "Revolução nas telas com pontos quânticos impressos em 3D",
+        ),
+        (
+            "miniflux-golem-iso-8859-1.xml",
+            40,
+            "Red Dead Redemption 2: Hinweise auf PC-Umsetzung in App von Rockstar Games",
+        ),
+        (
+            "miniflux-rss090-heise.xml",
+            60,
+            "OLED-TVs: Vorsichtsmaßnahmen gegen Einbrennen",
+        ),
+        (
+            "miniflux-undeclared-iso-8859-1.xml",
+            10,
+            "Perturbateurs endocriniens : quels effets sur le cerveau ?",
+        ),
         ("miniflux-utf8-declared-iso-8859-1.xml", 1, "Café"),
     ];
     let base = url::Url::parse("https://example.org/feed").unwrap();
@@ -556,7 +580,10 @@ fn feeds_that_other_readers_read_come_out_whole() {
                     problems.push(format!("{file}: {} of {entries} entries", items.len()));
                 }
                 if items.first().map(|i| i.title.as_str()) != Some(first) {
-                    problems.push(format!("{file}: first title {:?}", items.first().map(|i| &i.title)));
+                    problems.push(format!(
+                        "{file}: first title {:?}",
+                        items.first().map(|i| &i.title)
+                    ));
                 }
             }
             Err(e) => problems.push(format!("{file}: {e}")),
@@ -603,7 +630,10 @@ fn shipped_source(id: &str, url: &str) -> String {
 fn korea_kr_page(day: u32, new_rows: &[(&str, &str, &str)]) -> Vec<u8> {
     let page = String::from_utf8(fixture("korea_kr_press_list.html")).unwrap();
     let mut page = page
-        .replace("startDate=2025-01-07", &format!("startDate=2025-01-{day:02}"))
+        .replace(
+            "startDate=2025-01-07",
+            &format!("startDate=2025-01-{day:02}"),
+        )
         .replace("endDate=2026-01-07", &format!("endDate=2026-01-{day:02}"));
     for (news_id, title, ministry) in new_rows {
         let row = format!(
@@ -627,14 +657,21 @@ async fn korea_kr_releases_are_sent_once_although_their_links_change_daily() {
     let config = config_text(&shipped_source("korea-kr-press", &server.url("/list")));
     let state = StateDir::new();
     let (report, out) = once(&config, &state).await;
-    assert_eq!(report.ingest.new_items, 3, "the two ministries' rows: {out}");
+    assert_eq!(
+        report.ingest.new_items, 3,
+        "the two ministries' rows: {out}"
+    );
     assert!(sent_titles(&out).is_empty(), "baseline: {out}");
 
     *page.lock().unwrap() = korea_kr_page(8, &[]);
     let (report, out) = once(&config, &state).await;
-    assert_eq!(report.ingest.new_items, 0, "the next day's links are the same releases: {out}");
+    assert_eq!(
+        report.ingest.new_items, 0,
+        "the next day's links are the same releases: {out}"
+    );
 
-    *page.lock().unwrap() = korea_kr_page(8, &[("156738791", "AI반도체 협업포럼 개최", "산업통상부")]);
+    *page.lock().unwrap() =
+        korea_kr_page(8, &[("156738791", "AI반도체 협업포럼 개최", "산업통상부")]);
     let (_, out) = once(&config, &state).await;
     assert_eq!(sent_titles(&out), vec!["AI반도체 협업포럼 개최"]);
     assert!(
@@ -668,7 +705,10 @@ async fn a_store_from_before_identity_re_sends_nothing() {
     *page.lock().unwrap() = korea_kr_page(8, &[]);
     let (report, out) = once(&config_text(&shipped), &state).await;
     assert_eq!(report.ingest.new_items, 3, "new keys (newsId only)");
-    assert!(sent_titles(&out).is_empty(), "the same releases by title: {out}");
+    assert!(
+        sent_titles(&out).is_empty(),
+        "the same releases by title: {out}"
+    );
 }
 
 /// The 산업통상부 board in its real layout, with both link forms (`javascript:article.view`
@@ -676,7 +716,11 @@ async fn a_store_from_before_identity_re_sends_nothing() {
 #[tokio::test]
 async fn the_motir_board_is_read_with_both_link_forms() {
     let server = FeedServer::start().await;
-    server.file("/kor/article/ATCL3f49a5a8c", "motir_board.html", "text/html; charset=UTF-8");
+    server.file(
+        "/kor/article/ATCL3f49a5a8c",
+        "motir_board.html",
+        "text/html; charset=UTF-8",
+    );
     let items = items_of(&config_text(&shipped_source(
         "motir-press-board",
         &server.url("/kor/article/ATCL3f49a5a8c"),
@@ -689,18 +733,35 @@ async fn the_motir_board_is_read_with_both_link_forms() {
                 i.key.clone(),
                 i.title.clone(),
                 i.link.clone().unwrap_or_default(),
-                i.published.map(|d| d.with_timezone(&kst()).format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                i.published
+                    .map(|d| d.with_timezone(&kst()).format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
             )
         })
         .collect();
     let base = server.url("/kor/article/ATCL3f49a5a8c");
     let expected = [
-        ("172106", "AI반도체 협업포럼 개최…팹리스·파운드리 협력 강화", "2026-10-14"),
+        (
+            "172106",
+            "AI반도체 협업포럼 개최…팹리스·파운드리 협력 강화",
+            "2026-10-14",
+        ),
         ("172105", "10월 1~10일 수출입 현황", "2026-10-13"),
-        ("172070", "반도체특별법 시행령 제정안 입법예고", "2026-08-31"),
+        (
+            "172070",
+            "반도체특별법 시행령 제정안 입법예고",
+            "2026-08-31",
+        ),
         ("172069", "산업통상부 국장급 인사", "2026-08-31"),
     ]
-    .map(|(id, title, date)| (format!("i:{id}"), title.to_owned(), format!("{base}/{id}/view"), date.to_owned()));
+    .map(|(id, title, date)| {
+        (
+            format!("i:{id}"),
+            title.to_owned(),
+            format!("{base}/{id}/view"),
+            date.to_owned(),
+        )
+    });
     assert_eq!(got, expected);
 }
 
@@ -731,19 +792,30 @@ async fn a_burst_longer_than_a_page_is_read_across_pages() {
         .collect();
     let page = String::from_utf8(korea_kr_page(8, &first)).unwrap();
     // Keep only the new rows on page 1 (cut the old ones off).
-    let cut = page.find("newsId=156738790").map(|i| page[..i].rfind("<li>").unwrap()).unwrap();
+    let cut = page
+        .find("newsId=156738790")
+        .map(|i| page[..i].rfind("<li>").unwrap())
+        .unwrap();
     let page_one = format!("{}</ul></div></div></div></body></html>", &page[..cut]);
     *page1.lock().unwrap() = page_one.into_bytes();
     let second: Vec<(&str, &str, &str)> = burst[..2]
         .iter()
         .map(|(id, t)| (id.as_str(), t.as_str(), "과학기술정보통신부"))
         .collect();
-    server.bytes("/list?pageIndex=2", korea_kr_page(8, &second), "text/html; charset=UTF-8");
+    server.bytes(
+        "/list?pageIndex=2",
+        korea_kr_page(8, &second),
+        "text/html; charset=UTF-8",
+    );
     let (_, out) = once(&config, &state).await;
     let mut sent = sent_titles(&out);
     sent.sort();
     let mut expected: Vec<String> = burst.iter().map(|(_, t)| t.clone()).collect();
     expected.sort();
     assert_eq!(sent, expected, "{out}");
-    assert_eq!(server.hits("/list"), 4, "page 1 and page 2, then stopped at a seen row");
+    assert_eq!(
+        server.hits("/list"),
+        4,
+        "page 1 and page 2, then stopped at a seen row"
+    );
 }

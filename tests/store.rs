@@ -191,7 +191,13 @@ async fn store_prune_dry_run_changes_nothing() {
     let mut listing = policy_watch::store::Listing::default();
     listing.push("g:kept", None);
     store
-        .commit_poll("f", &[entry("g:gone"), entry("g:kept")], &listing, &Default::default(), None)
+        .commit_poll(
+            "f",
+            &[entry("g:gone"), entry("g:kept")],
+            &listing,
+            &Default::default(),
+            None,
+        )
         .unwrap();
     let before = export_text(&store);
     drop(store);
@@ -215,14 +221,22 @@ async fn store_prune_dry_run_changes_nothing() {
     let stdout = String::from_utf8_lossy(&preview.stdout);
     assert_eq!(preview.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("would forget 1 seen items"), "{stdout}");
-    assert!(stdout.contains("f: 1") && stdout.contains("nothing was changed"), "{stdout}");
-    assert_eq!(export_text(&state.open()), before, "the dry run wrote nothing");
+    assert!(
+        stdout.contains("f: 1") && stdout.contains("nothing was changed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        export_text(&state.open()),
+        before,
+        "the dry run wrote nothing"
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
 
     let import = run(&["--dry-run", "store", "import", "x.jsonl"]);
     assert_eq!(import.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&import.stderr).contains("--dry-run does not apply to store import"),
+        String::from_utf8_lossy(&import.stderr)
+            .contains("--dry-run does not apply to store import"),
         "{}",
         String::from_utf8_lossy(&import.stderr)
     );

@@ -202,11 +202,9 @@ async fn a_refusing_destination_is_deactivated_and_the_others_carry_on() {
     // The admin (777) was told about both.
     let alerts = setup.telegram.sent_to("777");
     assert_eq!(alerts.len(), 2, "{alerts:?}");
-    assert!(
-        alerts.iter().any(|a| a.visible.contains("tg:-1002")
-            && a.visible.contains("not a member")
-            && a.visible.contains("administrator allowed to post"))
-    );
+    assert!(alerts.iter().any(|a| a.visible.contains("tg:-1002")
+        && a.visible.contains("not a member")
+        && a.visible.contains("administrator allowed to post")));
     // A chat that does not exist is a config mistake, not a rights problem.
     assert!(
         alerts.iter().any(|a| a.visible.contains("tg:@gone_channel")
@@ -232,8 +230,14 @@ async fn a_refusing_destination_is_deactivated_and_the_others_carry_on() {
 #[tokio::test]
 async fn notices_for_a_removed_destination_are_set_aside_at_the_next_start() {
     let setup = Setup::new(FAST).await;
-    let both = [destination("-1001", None), destination("@typo_channel", None)].concat();
-    setup.telegram.set_chat("@typo_channel", ChatStatus::NotFound);
+    let both = [
+        destination("-1001", None),
+        destination("@typo_channel", None),
+    ]
+    .concat();
+    setup
+        .telegram
+        .set_chat("@typo_channel", ChatStatus::NotFound);
     let config = setup.config(FAST, &both);
     setup.publish(&config, 2, title).await;
     let report = once_telegram(&config, &setup.state).await;
@@ -242,14 +246,22 @@ async fn notices_for_a_removed_destination_are_set_aside_at_the_next_start() {
     // The operator removes the mistyped channel and restarts.
     let fixed = setup.config(FAST, &destination("-1001", None));
     let report = once_telegram(&fixed, &setup.state).await;
-    assert_eq!(report.pending, 0, "nothing waits for a destination that is gone");
+    assert_eq!(
+        report.pending, 0,
+        "nothing waits for a destination that is gone"
+    );
     let store = setup.state.open();
     let dead = store.dead_letters().unwrap();
     assert_eq!(dead.len(), 2);
-    assert!(dead.iter().all(|d| d.reason.contains("no longer a destination")));
+    assert!(
+        dead.iter()
+            .all(|d| d.reason.contains("no longer a destination"))
+    );
     let alerts = setup.telegram.sent_to("777");
     assert!(
-        alerts.iter().any(|a| a.visible.contains("2 queued notice(s) for tg:@typo_channel")),
+        alerts.iter().any(|a| a
+            .visible
+            .contains("2 queued notice(s) for tg:@typo_channel")),
         "{alerts:?}"
     );
     assert_eq!(received(&setup.telegram, "-1001"), vec![1, 2]);

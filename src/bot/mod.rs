@@ -34,8 +34,7 @@ use teloxide::payloads::{
 use teloxide::prelude::Requester;
 use teloxide::types::{
     AllowedUpdate, BotCommand, CallbackQuery, Chat, ChatId, ChatMemberKind, ChatMemberUpdated,
-    InlineKeyboardButton, InlineKeyboardMarkup, Message, UpdateKind,
-    UserId,
+    InlineKeyboardButton, InlineKeyboardMarkup, Message, UpdateKind, UserId,
 };
 use teloxide::utils::command::{BotCommands, ParseError};
 use teloxide::{ApiError, RequestError};
@@ -427,7 +426,7 @@ impl Bot {
                     &text::greeting(lang, &names),
                     Some(self.keyboard(&topics)),
                 )
-                    .await;
+                .await;
             }
             Command::Help => {
                 self.reply(cx.chat, &text::help(lang, self.is_operator(cx)), None)
@@ -526,9 +525,8 @@ impl Bot {
             Some(s)
         })?;
         // What actually changed, and what was asked for but already so.
-        let (changed, unchanged): (BTreeSet<String>, BTreeSet<String>) = chosen
-            .into_iter()
-            .partition(|t| before.contains(t) != add);
+        let (changed, unchanged): (BTreeSet<String>, BTreeSet<String>) =
+            chosen.into_iter().partition(|t| before.contains(t) != add);
         let all = self.names(&updated.map(|s| s.topics).unwrap_or_default());
         let changed = self.names(&changed);
         let unchanged = self.names(&unchanged);
@@ -922,7 +920,10 @@ pub fn resolve_topics(config: &Config, args: &str) -> Result<BTreeSet<String>, T
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        let words: Vec<Lookup> = part.split_whitespace().map(|w| find_topic(config, w)).collect();
+        let words: Vec<Lookup> = part
+            .split_whitespace()
+            .map(|w| find_topic(config, w))
+            .collect();
         if words.iter().all(|w| matches!(w, Lookup::One(_))) {
             found.extend(words.into_iter().filter_map(Lookup::one));
             continue;
@@ -1067,7 +1068,10 @@ keywords = ["AI 인재"]
             resolve_topics(&c, "ai"),
             Err(TopicQueryError {
                 unknown: Vec::new(),
-                ambiguous: vec![("ai".into(), vec!["ai_chip_npu".into(), "ai_bio".into(), "talent".into()])],
+                ambiguous: vec![(
+                    "ai".into(),
+                    vec!["ai_chip_npu".into(), "ai_bio".into(), "talent".into()]
+                )],
             })
         );
         assert_eq!(

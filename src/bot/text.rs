@@ -179,8 +179,16 @@ pub fn subscribed(lang: Lang, added: &[&str], already: &[&str], all: &[&str]) ->
         });
     }
     match lang {
-        Lang::Ko => format!("{}\n\n지금 받는 주제:\n{}", lines.join("\n"), names_list(all)),
-        Lang::En => format!("{}\n\nYour topics now:\n{}", lines.join("\n"), names_list(all)),
+        Lang::Ko => format!(
+            "{}\n\n지금 받는 주제:\n{}",
+            lines.join("\n"),
+            names_list(all)
+        ),
+        Lang::En => format!(
+            "{}\n\nYour topics now:\n{}",
+            lines.join("\n"),
+            names_list(all)
+        ),
     }
 }
 
@@ -262,8 +270,14 @@ pub fn unknown_topics(
     for (word, names) in ambiguous.iter().take(4) {
         let names = encode_text(&names.join(", ")).into_owned();
         lines.push(match lang {
-            Lang::Ko => format!("{}: 여러 주제에 해당합니다 — {names}. 더 자세히 적어 주세요.", echo(&[word])),
-            Lang::En => format!("{}: fits several topics — {names}. Please be more specific.", echo(&[word])),
+            Lang::Ko => format!(
+                "{}: 여러 주제에 해당합니다 — {names}. 더 자세히 적어 주세요.",
+                echo(&[word])
+            ),
+            Lang::En => format!(
+                "{}: fits several topics — {names}. Please be more specific.",
+                echo(&[word])
+            ),
         });
     }
     if changes {

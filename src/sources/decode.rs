@@ -3,9 +3,9 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, UTF_8};
 #[cfg(test)]
 use encoding_rs::EUC_KR;
+use encoding_rs::{Encoding, UTF_8};
 
 /// The charset parameter of a Content-Type header.
 pub fn header_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
@@ -61,7 +61,10 @@ pub fn feed_bytes<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u
 const RSS_090_NS: &[u8] = b"http://my.netscape.com/rdf/simple/0.9/";
 
 fn feed_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
-    if bytes.starts_with(b"\xEF\xBB\xBF") || bytes.starts_with(b"\xFE\xFF") || bytes.starts_with(b"\xFF\xFE") {
+    if bytes.starts_with(b"\xEF\xBB\xBF")
+        || bytes.starts_with(b"\xFE\xFF")
+        || bytes.starts_with(b"\xFF\xFE")
+    {
         return Cow::Borrowed(bytes);
     }
     let declared = xml_declared_encoding(bytes);
@@ -77,7 +80,9 @@ fn feed_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
         // A legacy prolog over UTF-8 text.
         (Some(_), _) => Cow::Owned(with_utf8_prolog(&String::from_utf8_lossy(bytes))),
         (None, _) if is_utf8 => Cow::Borrowed(bytes),
-        (None, Some(enc)) if enc != UTF_8 => Cow::Owned(enc.decode(bytes).0.into_owned().into_bytes()),
+        (None, Some(enc)) if enc != UTF_8 => {
+            Cow::Owned(enc.decode(bytes).0.into_owned().into_bytes())
+        }
         (None, _) => Cow::Owned(detect(bytes).decode(bytes).0.into_owned().into_bytes()),
     }
 }

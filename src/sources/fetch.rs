@@ -44,9 +44,16 @@ impl FetchError {
             FetchError::Connect(_) => true,
             FetchError::Request(text) => {
                 let text = text.to_ascii_lowercase();
-                ["reset", "handshake", "closed", "broken pipe", "unexpected eof", "incomplete"]
-                    .iter()
-                    .any(|w| text.contains(w))
+                [
+                    "reset",
+                    "handshake",
+                    "closed",
+                    "broken pipe",
+                    "unexpected eof",
+                    "incomplete",
+                ]
+                .iter()
+                .any(|w| text.contains(w))
             }
             _ => false,
         }
@@ -291,7 +298,9 @@ impl Fetcher {
 
 /// `text` with the proxy's password (as written, and URL-decoded) replaced by `***`.
 fn hide_proxy_password(text: String, proxy: Option<&crate::config::ProxyUrl>) -> String {
-    let Some(password) = proxy.and_then(|p| p.expose().password()).filter(|p| !p.is_empty())
+    let Some(password) = proxy
+        .and_then(|p| p.expose().password())
+        .filter(|p| !p.is_empty())
     else {
         return text;
     };

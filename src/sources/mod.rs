@@ -171,7 +171,9 @@ pub fn settings_fingerprint(source: &SourceConfig) -> String {
             text,
             "{}\0{}\0",
             s.link_pattern.as_ref().map_or("", |p| p.text.as_str()),
-            s.link_template.as_ref().map_or("", |t| t.get_ref().as_str())
+            s.link_template
+                .as_ref()
+                .map_or("", |t| t.get_ref().as_str())
         );
     }
     if let Some(filter) = &source.filter {
@@ -341,7 +343,10 @@ async fn read_further_pages(
             return;
         }
         let url = page_url(&source.url, &source.page_param, page);
-        let body = match fetcher.fetch_url(source, &url, &Validators::default()).await {
+        let body = match fetcher
+            .fetch_url(source, &url, &Validators::default())
+            .await
+        {
             Ok(Fetched::Body(body)) => body,
             Ok(Fetched::NotModified { .. }) => return,
             Err(e) => {

@@ -390,8 +390,8 @@ impl Store {
                 deliveries: e.deliveries.iter().map(to_json).collect(),
                 notice: e.history.as_ref().map(to_json),
                 digests: &e.digests,
-                held: (due.is_some() && (!e.deliveries.is_empty() || !e.digests.is_empty()))
-                    .then(|| {
+                held: (due.is_some() && (!e.deliveries.is_empty() || !e.digests.is_empty())).then(
+                    || {
                         to_json(&Held {
                             source_id: source_id.to_owned(),
                             title_key: e.title_key.map(|t| hex(&t)),
@@ -399,7 +399,8 @@ impl Store {
                             digests: e.digests.clone(),
                             notice: e.history.clone(),
                         })
-                    }),
+                    },
+                ),
                 sends: !e.deliveries.is_empty() || !e.digests.is_empty(),
             })
             .collect();
@@ -415,81 +416,97 @@ impl Store {
             &self.held,
             &self.held_titles,
         )
-            .transaction(|(seen, sources, outbox, titles, meta, history, digest, listed, held, held_titles)| {
-                let mut report = CommitReport::default();
-                let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
-                for entry in &prepared {
-                    let Prepared {
-                        seen: key,
-                        title_key,
-                        deliveries,
-                        ..
-                    } = entry;
-                    if seen.get(key)?.is_some() {
-                        continue;
-                    }
-                    seen.insert(key.as_slice(), &now)?;
-                    report.new += 1;
-                    if let Some(title_key) = title_key {
-                        // The same release from another source, or from this one under a
-                        // changed link: recorded as seen, not sent again — unless the first
-                        // copy is still held and this source holds nothing: this copy wins.
-                        if titles.get(title_key)?.is_some() {
-                            let takes_over = due.is_none()
-                                && entry.sends
-                                && held_titles.remove(title_key)?.is_some();
-                            if !takes_over {
-                                report.title_duplicates += 1;
-                                continue;
-                            }
-                            report.took_over += 1;
+            .transaction(
+                |(
+                    seen,
+                    sources,
+                    outbox,
+                    titles,
+                    meta,
+                    history,
+                    digest,
+                    listed,
+                    held,
+                    held_titles,
+                )| {
+                    let mut report = CommitReport::default();
+                    let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
+                    for entry in &prepared {
+                        let Prepared {
+                            seen: key,
+                            title_key,
+                            deliveries,
+                            ..
+                        } = entry;
+                        if seen.get(key)?.is_some() {
+                            continue;
                         }
-                        titles.insert(title_key, title_value.as_slice())?;
-                    }
-                    if let (Some(due), Some(record)) = (due, &entry.held) {
-                        let mut key = due.to_be_bytes().to_vec();
-                        key.extend_from_slice(&next.to_be_bytes());
-                        next += 1;
-                        held.insert(key.as_slice(), record.as_slice())?;
+                        seen.insert(key.as_slice(), &now)?;
+                        report.new += 1;
                         if let Some(title_key) = title_key {
-                            held_titles.insert(title_key, key.as_slice())?;
+                            // The same release from another source, or from this one under a
+                            // changed link: recorded as seen, not sent again — unless the first
+                            // copy is still held and this source holds nothing: this copy wins.
+                            if titles.get(title_key)?.is_some() {
+                                let takes_over = due.is_none()
+                                    && entry.sends
+                                    && held_titles.remove(title_key)?.is_some();
+                                if !takes_over {
+                                    report.title_duplicates += 1;
+                                    continue;
+                                }
+                                report.took_over += 1;
+                            }
+                            titles.insert(title_key, title_value.as_slice())?;
                         }
-                        report.held += 1;
-                        continue;
-                    }
-                    for delivery in deliveries {
-                        outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
-                        next += 1;
-                        report.queued += 1;
-                    }
-                    if let Some(notice) = &entry.notice {
-                        // History and digest keys share the outbox counter: unique and ordered.
-                        history.insert(&next.to_be_bytes(), notice.as_slice())?;
-                        for chat in entry.digests {
-                            digest.insert(digest_key(*chat, next).as_slice(), notice.as_slice())?;
-                            report.digested += 1;
+                        if let (Some(due), Some(record)) = (due, &entry.held) {
+                            let mut key = due.to_be_bytes().to_vec();
+                            key.extend_from_slice(&next.to_be_bytes());
+                            next += 1;
+                            held.insert(key.as_slice(), record.as_slice())?;
+                            if let Some(title_key) = title_key {
+                                held_titles.insert(title_key, key.as_slice())?;
+                            }
+                            report.held += 1;
+                            continue;
                         }
-                        next += 1;
-                    }
-                }
-                // Still listed: present now (new entries were inserted above with the same time).
-                for key in &present_keys {
-                    seen.insert(key.as_slice(), &now)?;
-                }
-                for title in &present_titles {
-                    if let Some(value) = titles.get(title)? {
-                        let mut touched = value.to_vec();
-                        if touched.len() >= 8 {
-                            touched[..8].copy_from_slice(&now);
-                            titles.insert(title.as_slice(), touched)?;
+                        for delivery in deliveries {
+                            outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
+                            next += 1;
+                            report.queued += 1;
+                        }
+                        if let Some(notice) = &entry.notice {
+                            // History and digest keys share the outbox counter: unique and ordered.
+                            history.insert(&next.to_be_bytes(), notice.as_slice())?;
+                            for chat in entry.digests {
+                                digest.insert(
+                                    digest_key(*chat, next).as_slice(),
+                                    notice.as_slice(),
+                                )?;
+                                report.digested += 1;
+                            }
+                            next += 1;
                         }
                     }
-                }
-                listed.insert(source_id.as_bytes(), listing_json.as_slice())?;
-                meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
-                sources.insert(source_id.as_bytes(), state_json.as_slice())?;
-                Ok::<_, ConflictableTransactionError<()>>(report)
-            });
+                    // Still listed: present now (new entries were inserted above with the same time).
+                    for key in &present_keys {
+                        seen.insert(key.as_slice(), &now)?;
+                    }
+                    for title in &present_titles {
+                        if let Some(value) = titles.get(title)? {
+                            let mut touched = value.to_vec();
+                            if touched.len() >= 8 {
+                                touched[..8].copy_from_slice(&now);
+                                titles.insert(title.as_slice(), touched)?;
+                            }
+                        }
+                    }
+                    listed.insert(source_id.as_bytes(), listing_json.as_slice())?;
+                    meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
+                    sources.insert(source_id.as_bytes(), state_json.as_slice())?;
+                    Ok::<_, ConflictableTransactionError<()>>(report)
+                },
+            );
         result.map_err(storage_error)
     }
 
@@ -673,7 +690,11 @@ impl Store {
     /// Forgets seen keys and title keys last present longer ago than `older_than`, except those
     /// a source still lists (its last parsed poll): an item still on the page or in the feed is
     /// never forgotten, so it can never come back as new. With `dry_run`, only counts.
-    pub fn prune_seen(&self, older_than: Duration, dry_run: bool) -> Result<PruneReport, StoreError> {
+    pub fn prune_seen(
+        &self,
+        older_than: Duration,
+        dry_run: bool,
+    ) -> Result<PruneReport, StoreError> {
         let cutoff = unix_now().saturating_sub(older_than.as_secs());
         let mut listed_keys = std::collections::HashSet::new();
         let mut listed_titles = std::collections::HashSet::new();
