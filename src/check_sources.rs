@@ -9,7 +9,12 @@ use policy_watch::daemon::EXIT_FAILURE;
 use policy_watch::items::{Item, format_kst};
 use policy_watch::sources::{self, Fetcher, Probe};
 
-pub fn run(config: &Config, only: &[String], shown: usize) -> ExitCode {
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    config: &Config,
+    only: &[String],
+    shown: usize,
+) -> ExitCode {
     let unknown: Vec<&String> = only
         .iter()
         .filter(|id| !config.sources.iter().any(|s| s.id() == id.as_str()))
@@ -43,16 +48,6 @@ pub fn run(config: &Config, only: &[String], shown: usize) -> ExitCode {
         Ok(fetcher) => fetcher,
         Err(e) => {
             eprintln!("error: cannot set up the HTTP client: {e}");
-            return ExitCode::from(EXIT_FAILURE as u8);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_FAILURE as u8);
         }
     };

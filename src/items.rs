@@ -103,10 +103,18 @@ pub fn apply_identity(item: &mut Item, identity: &Identity, row_html: Option<&st
 }
 
 /// The link with only the named query parameters (in the link's order).
-fn keep_params(mut url: Url, params: &[String]) -> Url {
+fn keep_params(url: Url, params: &[String]) -> Url {
+    retain_params(url, |k| params.iter().any(|p| p == k))
+}
+
+/// The link with only the query parameters whose name passes `keep` (no `?` when none does).
+fn retain_params(mut url: Url, keep: impl Fn(&str) -> bool) -> Url {
+    if url.query().is_none() {
+        return url;
+    }
     let kept: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(k, _)| params.iter().any(|p| p == k))
+        .filter(|(k, _)| keep(k))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     if kept.is_empty() {
@@ -153,22 +161,10 @@ const TRACKING_PARAMS: &[&str] = &[
 /// Scheme and host lower-cased (the url crate does that), fragment and tracking parameters dropped.
 pub fn normalize_link(mut url: Url) -> Url {
     url.set_fragment(None);
-    if url.query().is_some() {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| {
-                let k = k.to_ascii_lowercase();
-                !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_str())
-            })
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if kept.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(kept);
-        }
-    }
-    url
+    retain_params(url, |k| {
+        let k = k.to_ascii_lowercase();
+        !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_str())
+    })
 }
 
 /// Resolves `href` against `base`, accepting only http(s) results.

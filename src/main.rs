@@ -122,7 +122,10 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::CheckSources { sources, items } => check_sources::run(&config, &sources, items),
+        Command::CheckSources { sources, items } => match runtime() {
+            Ok(runtime) => check_sources::run(&runtime, &config, &sources, items),
+            Err(code) => code,
+        },
         Command::Store { action } => {
             let dir = cli.state_dir.clone().unwrap_or_else(|| config.store_dir());
             store_cmd::run(
@@ -136,6 +139,17 @@ fn main() -> ExitCode {
         Command::Run => execute(cli, &path, config, Mode::Daemon),
         Command::Once => execute(cli, &path, config, Mode::Once),
     }
+}
+
+/// The async runtime, or the exit code after saying why there is none.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_FAILURE as u8)
+        })
 }
 
 fn execute(cli: Cli, path: &std::path::Path, config: Config, mode: Mode) -> ExitCode {
@@ -212,15 +226,9 @@ fn execute(cli: Cli, path: &std::path::Path, config: Config, mode: Mode) -> Exit
             return ExitCode::from(EXIT_FAILURE as u8);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_FAILURE as u8);
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         let shutdown = daemon::shutdown_on_signals()?;

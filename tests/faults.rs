@@ -188,6 +188,30 @@ async fn an_empty_body_is_an_error_and_an_empty_feed_is_not() {
     }
 }
 
+/// Reads an HTTP request head; false when the client went away first.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> bool {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
+}
+
+/// Answers with a one-item feed and closes.
+async fn answer_feed(socket: &mut tokio::net::TcpStream, guid: &str, title: &str) {
+    let body = rss_feed(&[(guid, title)]);
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = socket.write_all(head.as_bytes()).await;
+    let _ = socket.write_all(&body).await;
+}
+
 /// A raw TCP server for what an HTTP library will not do: never answer, or reset mid-body.
 /// Serves a valid feed once `healthy` is set.
 async fn raw_server(reset_mid_body: bool, healthy: Arc<AtomicBool>) -> String {
@@ -200,22 +224,11 @@ async fn raw_server(reset_mid_body: bool, healthy: Arc<AtomicBool>) -> String {
             };
             let healthy = healthy.load(Ordering::SeqCst);
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
+                if !read_request(&mut socket).await {
+                    return;
                 }
                 if healthy {
-                    let body = rss_feed(&[("raw1", "AI반도체 원시 서버 소식")]);
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    let _ = socket.write_all(&body).await;
+                    answer_feed(&mut socket, "raw1", "AI반도체 원시 서버 소식").await;
                 } else if reset_mid_body {
                     let head = "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\ncontent-length: 100000\r\n\r\n<?xml version=\"1.0\"?><rss><channel>";
                     let _ = socket.write_all(head.as_bytes()).await;
@@ -561,21 +574,9 @@ async fn resetting_server(resets: usize) -> (String, Arc<std::sync::atomic::Atom
                     drop(socket); // RST before any answer
                     return;
                 }
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
+                if read_request(&mut socket).await {
+                    answer_feed(&mut socket, "r1", "AI반도체 방화벽 뒤의 소식").await;
                 }
-                let body = rss_feed(&[("r1", "AI반도체 방화벽 뒤의 소식")]);
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(&body).await;
             });
         }
     });

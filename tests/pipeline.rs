@@ -10,12 +10,7 @@ use support::*;
 
 /// A feed whose content the test can change between polls.
 fn mutable_feed(server: &FeedServer, path: &str, initial: Vec<u8>) -> Arc<Mutex<Vec<u8>>> {
-    let body = Arc::new(Mutex::new(initial));
-    let shared = Arc::clone(&body);
-    server.route(path, move |_| {
-        Reply::ok("application/rss+xml", shared.lock().unwrap().clone())
-    });
-    body
+    server.mutable(path, "application/rss+xml", initial)
 }
 
 const BASE: &[(&str, &str)] = &[

@@ -649,11 +649,7 @@ fn korea_kr_page(day: u32, new_rows: &[(&str, &str, &str)]) -> Vec<u8> {
 #[tokio::test]
 async fn korea_kr_releases_are_sent_once_although_their_links_change_daily() {
     let server = FeedServer::start().await;
-    let page = Arc::new(std::sync::Mutex::new(korea_kr_page(7, &[])));
-    let shared = Arc::clone(&page);
-    server.route("/list", move |_| {
-        Reply::ok("text/html; charset=UTF-8", shared.lock().unwrap().clone())
-    });
+    let page = server.mutable("/list", "text/html; charset=UTF-8", korea_kr_page(7, &[]));
     let config = config_text(&shipped_source("korea-kr-press", &server.url("/list")));
     let state = StateDir::new();
     let (report, out) = once(&config, &state).await;
@@ -687,11 +683,7 @@ async fn korea_kr_releases_are_sent_once_although_their_links_change_daily() {
 #[tokio::test]
 async fn a_store_from_before_identity_re_sends_nothing() {
     let server = FeedServer::start().await;
-    let page = Arc::new(std::sync::Mutex::new(korea_kr_page(7, &[])));
-    let shared = Arc::clone(&page);
-    server.route("/list", move |_| {
-        Reply::ok("text/html; charset=UTF-8", shared.lock().unwrap().clone())
-    });
+    let page = server.mutable("/list", "text/html; charset=UTF-8", korea_kr_page(7, &[]));
     let shipped = shipped_source("korea-kr-press", &server.url("/list"));
     let old = shipped[..shipped.find("[source.identity]").unwrap()].to_owned();
     let state = StateDir::new();
@@ -771,11 +763,7 @@ async fn the_motir_board_is_read_with_both_link_forms() {
 async fn a_burst_longer_than_a_page_is_read_across_pages() {
     let server = FeedServer::start().await;
     let state = StateDir::new();
-    let page1 = Arc::new(std::sync::Mutex::new(korea_kr_page(7, &[])));
-    let shared = Arc::clone(&page1);
-    server.route("/list", move |_| {
-        Reply::ok("text/html; charset=UTF-8", shared.lock().unwrap().clone())
-    });
+    let page1 = server.mutable("/list", "text/html; charset=UTF-8", korea_kr_page(7, &[]));
     let config = config_text(&shipped_source("korea-kr-press", &server.url("/list")));
     once(&config, &state).await;
     assert_eq!(server.hits("/list"), 1, "the baseline reads page 1");

@@ -109,27 +109,32 @@ async fn an_export_from_a_newer_schema_is_refused() {
     assert!(err.to_string().contains("schema version 99"), "{err}");
 }
 
-#[tokio::test]
-async fn store_commands_work_on_the_binary() {
-    let original = StateDir::new();
-    populated(&original).await;
-    let bin = env!("CARGO_BIN_EXE_policy-watch");
-    let config = original.dir.path().join("c.toml");
+/// The binary with `args` on the store in `dir`, and an empty config (store maintenance needs
+/// none) in `home`'s directory.
+fn store_command(home: &StateDir, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let config = home.dir.path().join("c.toml");
     std::fs::write(&config, "").unwrap();
-    let run = |args: &[&str], dir: &std::path::Path| {
-        let mut full = vec![
+    Command::new(env!("CARGO_BIN_EXE_policy-watch"))
+        .args([
             "--config",
             config.to_str().unwrap(),
             "--state-dir",
             dir.to_str().unwrap(),
-            "store",
-        ];
+        ])
+        .args(args)
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn store_commands_work_on_the_binary() {
+    let original = StateDir::new();
+    populated(&original).await;
+    let run = |args: &[&str], dir: &std::path::Path| {
+        let mut full = vec!["store"];
         full.extend_from_slice(args);
-        Command::new(bin)
-            .args(&full)
-            .env_remove("STATE_DIRECTORY")
-            .output()
-            .unwrap()
+        store_command(&original, dir, &full)
     };
     let stats = run(&["stats"], &original.path());
     assert_eq!(
@@ -202,21 +207,7 @@ async fn store_prune_dry_run_changes_nothing() {
     let before = export_text(&store);
     drop(store);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let bin = env!("CARGO_BIN_EXE_policy-watch");
-    let config = state.dir.path().join("c.toml");
-    std::fs::write(&config, "").unwrap();
-    let run = |args: &[&str]| {
-        let mut full = vec!["--config", config.to_str().unwrap(), "--state-dir"];
-        let dir = state.path();
-        let dir = dir.to_str().unwrap().to_owned();
-        full.push(&dir);
-        full.extend_from_slice(args);
-        Command::new(bin)
-            .args(&full)
-            .env_remove("STATE_DIRECTORY")
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| store_command(&state, &state.path(), args);
     let preview = run(&["--dry-run", "store", "prune", "--older-than", "0s"]);
     let stdout = String::from_utf8_lossy(&preview.stdout);
     assert_eq!(preview.status.code(), Some(0), "{stdout}");

@@ -132,6 +132,16 @@ impl FeedServer {
         self.route(path, move |_| Reply::ok(&content_type, body.clone()));
     }
 
+    /// Serves bytes the test can change between requests.
+    pub fn mutable(&self, path: &str, content_type: &str, initial: Vec<u8>) -> Arc<Mutex<Vec<u8>>> {
+        let body = Arc::new(Mutex::new(initial));
+        let (shared, content_type) = (Arc::clone(&body), content_type.to_owned());
+        self.route(path, move |_| {
+            Reply::ok(&content_type, shared.lock().unwrap().clone())
+        });
+        body
+    }
+
     /// Serves fixed bytes.
     pub fn bytes(&self, path: &str, body: Vec<u8>, content_type: &str) {
         let content_type = content_type.to_owned();
