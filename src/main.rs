@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 mod check_sources;
+mod check_telegram;
 mod explain;
 mod store_cmd;
 
@@ -17,9 +18,17 @@ use policy_watch::deliver::telegram::TelegramSink;
 use policy_watch::store::{Store, StoreError};
 use policy_watch::{Mode, Output};
 
+/// `--version`: the version and the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("POLICY_WATCH_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
-    version,
+    version = VERSION,
     about = "Watches MSIT and 산업통상부 for AI-Semiconductor Initiative news and pushes it to Telegram"
 )]
 struct Cli {
@@ -45,6 +54,16 @@ enum Command {
     Once,
     /// Validate the config and exit (0 = valid, 78 = invalid)
     CheckConfig,
+    /// Check the bot token and that the bot may post in every configured destination (channel
+    /// admin with post rights, group member not restricted); exit 1 on any problem
+    CheckTelegram {
+        /// Also post a short test message to each destination that passes
+        #[arg(long)]
+        send_test: bool,
+    },
+    /// Write the man page and shell completions (bash, zsh, fish) into DIR (for packaging)
+    #[command(hide = true)]
+    GenerateAssets { dir: PathBuf },
     /// Fetch every enabled source now and show what it yields (items, links, dates, keys,
     /// warnings), without touching the store; exit 1 when a source yields nothing
     CheckSources {
@@ -78,6 +97,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::GenerateAssets { dir } = &cli.command {
+        return match generate_assets(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write the assets into {}: {e}", dir.display());
+                ExitCode::from(EXIT_FAILURE as u8)
+            }
+        };
+    }
     policy_watch::secret::install_panic_hook();
     let path = cli
         .config
@@ -85,6 +113,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(config::default_config_path);
     // Maintenance and `explain` work with a partial config; what runs must be able to run.
     let load = match cli.command {
+        Command::GenerateAssets { .. } => unreachable!("handled above"),
         Command::Store { .. } | Command::Explain { .. } => Config::load,
         _ => Config::load_runnable,
     };
@@ -105,6 +134,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::GenerateAssets { .. } => unreachable!("handled before the config is loaded"),
         Command::Explain {
             item,
             json,
@@ -122,6 +152,10 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::CheckTelegram { send_test } => match runtime() {
+            Ok(runtime) => check_telegram::run(&runtime, &config, send_test),
+            Err(code) => code,
+        },
         Command::CheckSources { sources, items } => match runtime() {
             Ok(runtime) => check_sources::run(&runtime, &config, &sources, items),
             Err(code) => code,
@@ -139,6 +173,27 @@ fn main() -> ExitCode {
         Command::Run => execute(cli, &path, config, Mode::Daemon),
         Command::Once => execute(cli, &path, config, Mode::Once),
     }
+}
+
+/// The man page (`policy-watch.1`) and completions for bash, zsh and fish, generated from the
+/// clap definition (never written by hand, so they cannot drift from the CLI).
+fn generate_assets(dir: &std::path::Path) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir)?;
+    let command = Cli::command();
+    let mut man = Vec::new();
+    clap_mangen::Man::new(command.clone()).render(&mut man)?;
+    std::fs::write(dir.join("policy-watch.1"), man)?;
+    for (shell, name) in [
+        (clap_complete::Shell::Bash, "policy-watch.bash"),
+        (clap_complete::Shell::Zsh, "_policy-watch"),
+        (clap_complete::Shell::Fish, "policy-watch.fish"),
+    ] {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut command.clone(), "policy-watch", &mut out);
+        std::fs::write(dir.join(name), out)?;
+    }
+    Ok(())
 }
 
 /// The async runtime, or the exit code after saying why there is none.

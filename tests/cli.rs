@@ -663,3 +663,154 @@ async fn check_sources_shows_items_keys_and_what_will_go_wrong() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
+
+/// `check-telegram` proves the Telegram side before the first notice: per destination whether
+/// the bot may post there and, if not, the fix; `--send-test` posts to those that pass; a bad
+/// token is named by where it came from, never shown.
+#[tokio::test]
+async fn check_telegram_says_where_the_bot_can_post_and_how_to_fix_the_rest() {
+    use support::telegram::{BotRole, ChatStatus, TOKEN, TelegramServer};
+    let tg = TelegramServer::start(None).await;
+    tg.set_bot_role("@ok_channel", BotRole::Admin { can_post: true });
+    tg.set_bot_role("@member_channel", BotRole::Member);
+    tg.set_bot_role("@mute_channel", BotRole::Admin { can_post: false });
+    tg.set_chat("@missing_channel", ChatStatus::NotFound);
+    tg.set_bot_role("-42", BotRole::Member);
+    let dir = tempfile::tempdir().unwrap();
+    let destinations: String = [
+        "@ok_channel",
+        "@member_channel",
+        "@mute_channel",
+        "@missing_channel",
+        "-42",
+    ]
+    .iter()
+    .map(|c| destination(c, None))
+    .collect();
+    let config = format!(
+        "{}[telegram]\napi_url = \"{}\"\n{destinations}",
+        config_text(&feed_source("f", "https://example.org/f.xml", "")),
+        tg.url()
+    );
+    let path = write_config(dir.path(), &config);
+    let run = |args: Vec<&str>, token: &str| {
+        let (args, token): (Vec<String>, String) = (
+            args.iter().map(|a| a.to_string()).collect(),
+            token.to_owned(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            command(&args)
+                .env("TELOXIDE_TOKEN", token)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(
+        vec!["check-telegram", "--config", path.to_str().unwrap()],
+        TOKEN,
+    )
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("ok   token from TELOXIDE_TOKEN: bot @policy_watch_test_bot"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok   @ok_channel: channel; the bot is an administrator allowed to post"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "FAIL @member_channel: channel; the bot is only a member: make it an administrator"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("FAIL @mute_channel: channel; the bot is an administrator but may not post"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL @missing_channel: Telegram knows no such chat"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok   -42: group; the bot is a member"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("3 problem(s)"), "{stdout}");
+    assert!(
+        tg.sent().is_empty(),
+        "nothing is posted without --send-test"
+    );
+
+    let out = run(
+        vec![
+            "check-telegram",
+            "--send-test",
+            "--config",
+            path.to_str().unwrap(),
+        ],
+        TOKEN,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let sent: Vec<String> = tg.sent().iter().map(|m| m.chat.clone()).collect();
+    assert_eq!(
+        sent,
+        vec!["@ok_channel", "-42"],
+        "only where the bot may post"
+    );
+
+    let wrong = "4242:not-the-right-token";
+    let out = run(
+        vec!["check-telegram", "--config", path.to_str().unwrap()],
+        wrong,
+    )
+    .await
+    .unwrap();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("Telegram refused the token from TELOXIDE_TOKEN"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("not-the-right-token"),
+        "the token is never shown: {all}"
+    );
+}
+
+/// `--version` names the commit; the man page and completions come from the clap definition
+/// (so they list every command, including the newest).
+#[test]
+fn version_names_the_commit_and_assets_follow_the_cli() {
+    let out = command(&["--version"]).output().unwrap();
+    let version = text(&out.stdout);
+    assert!(
+        version.starts_with(&format!("policy-watch {} (", env!("CARGO_PKG_VERSION")))
+            && version.trim_end().ends_with(')'),
+        "{version}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(&["generate-assets", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let man = std::fs::read_to_string(dir.path().join("policy-watch.1")).unwrap();
+    assert!(
+        man.contains(".TH policy-watch 1") && man.contains("check\\-telegram"),
+        "{man}"
+    );
+    for file in ["policy-watch.bash", "_policy-watch", "policy-watch.fish"] {
+        let completion = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(
+            completion.contains("check-sources") && completion.contains("send-test"),
+            "{file}"
+        );
+    }
+}

@@ -102,6 +102,22 @@ impl Sent {
     }
 }
 
+/// What the bot itself is in a chat (getChatMember with the bot's id), for `check-telegram`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotRole {
+    /// Administrator; `can_post_messages` as given (channels need it).
+    Admin {
+        can_post: bool,
+    },
+    Member,
+    /// A restricted member that may not send messages.
+    Muted,
+    Left,
+}
+
+/// The bot's user id (getMe).
+pub const BOT_ID: i64 = 4242;
+
 /// A group member's status as getChatMember reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupRole {
@@ -131,6 +147,8 @@ struct State {
     callback_answers: Vec<(String, Option<String>)>,
     /// Offsets of getUpdates calls (how the client confirms updates).
     offsets: Vec<Option<i64>>,
+    /// The bot's role per chat (as `chat_id` is written: "@name" or the id).
+    bot_roles: HashMap<String, BotRole>,
     /// getUpdates calls received so far (the newest one is the only one served).
     polls_started: u64,
     /// getUpdates calls the client gave up on (closed the connection) before the answer.
@@ -241,6 +259,15 @@ impl TelegramServer {
     /// Every request: (method, JSON body).
     pub fn requests(&self) -> Vec<(String, Value)> {
         self.state.lock().unwrap().requests.clone()
+    }
+
+    /// What the bot is in `chat` (getChatMember for the bot; default: a member).
+    pub fn set_bot_role(&self, chat: &str, role: BotRole) {
+        self.state
+            .lock()
+            .unwrap()
+            .bot_roles
+            .insert(chat.to_owned(), role);
     }
 
     /// Queues an update for getUpdates (numbered here when it has no `update_id`). Like
@@ -398,6 +425,14 @@ fn ok(result: Value) -> Response {
     axum::Json(json!({"ok": true, "result": result})).into_response()
 }
 
+/// A `chat_id` as text: "@name", or the id.
+fn chat_id_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn chat_json(chat: &str) -> Value {
     match chat.parse::<i64>() {
         Ok(id) if id > 0 => json!({"id": id, "type": "private", "first_name": "Tester"}),
@@ -448,6 +483,44 @@ async fn handle(state: Arc<Mutex<State>>, bot: String, method: String, body: Byt
                 body["text"].as_str().map(str::to_owned),
             ));
             ok(json!(true))
+        }
+        "getchat" => {
+            let chat = chat_id_text(&body["chat_id"]);
+            if state.lock().unwrap().chats.get(&chat) == Some(&ChatStatus::NotFound) {
+                return api_error(StatusCode::BAD_REQUEST, "Bad Request: chat not found", None);
+            }
+            // The fields Bot API 9 always sends (teloxide requires them).
+            let mut info = chat_json(&chat);
+            info["accepted_gift_types"] = json!({"unlimited_gifts": false, "limited_gifts": false,
+                "unique_gifts": false, "premium_subscription": false});
+            info["max_reaction_count"] = json!(11);
+            ok(info)
+        }
+        "getchatmember" if body["user_id"].as_i64() == Some(BOT_ID) => {
+            let chat = chat_id_text(&body["chat_id"]);
+            let s = state.lock().unwrap();
+            if s.chats.get(&chat) == Some(&ChatStatus::NotFound) {
+                return api_error(StatusCode::BAD_REQUEST, "Bad Request: chat not found", None);
+            }
+            let user = json!({"id": BOT_ID, "is_bot": true, "first_name": "policy-watch", "username": "policy_watch_test_bot"});
+            ok(
+                match s.bot_roles.get(&chat).copied().unwrap_or(BotRole::Member) {
+                    BotRole::Admin { can_post } => json!({"user": user, "status": "administrator",
+                    "can_be_edited": false, "is_anonymous": false, "can_manage_chat": true,
+                    "can_change_info": false, "can_post_messages": can_post, "can_edit_messages": false,
+                    "can_delete_messages": false, "can_manage_video_chats": false,
+                    "can_invite_users": false, "can_restrict_members": false, "can_promote_members": false}),
+                    BotRole::Member => json!({"user": user, "status": "member"}),
+                    BotRole::Muted => json!({"user": user, "status": "restricted", "until_date": 0,
+                    "is_member": true, "can_send_messages": false, "can_send_audios": false,
+                    "can_send_documents": false, "can_send_photos": false, "can_send_videos": false,
+                    "can_send_video_notes": false, "can_send_voice_notes": false, "can_send_polls": false,
+                    "can_send_other_messages": false, "can_add_web_page_previews": false,
+                    "can_change_info": false, "can_invite_users": false, "can_pin_messages": false,
+                    "can_manage_topics": false}),
+                    BotRole::Left => json!({"user": user, "status": "left"}),
+                },
+            )
         }
         "getchatmember" => {
             let chat = body["chat_id"].as_i64().unwrap_or(0);
