@@ -8,7 +8,8 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use policy_watch::classify::{Classifier, fold_keyword, normalize};
+use policy_watch::classify::Classifier;
+use policy_watch::fold::{fold_keyword, normalize};
 use policy_watch::config::Config;
 
 struct Doc {

@@ -878,16 +878,16 @@ impl Config {
             .classify
             .exclude
             .iter()
-            .map(|e| (crate::classify::fold_keyword(e), e.as_str()))
+            .map(|e| (crate::fold::fold_keyword(e), e.as_str()))
             .collect();
         for topic in &self.topics {
             let own: Vec<(String, &str)> = topic
                 .exclude
                 .iter()
-                .map(|e| (crate::classify::fold_keyword(e), e.as_str()))
+                .map(|e| (crate::fold::fold_keyword(e), e.as_str()))
                 .collect();
             for keyword in topic.keywords.iter().chain(&topic.generic) {
-                let folded = crate::classify::fold_keyword(keyword);
+                let folded = crate::fold::fold_keyword(keyword);
                 let clash = excluded
                     .iter()
                     .map(|(f, e)| (f, e, "a global exclusion ([classify] exclude)"))
@@ -1224,7 +1224,7 @@ fn de_nonempty_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D
 
 /// A keyword must keep something to match after spacing and punctuation are ignored.
 fn check_keyword<E: serde::de::Error>(keyword: &str) -> Result<(), E> {
-    if crate::classify::fold_keyword(keyword).is_empty() {
+    if crate::fold::fold_keyword(keyword).is_empty() {
         return Err(E::custom(format!(
             "keyword {keyword:?} is empty once spacing and punctuation are ignored; remove it"
         )));

@@ -538,7 +538,7 @@ pub fn title_key(title: &str) -> Option<[u8; 16]> {
             .trim_start_matches([']', ')', '】'])
             .trim_start();
     }
-    let folded = crate::classify::normalize(rest).folded;
+    let folded = crate::fold::normalize(rest).folded;
     if folded.chars().count() < 8 {
         return None; // too short to identify a release ("공지", "보도자료")
     }

@@ -37,6 +37,7 @@ pub mod classify;
 pub mod config;
 pub mod daemon;
 pub mod deliver;
+pub mod fold;
 pub mod ingest;
 pub mod items;
 pub mod metrics;

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use policy_watch::classify::{Classifier, normalize};
+use policy_watch::classify::Classifier;
+use policy_watch::fold::normalize;
 use policy_watch::config::Config;
 use proptest::prelude::*;
 

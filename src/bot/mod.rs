@@ -968,7 +968,7 @@ impl Lookup {
 /// One topic by id, hashtag, full name, short name (before a parenthesis), or a unique part of
 /// its name; compared folded (case, spacing and punctuation ignored).
 fn find_topic(config: &Config, query: &str) -> Lookup {
-    let fold = |s: &str| crate::classify::normalize(s).folded;
+    let fold = |s: &str| crate::fold::normalize(s).folded;
     let q = fold(query.trim_start_matches(['#', '/']));
     if q.is_empty() {
         return Lookup::None;
