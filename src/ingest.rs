@@ -12,7 +12,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::classify::Classifier;
 use crate::config::{Config, SourceConfig};
-use crate::daemon::Health;
+use crate::health::Health;
 use crate::deliver::{Delivery, Destination, Notice, Payload, Printer, render};
 use crate::items::Item;
 use crate::sources::{PollEvent, PollOutcome, SourceError};

@@ -38,6 +38,7 @@ pub mod config;
 pub mod daemon;
 pub mod deliver;
 pub mod fold;
+pub mod health;
 pub mod ingest;
 pub mod items;
 pub mod metrics;
@@ -55,7 +56,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::classify::Classifier;
 use crate::config::Config;
-use crate::daemon::Health;
+use crate::health::Health;
 use crate::deliver::telegram::TelegramSink;
 use crate::deliver::{Deliverer, Destination, Printer, Sinks};
 use crate::ingest::{IngestTotals, Ingestor, Route};

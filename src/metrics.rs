@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::Health;
+use crate::health::Health;
 use crate::store::Store;
 
 /// Metric names, in one place.

@@ -42,7 +42,8 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::daemon::{Health, Reloader};
+use crate::daemon::Reloader;
+use crate::health::Health;
 use crate::deliver::telegram::LONG_POLL;
 use crate::deliver::{digest, render};
 use crate::items::format_kst;

@@ -245,7 +245,7 @@ pub struct Deliverer {
     /// Signalled by the ingest stage whenever it enqueued something.
     pub wake: Arc<Notify>,
     /// Beaten on every turn of the loop (the systemd watchdog watches it).
-    pub health: Arc<crate::daemon::Health>,
+    pub health: Arc<crate::health::Health>,
     /// Telegram's limits, shared with the bot's replies (Telegram counts notices and replies
     /// to a chat alike).
     pub pacer: Arc<Pacer>,

@@ -53,7 +53,7 @@ pub struct Poller {
     pub events: mpsc::Sender<PollEvent>,
     pub max_backoff: Duration,
     /// Told when the next poll is due (`/status`).
-    pub health: Arc<crate::daemon::Health>,
+    pub health: Arc<crate::health::Health>,
     /// Shared by all pollers: a turn is held from fetch to commit (bounds memory).
     pub turns: Arc<tokio::sync::Semaphore>,
 }

@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use super::{Fetcher, PollEvent, Poller};
 use crate::Mode;
 use crate::config::{Config, SourceConfig};
-use crate::daemon::Health;
+use crate::health::Health;
 use crate::store::Store;
 
 pub struct Scheduler {
