@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use policy_watch::deliver::{Payload, digest::Digester, digest::TokioClock};
-use policy_watch::store::{ChatKind, Lang, Store, Subscriber};
+use policy_watch::deliver::{digest::Digester, digest::TokioClock};
+use policy_watch::outbox::{Lang, Payload};
+use policy_watch::store::{ChatKind, Store, Subscriber};
 use support::feeds::{FeedServer, Reply};
 use support::telegram::{GroupRole, Limits, Sent, TelegramServer};
 use support::*;
@@ -712,8 +713,8 @@ async fn digest_off_sends_what_was_collected_as_one_message() {
     daemon.stop().await;
 }
 
-fn notice(title: &str, topic: &str) -> policy_watch::deliver::Notice {
-    policy_watch::deliver::Notice {
+fn notice(title: &str, topic: &str) -> policy_watch::outbox::Notice {
+    policy_watch::outbox::Notice {
         source_id: "msit".into(),
         source_name: "보도자료".into(),
         ministry: "과학기술정보통신부".into(),
@@ -755,7 +756,7 @@ fn queue_for_digest(store: &Store, chat: i64, title: &str) {
     assert_eq!(report.digested, 1);
 }
 
-fn digests_in_outbox(store: &Store) -> Vec<policy_watch::deliver::Digest> {
+fn digests_in_outbox(store: &Store) -> Vec<policy_watch::outbox::Digest> {
     store
         .outbox_iter()
         .map(|e| e.unwrap().1.payload)

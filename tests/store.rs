@@ -5,7 +5,7 @@ mod support;
 
 use std::process::Command;
 
-use policy_watch::deliver::{Delivery, Destination, Payload};
+use policy_watch::outbox::{Delivery, Destination, Payload};
 use policy_watch::store::{Store, StoreError};
 use support::feeds::FeedServer;
 use support::telegram::{ChatStatus, Fault, Limits, TelegramServer};

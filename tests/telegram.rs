@@ -7,7 +7,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use policy_watch::deliver::Destination;
+use policy_watch::outbox::Destination;
 use support::feeds::{FeedServer, Reply};
 use support::telegram::{ChatStatus, Fault, Limits, TelegramServer};
 use support::*;

@@ -12,7 +12,8 @@ mod common;
 mod telegram_html;
 
 use policy_watch::classify::{Classifier, TopicMatch};
-use policy_watch::deliver::{Notice, render};
+use policy_watch::deliver::render;
+use policy_watch::outbox::Notice;
 
 fn check(html: &str) {
     let visible = telegram_html::validate(html).unwrap_or_else(|e| panic!("invalid HTML ({e}): {html}"));

@@ -47,7 +47,8 @@ use crate::health::Health;
 use crate::deliver::telegram::LONG_POLL;
 use crate::deliver::{digest, render};
 use crate::items::format_kst;
-use crate::store::{ChatKind, Lang, Store, StoreError, Subscriber};
+use crate::outbox::Lang;
+use crate::store::{ChatKind, Store, StoreError, Subscriber};
 pub use replies::Replies;
 use text::TopicLine;
 

@@ -7,7 +7,7 @@
 use chrono::{NaiveDate, NaiveTime};
 use html_escape::encode_text;
 
-use crate::store::Lang;
+use crate::outbox::Lang;
 
 /// The commands, with their descriptions, as registered with setMyCommands (admin commands are
 /// not advertised).

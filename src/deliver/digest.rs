@@ -15,7 +15,8 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{Delivery, Digest, Notice, Payload, render};
+use super::render;
+use crate::outbox::{Delivery, Digest, Notice, Payload};
 use crate::items::kst;
 use crate::store::{Store, StoreError, Subscriber};
 
@@ -173,7 +174,8 @@ impl Digester {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ChatKind, Lang};
+    use crate::outbox::Lang;
+    use crate::store::ChatKind;
     use chrono::NaiveTime;
 
     fn at_kst(day: u32, h: u32, m: u32) -> DateTime<Utc> {

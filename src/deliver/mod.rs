@@ -20,86 +20,15 @@ use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::classify::TopicMatch;
 use crate::config::TelegramLimits;
-use crate::items::Item;
+use crate::outbox::{Delivery, Destination, Payload};
 use crate::store::{DestinationState, Store, StoreError};
 use telegram::{Outcome, TelegramSink};
-
-/// An item that matched topics, with everything a message needs (so a delivery never depends on
-/// config that may have changed by the time it is sent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notice {
-    pub source_id: String,
-    pub source_name: String,
-    pub ministry: String,
-    pub item: Item,
-    pub topics: Vec<TopicMatch>,
-    /// When the item was first seen; shown when the source gave no date.
-    pub seen_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// Where a delivery goes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Destination {
-    /// Printed to standard output (dry-run, or no Telegram token).
-    Stdout,
-    /// A Telegram chat: `@channel` or a numeric id.
-    Telegram { chat: String },
-}
-
-impl Destination {
-    /// Stable key (store and pacing).
-    pub fn key(&self) -> String {
-        match self {
-            Destination::Stdout => "stdout".to_owned(),
-            Destination::Telegram { chat } => format!("tg:{chat}"),
-        }
-    }
-}
-
-/// What a delivery carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Payload {
-    Notice(Notice),
-    /// An operator alert (a source failing, a destination lost).
-    Alert {
-        text: String,
-    },
-    /// One message of a subscriber's daily digest.
-    Digest(Digest),
-}
-
-/// A daily digest message: the notices of a KST day for one subscriber (a long day is split
-/// into several messages, `part` of `parts`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Digest {
-    pub day: chrono::NaiveDate,
-    pub lang: crate::store::Lang,
-    pub part: u32,
-    pub parts: u32,
-    pub notices: Vec<Notice>,
-}
-
-/// One message for one destination, as kept in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub destination: Destination,
-    pub payload: Payload,
-    #[serde(default)]
-    pub attempts: u32,
-    /// Send as plain text (set after Telegram refused our HTML once).
-    #[serde(default)]
-    pub plain: bool,
-}
 
 /// A shared text output (stdout in the binary, a buffer in tests).
 #[derive(Clone)]

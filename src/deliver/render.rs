@@ -8,7 +8,7 @@
 
 use html_escape::{encode_double_quoted_attribute, encode_text};
 
-use super::Notice;
+use crate::outbox::{Digest, Notice};
 use crate::items::{format_kst, truncate_chars};
 
 /// Characters of summary shown under the title.
@@ -175,7 +175,7 @@ pub fn split_list(notices: Vec<Notice>, heading_len: usize) -> Vec<Vec<Notice>> 
     parts
 }
 
-fn digest_heading(digest: &super::Digest) -> String {
+fn digest_heading(digest: &Digest) -> String {
     crate::bot::text::digest_heading(
         digest.lang,
         digest.day,
@@ -186,12 +186,12 @@ fn digest_heading(digest: &super::Digest) -> String {
 }
 
 /// A digest message in Telegram HTML.
-pub fn digest_html(digest: &super::Digest) -> String {
+pub fn digest_html(digest: &Digest) -> String {
     notice_list_html(&digest_heading(digest), &digest.notices)
 }
 
 /// A digest message as plain text.
-pub fn digest_plain(digest: &super::Digest) -> String {
+pub fn digest_plain(digest: &Digest) -> String {
     notice_list_plain(&digest_heading(digest), &digest.notices)
 }
 

@@ -41,11 +41,11 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use crate::deliver::{Delivery, Notice};
+use crate::outbox::{Delivery, Notice};
 
 pub mod subscribers;
 use subscribers::digest_key;
-pub use subscribers::{ChatKind, Lang, Subscriber};
+pub use subscribers::{ChatKind, Subscriber};
 
 /// Version of the on-disk layout. Bump it with a migration when keys or values change shape.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -14,31 +14,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::{NEXT_SEQ, Store, StoreError, from_json, read_next_seq, storage_error, to_json};
-use crate::deliver::{Delivery, Destination, Notice};
-
-/// The language a subscriber is answered in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Lang {
-    #[default]
-    Ko,
-    En,
-}
-
-impl Lang {
-    /// Korean unless the user's Telegram client says another language.
-    pub fn from_code(code: Option<&str>) -> Lang {
-        match code {
-            None => Lang::Ko,
-            Some(c)
-                if c.eq_ignore_ascii_case("ko") || c.to_ascii_lowercase().starts_with("ko-") =>
-            {
-                Lang::Ko
-            }
-            Some(_) => Lang::En,
-        }
-    }
-}
+use crate::outbox::{Delivery, Destination, Lang, Notice};
 
 /// What kind of chat subscribed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
