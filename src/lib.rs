@@ -46,6 +46,7 @@ pub mod outbox;
 pub mod secret;
 pub mod sources;
 pub mod store;
+pub mod text;
 
 use std::sync::Arc;
 use std::time::Duration;

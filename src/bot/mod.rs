@@ -18,7 +18,6 @@
 //!   users are not affected.
 
 mod replies;
-pub mod text;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::num::NonZeroU32;
@@ -50,7 +49,7 @@ use crate::items::format_kst;
 use crate::outbox::Lang;
 use crate::store::{ChatKind, Store, StoreError, Subscriber};
 pub use replies::Replies;
-use text::TopicLine;
+use crate::text::{self, TopicLine};
 
 /// The bot's commands as Telegram sends them (`/name args`, or `/name@bot args` in groups).
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]

@@ -78,7 +78,7 @@ pub fn due_at(subscriber: &Subscriber, now: DateTime<Utc>) -> Option<DateTime<Ut
 
 /// The outbox messages of one digest.
 pub fn compose(subscriber: &Subscriber, day: NaiveDate, notices: Vec<Notice>) -> Vec<Delivery> {
-    let heading_len = render::utf16_len(&crate::bot::text::digest_heading(
+    let heading_len = render::utf16_len(&crate::text::digest_heading(
         subscriber.lang,
         day,
         notices.len(),

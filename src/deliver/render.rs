@@ -176,7 +176,7 @@ pub fn split_list(notices: Vec<Notice>, heading_len: usize) -> Vec<Vec<Notice>> 
 }
 
 fn digest_heading(digest: &Digest) -> String {
-    crate::bot::text::digest_heading(
+    crate::text::digest_heading(
         digest.lang,
         digest.day,
         digest.notices.len(),

@@ -1,4 +1,5 @@
-//! Every sentence the bot says, in Korean and English, in one place. Korean is the default;
+//! Every sentence the bot says — answers, and the headings the deliverer puts on digests — in
+//! Korean and English, in one place. Korean is the default;
 //! English is used when a user's Telegram client reports another language.
 //!
 //! Functions return Telegram HTML unless their name ends in `_plain`; everything that comes from
