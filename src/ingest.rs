@@ -57,6 +57,32 @@ impl Route {
     }
 }
 
+/// Where new notices go under `config`: the Telegram destinations (with their topic filters) when
+/// Telegram is on, else stdout.
+pub fn routes(config: &Config, telegram: bool) -> Vec<Route> {
+    if !telegram {
+        return vec![Route {
+            destination: Destination::Stdout,
+            topics: None,
+        }];
+    }
+    config
+        .telegram
+        .destinations
+        .iter()
+        .map(|d| Route {
+            destination: Destination::Telegram {
+                chat: d.get_ref().chat.clone(),
+            },
+            topics: d
+                .get_ref()
+                .topics
+                .as_ref()
+                .map(|t| t.iter().map(|s| s.get_ref().clone()).collect()),
+        })
+        .collect()
+}
+
 pub struct Ingestor {
     pub store: Store,
     /// The current config; a reload rebuilds the classifier and the routes.
@@ -81,7 +107,7 @@ impl Rules {
         match Classifier::new(&config.classify, &config.topics) {
             Ok(classifier) => Some(Rules {
                 classifier,
-                routes: crate::routes(config, telegram),
+                routes: routes(config, telegram),
                 admins: config.telegram.admins.clone(),
             }),
             Err(e) => {

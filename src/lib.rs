@@ -48,6 +48,8 @@ pub mod sources;
 pub mod store;
 pub mod text;
 
+pub use sources::Mode;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,8 +63,7 @@ use crate::config::Config;
 use crate::health::Health;
 use crate::deliver::telegram::TelegramSink;
 use crate::deliver::{Deliverer, Printer, Sinks};
-use crate::outbox::Destination;
-use crate::ingest::{IngestTotals, Ingestor, Route};
+use crate::ingest::{IngestTotals, Ingestor, routes};
 use crate::sources::{Fetcher, Scheduler};
 use crate::store::Store;
 
@@ -72,15 +73,6 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Capacity of the poll-result channel: pollers wait (backpressure) rather than pile up results.
 const EVENT_QUEUE: usize = 16;
-
-/// Whether to keep polling or do one cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Poll every source on its schedule until shut down.
-    Daemon,
-    /// Poll every enabled source once, deliver everything pending, return.
-    Once,
-}
 
 /// Where notices go and what previews are shown.
 pub struct Output {
@@ -119,32 +111,6 @@ impl Output {
         self.reloader = Some(reloader);
         self
     }
-}
-
-/// Where new notices go under `config`: the Telegram destinations (with their topic filters) when
-/// Telegram is on, else stdout.
-pub fn routes(config: &Config, telegram: bool) -> Vec<Route> {
-    if !telegram {
-        return vec![Route {
-            destination: Destination::Stdout,
-            topics: None,
-        }];
-    }
-    config
-        .telegram
-        .destinations
-        .iter()
-        .map(|d| Route {
-            destination: Destination::Telegram {
-                chat: d.get_ref().chat.clone(),
-            },
-            topics: d
-                .get_ref()
-                .topics
-                .as_ref()
-                .map(|t| t.iter().map(|s| s.get_ref().clone()).collect()),
-        })
-        .collect()
 }
 
 /// A config that never changes (tests, `once`).

@@ -17,6 +17,15 @@ pub use scheduler::Scheduler;
 use crate::config::{SourceConfig, SourceKind};
 use crate::items::Item;
 
+/// Whether to keep polling or do one cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Poll every source on its schedule until shut down.
+    Daemon,
+    /// Poll every enabled source once, deliver everything pending, return.
+    Once,
+}
+
 /// Why a response could not be turned into items.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {

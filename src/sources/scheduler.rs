@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Fetcher, PollEvent, Poller};
-use crate::Mode;
+use super::Mode;
 use crate::config::{Config, SourceConfig};
 use crate::health::Health;
 use crate::store::Store;

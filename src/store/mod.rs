@@ -117,7 +117,7 @@ pub struct SourceState {
     /// The alert the admins were sent and that has not been resolved yet.
     #[serde(default)]
     pub alerted: Option<SourceAlert>,
-    /// Hash of the last body parsed and committed (see [`crate::sources::Validators`]).
+    /// Hash of the last body parsed and committed (the sources' `Validators::body_hash`).
     #[serde(default)]
     pub body_hash: Option<String>,
     /// Fingerprint of the source's settings at its last committed poll
