@@ -12,21 +12,19 @@
 //!                                          Bot (commands) ──▶ subscribers (store)    Digester ──┘ (daily digests)
 //! ```
 //!
-//! - [`config`]: the TOML config, validated with `file:line:column` errors.
-//! - [`sources`]: HTTP fetch, charsets, feed and list-page parsing, the per-source pollers and the
-//!   scheduler that keeps them in step with the config.
-//! - [`items`]: the normalised [`items::Item`], dedup keys, dates, text cleaning.
-//! - [`classify`]: the pure keyword classifier (one Aho-Corasick automaton).
-//! - [`ingest`]: the stage that commits a poll (seen + outbox + source state) in one transaction.
-//! - [`store`]: the sled database; nothing else touches sled.
-//! - [`deliver`]: the outbox drain, message rendering and the subscribers' daily digests.
-//! - [`bot`]: the bot's commands: subscriptions per chat, `/recent`, `/digest`, and the
-//!   operators' `/status` and `/reload`.
-//! - [`daemon`]: process concerns: signals, SIGHUP reloads, token lookup, logging, systemd
-//!   notification and the watchdog's view of pipeline health.
-//! - [`metrics`]: the optional `/healthz` + Prometheus `/metrics` listener.
-//! - [`secret`]: the bot token and its redaction from every log line, error and panic.
-//! - [`backoff`]: retry timing shared by pollers and the deliverer.
+//! Modules, each depending only on those above it (no cycles; read `use crate::` lines):
+//!
+//! ```text
+//! leaves       fold (text folding) · backoff · secret (the token, redaction)
+//! settings     config (TOML, file:line:column errors)
+//! records      items (Item, keys, dates) → health (liveness) → classify (pure) → outbox
+//!              (Notice, Destination, Payload, Delivery, Lang) → text (every message)
+//! state        store (sled; nothing else touches it)
+//! stages       sources (fetch, decode, parse, pollers, scheduler) · deliver (drain, pacing,
+//!              rendering, digests) · metrics → ingest (dedup + classify + fan-out, one
+//!              transaction a poll) → bot (commands, answers)
+//! process      daemon (signals, reloads, token, logging, systemd) → lib (`run`) → main
+//! ```
 //!
 //! [`run`] takes every dependency as an argument so tests start the whole pipeline against
 //! servers on 127.0.0.1 and a temporary store.
