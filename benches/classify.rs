@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use policy_watch::classify::Classifier;
-use policy_watch::fold::{fold_keyword, normalize};
 use policy_watch::config::Config;
+use policy_watch::fold::{fold_keyword, normalize};
 
 struct Doc {
     title: String,

@@ -16,10 +16,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use serde::{Deserialize, Serialize};
 use crate::config::{ClassifyConfig, TopicConfig};
 use crate::fold::{Normalized, fold_keyword, is_ignorable, is_word_char, normalize};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use serde::{Deserialize, Serialize};
 
 /// A topic an item matched, with the keywords that made it match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

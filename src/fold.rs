@@ -134,4 +134,3 @@ impl Normalized {
 pub fn fold_keyword(keyword: &str) -> String {
     normalize(keyword.trim_end_matches('*')).folded
 }
-

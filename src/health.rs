@@ -104,4 +104,3 @@ impl Health {
 fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
-

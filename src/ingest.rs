@@ -12,10 +12,10 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::classify::Classifier;
 use crate::config::{Config, SourceConfig};
-use crate::health::Health;
 use crate::deliver::{Printer, render};
-use crate::outbox::{Delivery, Destination, Notice, Payload};
+use crate::health::Health;
 use crate::items::Item;
+use crate::outbox::{Delivery, Destination, Notice, Payload};
 use crate::sources::{PollEvent, PollOutcome, SourceError};
 use crate::store::{Listing, PollEntry, SourceAlert, SourceState, Store, StoreError, Subscriber};
 

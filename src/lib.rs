@@ -58,9 +58,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::classify::Classifier;
 use crate::config::Config;
-use crate::health::Health;
 use crate::deliver::telegram::TelegramSink;
 use crate::deliver::{Deliverer, Printer, Sinks};
+use crate::health::Health;
 use crate::ingest::{IngestTotals, Ingestor, routes};
 use crate::sources::{Fetcher, Scheduler};
 use crate::store::Store;

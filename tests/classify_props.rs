@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use policy_watch::classify::Classifier;
-use policy_watch::fold::normalize;
 use policy_watch::config::Config;
+use policy_watch::fold::normalize;
 use proptest::prelude::*;
 
 fn classifier_for(keyword: &str) -> Classifier {

@@ -6,8 +6,8 @@ mod support;
 use chrono::Utc;
 use policy_watch::classify::TopicMatch;
 use policy_watch::deliver::render;
-use policy_watch::outbox::Notice;
 use policy_watch::items::Item;
+use policy_watch::outbox::Notice;
 use proptest::prelude::*;
 use support::telegram_html::validate;
 

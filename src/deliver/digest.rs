@@ -16,8 +16,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::render;
-use crate::outbox::{Delivery, Digest, Notice, Payload};
 use crate::items::kst;
+use crate::outbox::{Delivery, Digest, Notice, Payload};
 use crate::store::{Store, StoreError, Subscriber};
 
 /// Wall-clock time, replaceable so tests can run a day in paused tokio time.
@@ -60,6 +60,41 @@ const LOOK_EVERY: Duration = Duration::from_secs(60);
 
 /// When `subscriber`'s next digest is due, if it has one: today's time (KST) unless today's
 /// digest was made, else tomorrow's. A time already past is due now.
+/// `/digest on HH:MM`: a daily digest at `at` (KST) from now on. Today's is due only if its time
+/// is still ahead (no digest of a day half gone by the time it was asked for).
+pub fn switch_on(
+    store: &Store,
+    chat: i64,
+    at: chrono::NaiveTime,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let today = now.with_timezone(&crate::items::kst()).date_naive();
+    store.update_subscriber(chat, |s| {
+        s.map(|mut s| {
+            s.digest_at = Some(at);
+            s.last_digest = today.pred_opt();
+            if due_at(&s, now).is_some_and(|due| due <= now) {
+                s.last_digest = Some(today);
+            }
+            s
+        })
+    })?;
+    Ok(())
+}
+
+/// `/digest off`: each notice as it comes from now on, and what was collected goes into the
+/// outbox at once as one digest. Returns the deliveries queued (the caller wakes the deliverer).
+pub fn switch_off(store: &Store, chat: i64, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    store.update_subscriber(chat, |s| {
+        s.map(|mut s| {
+            s.digest_at = None;
+            s
+        })
+    })?;
+    let today = now.with_timezone(&crate::items::kst()).date_naive();
+    store.make_digest(chat, today, |s, notices| compose(s, today, notices))
+}
+
 pub fn due_at(subscriber: &Subscriber, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let at = subscriber.digest_at?;
     if !subscriber.active {

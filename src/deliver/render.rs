@@ -8,8 +8,8 @@
 
 use html_escape::{encode_double_quoted_attribute, encode_text};
 
-use crate::outbox::{Digest, Notice};
 use crate::items::{format_kst, truncate_chars};
+use crate::outbox::{Digest, Notice};
 
 /// Characters of summary shown under the title.
 pub const SNIPPET_CHARS: usize = 300;

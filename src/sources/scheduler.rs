@@ -11,8 +11,8 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Fetcher, PollEvent, Poller};
 use super::Mode;
+use super::{Fetcher, PollEvent, Poller};
 use crate::config::{Config, SourceConfig};
 use crate::health::Health;
 use crate::store::Store;
