@@ -280,7 +280,10 @@ fn store_churn() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store"), 16 * 1024 * 1024).unwrap();
     let mut state = SourceState {
-        etag: Some("\"abc\"".into()),
+        validators: policy_watch::store::Validators {
+            etag: Some("\"abc\"".into()),
+            ..Default::default()
+        },
         ..SourceState::default()
     };
     let before = rss_mb();

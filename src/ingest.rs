@@ -17,7 +17,9 @@ use crate::health::Health;
 use crate::items::Item;
 use crate::outbox::{Delivery, Destination, Notice, Payload};
 use crate::sources::{PollEvent, PollOutcome, SourceError};
-use crate::store::{Listing, PollEntry, SourceAlert, SourceState, Store, StoreError, Subscriber};
+use crate::store::{
+    Listing, PollEntry, SourceAlert, SourceState, Store, StoreError, Subscriber, Validators,
+};
 
 /// What one ingested poll did (for logs, `once`'s exit code and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -156,7 +158,7 @@ impl Ingestor {
             }
             totals.polls += 1;
             let result = self.ingest(&rules, &event.source, event.attempted_at, event.result);
-            if result.as_ref().is_ok_and(|r| r.queued > 0) {
+            if result.as_ref().is_ok_and(|(r, _)| r.queued > 0) {
                 // Durable before anything is sent: a notice sent from an outbox entry that a
                 // crash then loses would be enqueued and sent again after the restart. (Polls
                 // that queue nothing are not worth an fsync: losing one repeats a poll, no more;
@@ -168,22 +170,24 @@ impl Ingestor {
                 }
                 self.wake.notify_one();
             }
-            match result {
-                Ok(report) => {
+            let committed = match result {
+                Ok((report, state)) => {
                     self.health.polled();
                     if report.failed {
                         totals.failed_sources.push(event.source.id().to_owned());
                     }
                     totals.new_items += report.new_items;
                     totals.queued += report.queued;
+                    Some(state)
                 }
                 Err(e) => {
                     // Nothing was committed: the items stay unseen and the next poll retries them.
                     totals.store_errors += 1;
                     tracing::error!(source = %event.source.id(), "cannot record the poll in the store: {e}; the items will be retried on the next poll");
+                    None
                 }
-            }
-            let _ = event.committed.send(());
+            };
+            let _ = event.committed.send(committed);
         }
         self.release_held().await;
         totals
@@ -214,14 +218,14 @@ impl Ingestor {
         }
     }
 
-    /// Records one poll result.
+    /// Records one poll result; returns what it did and the source's state as committed.
     fn ingest(
         &self,
         rules: &Rules,
         source: &SourceConfig,
         attempted_at: chrono::DateTime<Utc>,
         result: Result<PollOutcome, SourceError>,
-    ) -> Result<IngestReport, StoreError> {
+    ) -> Result<(IngestReport, SourceState), StoreError> {
         let id = source.id();
         let mut state = self.store.source_state(id)?;
         state.last_attempt = Some(attempted_at);
@@ -239,11 +243,12 @@ impl Ingestor {
                 } else {
                     tracing::debug!(source = %id, failures = n, "{e}");
                 }
-                Ok(IngestReport {
+                let report = IngestReport {
                     failed: true,
                     queued,
                     ..IngestReport::default()
-                })
+                };
+                Ok((report, state))
             }
             Ok(PollOutcome::NotModified { .. }) => {
                 self.recovered(source, &mut state);
@@ -251,11 +256,12 @@ impl Ingestor {
                 self.store.save_source_state(id, &state)?;
                 let queued = self.alert(rules, alert)?;
                 tracing::debug!(source = %id, "not modified");
-                Ok(IngestReport {
+                let report = IngestReport {
                     not_modified: true,
                     queued,
                     ..IngestReport::default()
-                })
+                };
+                Ok((report, state))
             }
             Ok(PollOutcome::Items {
                 items,
@@ -280,21 +286,17 @@ impl Ingestor {
                     || stats.filtered > 0
                     || *source.kind.get_ref() == crate::config::SourceKind::Feed;
                 if !read_something && (changed || !state.baselined) {
-                    state.etag = None;
-                    state.last_modified = None;
-                    state.body_hash = None;
+                    state.validators = Validators::default();
                     self.store.save_source_state(id, &state)?;
                     tracing::warn!(source = %id, "{} ({}) returned no items; not taking this as its baseline (the next poll reads it again)", source.name, source.url);
-                    return Ok(IngestReport::default());
+                    return Ok((IngestReport::default(), state));
                 }
                 if changed {
                     tracing::info!(source = %id, "{}: how it is read changed (selectors, filter, identity or paging); re-baselining: what it lists now is recorded as seen, nothing is sent", source.name);
                     state.baselined = false;
                 }
                 state.settings = Some(settings);
-                state.etag = validators.etag;
-                state.last_modified = validators.last_modified;
-                state.body_hash = validators.body_hash;
+                state.validators = validators;
                 self.commit_items(rules, source, state, items)
             }
         }
@@ -331,7 +333,7 @@ impl Ingestor {
         source: &SourceConfig,
         mut state: SourceState,
         items: Vec<Item>,
-    ) -> Result<IngestReport, StoreError> {
+    ) -> Result<(IngestReport, SourceState), StoreError> {
         let id = source.id();
         let total = items.len();
         let mut fresh = Vec::new();
@@ -453,12 +455,13 @@ impl Ingestor {
         } else {
             tracing::debug!(source = %id, "{total} items, none new");
         }
-        Ok(IngestReport {
+        let report = IngestReport {
             baseline,
             new_items,
             queued: queued + alerts,
             ..IngestReport::default()
-        })
+        };
+        Ok((report, state))
     }
 }
 

@@ -268,7 +268,13 @@ async fn not_modified_keeps_state_and_sends_nothing() {
         Some("\"abc\"")
     );
     assert_eq!(
-        state.open().source_state("c").unwrap().etag.as_deref(),
+        state
+            .open()
+            .source_state("c")
+            .unwrap()
+            .validators
+            .etag
+            .as_deref(),
         Some("\"abc\"")
     );
 }
@@ -372,7 +378,7 @@ async fn a_broken_selector_is_no_baseline_and_its_fix_sends_no_old_rows() {
     );
     let store = state.open();
     let s = store.source_state("board").unwrap();
-    assert!(!s.baselined && s.etag.is_none(), "{s:?}");
+    assert!(!s.baselined && s.validators.etag.is_none(), "{s:?}");
     assert!(s.last_error.unwrap().contains("td.subject a"));
     drop(store);
 

@@ -77,15 +77,7 @@ impl FetchError {
     }
 }
 
-/// Validators of the last good response, echoed verbatim on the next request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    /// Hash of the last body that was parsed and committed: an unchanged body is not parsed
-    /// again, even from a server that sends no ETag or Last-Modified.
-    pub body_hash: Option<String>,
-}
+pub use crate::store::Validators;
 
 /// A successful fetch.
 #[derive(Debug)]

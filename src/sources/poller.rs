@@ -15,7 +15,7 @@ use super::{Fetcher, SourceError, Validators};
 use crate::backoff::{backoff, jitter};
 use crate::config::SourceConfig;
 use crate::items::Item;
-use crate::store::Store;
+use crate::store::{SourceState, Store};
 
 /// Longest a Cache-Control max-age may stretch the poll interval: ministry servers sometimes send
 /// a day-long max-age on pages that change hourly, and notices must arrive within minutes.
@@ -41,8 +41,10 @@ pub struct PollEvent {
     pub source: Arc<SourceConfig>,
     pub attempted_at: DateTime<Utc>,
     pub result: Result<PollOutcome, SourceError>,
-    /// Signalled once the result is committed to the store.
-    pub committed: oneshot::Sender<()>,
+    /// Answered once the result is committed: the source's state as committed (`None` when the
+    /// store failed; the poller then reads it again). The poller keeps it for its next poll, so
+    /// a poll reads the source's state once, from the stage that wrote it.
+    pub committed: oneshot::Sender<Option<SourceState>>,
 }
 
 /// Schedules and performs the polls of one source.
@@ -67,10 +69,13 @@ impl Poller {
             let (store, id) = (self.store.clone(), id.clone());
             move |key: &str| store.is_seen(&id, key).unwrap_or(false)
         };
+        let Some(mut state) = self.read_state(&cancel).await else {
+            return;
+        };
         let mut delay = if once {
             Duration::ZERO
         } else {
-            self.initial_delay()
+            self.initial_delay(&state)
         };
         loop {
             self.health.set_next_poll(
@@ -81,24 +86,12 @@ impl Poller {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}
             }
-            let (validators, baselined) = match self.store.source_state(&id) {
-                // Settings changed since the last committed poll: fetch and parse afresh.
-                Ok(state) if state.settings.as_ref().is_some_and(|s| *s != settings) => {
-                    (Validators::default(), false)
-                }
-                Ok(state) => (
-                    Validators {
-                        etag: state.etag,
-                        last_modified: state.last_modified,
-                        body_hash: state.body_hash,
-                    },
-                    state.baselined,
-                ),
-                Err(e) => {
-                    tracing::error!(source = %id, "cannot read source state from the store: {e}; retrying in 1m");
-                    delay = Duration::from_secs(60);
-                    continue;
-                }
+            // Settings changed since the last committed poll: fetch and parse afresh.
+            let (validators, baselined) = if state.settings.as_ref().is_some_and(|s| *s != settings)
+            {
+                (Validators::default(), false)
+            } else {
+                (state.validators.clone(), state.baselined)
             };
             let _turn = tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -127,7 +120,7 @@ impl Poller {
                 .increment(1);
             metrics::histogram!(crate::metrics::FETCH_SECONDS, "source" => id.clone())
                 .record(crate::metrics::seconds(started.elapsed()));
-            delay = self.next_delay(&result);
+            let hint = Hint::of(&result);
             let (committed, done) = oneshot::channel();
             let event = PollEvent {
                 source: Arc::clone(&self.source),
@@ -139,19 +132,39 @@ impl Poller {
                 return; // the ingest stage is gone: shutting down
             }
             // Wait for the commit even when cancelled: the ingest stage drains its queue.
-            let _ = done.await;
+            state = match done.await {
+                Ok(Some(committed)) => committed,
+                _ => match self.read_state(&cancel).await {
+                    Some(state) => state,
+                    None => return,
+                },
+            };
             if once {
                 return;
+            }
+            delay = self.next_delay(hint, &state);
+        }
+    }
+
+    /// The source's state from the store, retried every minute while the store fails (`None`
+    /// when cancelled meanwhile).
+    async fn read_state(&self, cancel: &CancellationToken) -> Option<SourceState> {
+        loop {
+            match self.store.source_state(self.source.id()) {
+                Ok(state) => return Some(state),
+                Err(e) => {
+                    tracing::error!(source = %self.source.id(), "cannot read source state from the store: {e}; retrying in 1m");
+                    tokio::select! {
+                        _ = cancel.cancelled() => return None,
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    }
+                }
             }
         }
     }
 
     /// After a restart, wait out the rest of the interval instead of polling at once.
-    fn initial_delay(&self) -> Duration {
-        let state = self
-            .store
-            .source_state(self.source.id())
-            .unwrap_or_default();
+    fn initial_delay(&self, state: &SourceState) -> Duration {
         let Some(last) = state.last_attempt else {
             return Duration::ZERO;
         };
@@ -160,26 +173,42 @@ impl Poller {
         jitter(remaining.min(self.source.interval))
     }
 
-    fn next_delay(&self, result: &Result<PollOutcome, SourceError>) -> Duration {
-        match result {
-            Ok(PollOutcome::NotModified { max_age } | PollOutcome::Items { max_age, .. }) => {
+    /// The wait before the next poll: the interval (stretched by the server's max-age, capped),
+    /// or after a failure the backoff for the committed count of failures in a row (or the
+    /// server's Retry-After if longer).
+    fn next_delay(&self, hint: Hint, state: &SourceState) -> Duration {
+        match hint {
+            Hint::Ok { max_age } => {
                 let hinted = max_age.map(|a| a.min(MAX_AGE_CAP)).unwrap_or_default();
                 jitter(self.source.interval.max(hinted))
             }
-            Err(e) => {
-                let failures = self
-                    .store
-                    .source_state(self.source.id())
-                    .map(|s| s.consecutive_failures)
-                    .unwrap_or(0)
-                    + 1;
-                let backoff = backoff(failures, self.max_backoff);
-                let asked = match e {
+            Hint::Failed { retry_after } => {
+                let backoff = backoff(state.consecutive_failures.max(1), self.max_backoff);
+                jitter(backoff.max(retry_after.min(self.max_backoff)))
+            }
+        }
+    }
+}
+
+/// What a poll's result says about when to poll next.
+#[derive(Debug, Clone, Copy)]
+enum Hint {
+    Ok { max_age: Option<Duration> },
+    Failed { retry_after: Duration },
+}
+
+impl Hint {
+    fn of(result: &Result<PollOutcome, SourceError>) -> Hint {
+        match result {
+            Ok(PollOutcome::NotModified { max_age } | PollOutcome::Items { max_age, .. }) => {
+                Hint::Ok { max_age: *max_age }
+            }
+            Err(e) => Hint::Failed {
+                retry_after: match e {
                     SourceError::Fetch(f) => f.retry_after().unwrap_or_default(),
                     SourceError::Parse(_) => Duration::ZERO,
-                };
-                jitter(backoff.max(asked.min(self.max_backoff)))
-            }
+                },
+            },
         }
     }
 }

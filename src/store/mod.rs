@@ -93,13 +93,26 @@ impl From<sled::Error> for StoreError {
     }
 }
 
+/// Validators of a source's last committed response, echoed on the next request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    /// ETag, echoed verbatim in If-None-Match.
+    pub etag: Option<String>,
+    /// Last-Modified, echoed verbatim in If-Modified-Since.
+    pub last_modified: Option<String>,
+    /// Hash of the last body that was parsed and committed (with how it is parsed): an
+    /// unchanged body is not parsed again, even from a server that sends no ETag or
+    /// Last-Modified.
+    #[serde(default)]
+    pub body_hash: Option<String>,
+}
+
 /// What the store remembers about one source between polls and restarts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceState {
-    /// ETag of the last successful response, echoed verbatim in If-None-Match.
-    pub etag: Option<String>,
-    /// Last-Modified of the last successful response, echoed verbatim in If-Modified-Since.
-    pub last_modified: Option<String>,
+    /// Of the last committed response (stored flat: `etag`, `last_modified`, `body_hash`).
+    #[serde(flatten)]
+    pub validators: Validators,
     /// True once the first successful poll recorded everything present as seen.
     pub baselined: bool,
     pub last_attempt: Option<DateTime<Utc>>,
@@ -117,9 +130,6 @@ pub struct SourceState {
     /// The alert the admins were sent and that has not been resolved yet.
     #[serde(default)]
     pub alerted: Option<SourceAlert>,
-    /// Hash of the last body parsed and committed (the sources' `Validators::body_hash`).
-    #[serde(default)]
-    pub body_hash: Option<String>,
     /// Fingerprint of the source's settings at its last committed poll
     /// (`sources::settings_fingerprint`); a change re-baselines the source. `None` in stores
     /// written before it existed: the current settings are adopted without a new baseline.
