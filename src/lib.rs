@@ -204,6 +204,8 @@ pub async fn run(
         })
     };
     let pacer = Arc::new(deliver::Pacer::new(&initial.telegram.limits));
+    // The bot asks the deliverer (the outbox's only remover) to drop what waits for a chat.
+    let (withdraw, withdrawals) = mpsc::unbounded_channel();
     if let (Mode::Daemon, Some(telegram)) = (mode, &output.sinks.telegram) {
         if initial.telegram.bot {
             let bot = bot::Bot {
@@ -217,7 +219,9 @@ pub async fn run(
                     telegram.bot().clone(),
                     Arc::clone(&pacer),
                     store.clone(),
+                    withdraw.clone(),
                 ),
+                withdraw: withdraw.clone(),
                 wake: Arc::clone(&wake),
             };
             tracker.spawn(bot.run(shutdown.clone()));
@@ -232,6 +236,7 @@ pub async fn run(
     let deliverer = Deliverer {
         store: store.clone(),
         pacer,
+        withdrawals,
         sinks: output.sinks,
         admins: initial.telegram.admins.clone(),
         reactivate: routes(&initial, telegram)

@@ -133,11 +133,9 @@ impl Bot {
             Command::Recent(args) => self.recent(cx, &args).await?,
             Command::Digest(args) => self.digest(cx, &args).await?,
             Command::Stop => {
-                let dropped = self.store.forget_subscriber(cx.chat)?;
-                tracing::info!(
-                    chat = cx.chat,
-                    "/stop: subscription deleted, {dropped} pending notices dropped"
-                );
+                self.store.forget_subscriber(cx.chat)?;
+                self.withdraw(cx.chat);
+                tracing::info!(chat = cx.chat, "/stop: subscription deleted");
                 self.reply(cx.chat, &text::stopped(lang), None).await;
             }
             Command::Status | Command::Reload if !self.is_operator(cx) => {

@@ -40,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::daemon::Reloader;
+use crate::deliver::Withdraw;
 use crate::deliver::telegram::LONG_POLL;
 use crate::health::Health;
 use crate::outbox::Lang;
@@ -63,6 +64,8 @@ pub struct Bot {
     pub replies: Replies,
     /// The deliverer's wake-up (a `/digest off` flushes the queue into the outbox).
     pub wake: Arc<Notify>,
+    /// Asks the deliverer, which owns the outbox, to drop what waits for a chat.
+    pub withdraw: tokio::sync::mpsc::UnboundedSender<Withdraw>,
 }
 
 /// State of the update loop.
@@ -356,16 +359,24 @@ impl Bot {
         if matches!(
             change.new_chat_member.kind,
             ChatMemberKind::Left | ChatMemberKind::Banned(_)
-        ) && let Some(dropped) = self.store.deactivate_subscriber(
+        ) && self.store.deactivate_subscriber(
             change.chat.id.0,
             "the bot was blocked or removed from the chat",
         )? {
             tracing::info!(
                 chat = change.chat.id.0,
-                "the bot was blocked or removed: subscriber deactivated, {dropped} pending notices dropped"
+                "the bot was blocked or removed: subscriber deactivated"
             );
+            self.withdraw(change.chat.id.0);
         }
         Ok(())
+    }
+
+    /// Asks the deliverer to drop what waits for `chat` (it left or blocked the bot).
+    fn withdraw(&self, chat: i64) {
+        // Closed only when the deliverer is gone (shutting down): the outbox keeps the
+        // deliveries, and the deliverer drops them at its next start (no subscriber).
+        let _ = self.withdraw.send(Withdraw { chat });
     }
 
     /// Queues an answer in HTML (see [`replies`]: in order per chat, paced, not durable).

@@ -20,8 +20,8 @@ use teloxide::prelude::Requester;
 use teloxide::types::{ChatId, InlineKeyboardMarkup, ParseMode, ReplyMarkup};
 use tokio::sync::mpsc;
 
-use crate::deliver::Pacer;
 use crate::deliver::telegram::{Outcome, classify_error, no_link_preview};
+use crate::deliver::{Pacer, Withdraw};
 use crate::store::Store;
 
 /// How long a chat's worker waits for another answer before it ends.
@@ -38,6 +38,8 @@ struct Shared {
     telegram: teloxide::Bot,
     pacer: Arc<Pacer>,
     store: Store,
+    /// The deliverer drops what waits for a chat that blocked the bot.
+    withdraw: mpsc::UnboundedSender<Withdraw>,
 }
 
 /// The per-chat answer queues.
@@ -48,12 +50,18 @@ pub struct Replies {
 }
 
 impl Replies {
-    pub fn new(telegram: teloxide::Bot, pacer: Arc<Pacer>, store: Store) -> Replies {
+    pub fn new(
+        telegram: teloxide::Bot,
+        pacer: Arc<Pacer>,
+        store: Store,
+        withdraw: mpsc::UnboundedSender<Withdraw>,
+    ) -> Replies {
         Replies {
             shared: Arc::new(Shared {
                 telegram,
                 pacer,
                 store,
+                withdraw,
             }),
             queues: Arc::default(),
         }
@@ -114,8 +122,11 @@ async fn send(shared: &Shared, chat: i64, answer: &Answer) {
             Outcome::RetryAfter(wait) => tokio::time::sleep(wait).await,
             Outcome::Gone(reason) => {
                 match shared.store.deactivate_subscriber(chat, &reason) {
-                    Ok(Some(_)) => tracing::info!(chat, "subscriber deactivated: {reason}"),
-                    Ok(None) => {}
+                    Ok(true) => {
+                        tracing::info!(chat, "subscriber deactivated: {reason}");
+                        let _ = shared.withdraw.send(Withdraw { chat });
+                    }
+                    Ok(false) => {}
                     Err(e) => tracing::error!("cannot deactivate subscriber {chat}: {e}"),
                 }
                 return;

@@ -163,6 +163,20 @@ const RETRY_MAX: Duration = Duration::from_secs(600);
 /// Extra wait after a 429's retry_after, so the resend never arrives early.
 const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(50);
 
+/// A request to the deliverer, which alone removes outbox entries: a subscriber left (`/stop`)
+/// or blocked the bot, so what waits for that chat is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Withdraw {
+    pub chat: i64,
+}
+
+/// Whether a run still serves a delivery's destination (see `Deliverer::served`).
+enum Served {
+    Yes,
+    Withdrawn,
+    No,
+}
+
 /// Drains the outbox.
 pub struct Deliverer {
     pub store: Store,
@@ -178,6 +192,8 @@ pub struct Deliverer {
     /// Telegram's limits, shared with the bot's replies (Telegram counts notices and replies
     /// to a chat alike).
     pub pacer: Arc<Pacer>,
+    /// Chats whose waiting deliveries are to be dropped (from the bot).
+    pub withdrawals: tokio::sync::mpsc::UnboundedReceiver<Withdraw>,
 }
 
 /// Pacing of every message this bot sends: a limiter per chat (groups and channels
@@ -233,7 +249,7 @@ impl Deliverer {
     /// Delivers until `shutdown` (finishing the sends in flight), or — when `until_idle` is given —
     /// until that token is cancelled and nothing deliverable is left (`policy-watch once`).
     pub async fn run(
-        self,
+        mut self,
         shutdown: CancellationToken,
         until_idle: Option<CancellationToken>,
     ) -> Result<DeliveryReport, DeliverError> {
@@ -254,17 +270,27 @@ impl Deliverer {
         let mut tasks: JoinSet<Finished> = JoinSet::new();
         let mut report = DeliveryReport::default();
         let once = until_idle.is_some();
+        let mut withdrawals_open = true;
         loop {
             self.health.beat_deliverer();
             // Pick up whatever was enqueued since the last look.
             for entry in self.store.outbox_after(loaded_up_to) {
                 let (seq, delivery) = entry?;
                 loaded_up_to = Some(seq);
-                if self.orphaned(&delivery)? {
-                    let key = delivery.destination.key();
-                    self.store.dead_letter(seq, &delivery, &format!("{key} is no longer a destination: not in the config, not an admin, not a subscriber"))?;
-                    *orphans.entry(key).or_default() += 1;
-                    continue;
+                match self.served(&delivery)? {
+                    Served::Yes => {}
+                    Served::Withdrawn => {
+                        // An inactive subscriber (a crash came between its deactivation and the
+                        // withdrawal of its deliveries): dropped as the withdrawal would have.
+                        self.store.outbox_remove(seq)?;
+                        continue;
+                    }
+                    Served::No => {
+                        let key = delivery.destination.key();
+                        self.store.dead_letter(seq, &delivery, &format!("{key} is no longer a destination: not in the config, not an admin, not a subscriber"))?;
+                        *orphans.entry(key).or_default() += 1;
+                        continue;
+                    }
                 }
                 pending.insert(seq, delivery);
             }
@@ -272,11 +298,12 @@ impl Deliverer {
                 tracing::warn!(destination = %key, "{count} queued deliveries to {key}, which is no longer configured, were moved to the dead letters");
                 self.alert(&key, &format!("{count} queued notice(s) for {key} were kept aside (store dead letters): {key} is no longer in the config. If it should still get notices, add it back and re-queue them from a backup."))?;
             }
+            while let Ok(withdraw) = self.withdrawals.try_recv() {
+                self.withdraw(withdraw.chat, &mut pending)?;
+            }
             let stopping = shutdown.is_cancelled();
             let mut next_ready: Option<Instant> = None;
             let mut deliverable = false;
-            // Deliveries dropped from the store since they were loaded (`/stop`, a blocked bot).
-            let mut withdrawn = Vec::new();
             if !stopping {
                 let now = Instant::now();
                 // Only the oldest delivery of each destination may go.
@@ -326,10 +353,6 @@ impl Deliverer {
                         next_ready = Some(next_ready.map_or(at, |n| n.min(at)));
                         continue;
                     }
-                    if !self.store.outbox_contains(seq)? {
-                        withdrawn.push(seq);
-                        continue;
-                    }
                     state.in_flight = true;
                     let sinks = self.sinks.clone();
                     let pacer = Arc::clone(&pacing);
@@ -345,12 +368,6 @@ impl Deliverer {
                         Finished { seq, key, outcome }
                     });
                 }
-            }
-            if !withdrawn.is_empty() {
-                for seq in withdrawn {
-                    pending.remove(&seq);
-                }
-                continue; // the next delivery of those destinations may go now
             }
             if tasks.is_empty() {
                 if stopping {
@@ -395,6 +412,10 @@ impl Deliverer {
                     }
                 }
                 _ = self.wake.notified() => {}
+                withdraw = self.withdrawals.recv(), if withdrawals_open => match withdraw {
+                    Some(withdraw) => self.withdraw(withdraw.chat, &mut pending)?,
+                    None => withdrawals_open = false,
+                },
                 _ = tokio::time::sleep_until(sleep_until) => {}
                 _ = shutdown.cancelled(), if !stopping => {}
                 _ = async { match &until_idle { Some(t) => t.cancelled().await, None => std::future::pending().await } }, if until_idle.as_ref().is_some_and(|t| !t.is_cancelled()) => {}
@@ -465,10 +486,11 @@ impl Deliverer {
                 let configured = self.reactivate.iter().any(|d| d.key() == key);
                 if !configured
                     && let Some(chat) = telegram_chat_id(key)
-                    && let Some(dropped) = self.store.deactivate_subscriber(chat, &reason)?
+                    && self.store.subscriber(chat)?.is_some()
                 {
-                    pending.remove_destination(key);
-                    tracing::info!(destination = %key, "subscriber deactivated ({reason}); {} waiting notices dropped", dropped);
+                    self.store.deactivate_subscriber(chat, &reason)?;
+                    tracing::info!(destination = %key, "subscriber deactivated ({reason})");
+                    self.withdraw(chat, pending)?;
                     return Ok(false);
                 }
                 state.inactive = true;
@@ -515,21 +537,42 @@ impl Deliverer {
         Ok(false)
     }
 
-    /// Whether a delivery is for a Telegram chat this run no longer serves: not a configured
-    /// destination, not an admin, not a subscriber (a destination removed from the config, or a
-    /// mistyped one). Such deliveries would otherwise wait in the outbox forever. Only with
-    /// Telegram on: a dry run leaves Telegram deliveries parked, untouched.
-    fn orphaned(&self, delivery: &Delivery) -> Result<bool, StoreError> {
+    /// Drops every delivery waiting for `chat`, in the store and in memory (a send in flight
+    /// finishes).
+    fn withdraw(&self, chat: i64, pending: &mut Pending) -> Result<(), StoreError> {
+        let destination = Destination::Telegram {
+            chat: chat.to_string(),
+        };
+        let dropped = self.store.drop_deliveries_to(&destination)?;
+        pending.remove_destination(&destination.key());
+        if dropped > 0 {
+            tracing::info!(destination = %destination.key(), "{dropped} waiting notices dropped (the subscriber left or blocked the bot)");
+        }
+        Ok(())
+    }
+
+    /// Whether this run still serves a delivery's destination. No: a Telegram chat that is not a
+    /// configured destination, not an admin, not a subscriber (a destination removed from the
+    /// config, or a mistyped one) — such deliveries would otherwise wait forever. Withdrawn: an
+    /// inactive subscriber. Only with Telegram on: a dry run leaves Telegram deliveries parked.
+    fn served(&self, delivery: &Delivery) -> Result<Served, StoreError> {
         let Destination::Telegram { chat } = &delivery.destination else {
-            return Ok(false);
+            return Ok(Served::Yes);
         };
         if self.sinks.telegram.is_none() || self.reactivate.contains(&delivery.destination) {
-            return Ok(false);
+            return Ok(Served::Yes);
         }
         let Ok(id) = chat.parse::<i64>() else {
-            return Ok(true); // an @channel that is not configured
+            return Ok(Served::No); // an @channel that is not configured
         };
-        Ok(!self.admins.contains(&id) && self.store.subscriber(id)?.is_none())
+        if self.admins.contains(&id) {
+            return Ok(Served::Yes);
+        }
+        Ok(match self.store.subscriber(id)? {
+            Some(s) if s.active => Served::Yes,
+            Some(_) => Served::Withdrawn,
+            None => Served::No,
+        })
     }
 
     /// Queues an operator alert about destination `about` (never to that chat itself: no loops).

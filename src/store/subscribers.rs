@@ -144,23 +144,23 @@ impl Store {
 
     /// `/stop`: forgets the chat: its record, its digest queue and its pending deliveries.
     /// Returns how many pending deliveries were dropped.
-    pub fn forget_subscriber(&self, chat: i64) -> Result<usize, StoreError> {
-        self.subscribers.remove(chat.to_string())?;
-        self.drop_waiting_for(chat)
+    pub fn forget_subscriber(&self, chat: i64) -> Result<bool, StoreError> {
+        let existed = self.subscribers.remove(chat.to_string())?.is_some();
+        self.drop_digest_queue(chat)?;
+        Ok(existed)
     }
 
-    /// Drops what waits for `chat`: its digest queue and its pending deliveries. Returns how
-    /// many deliveries were dropped.
-    fn drop_waiting_for(&self, chat: i64) -> Result<usize, StoreError> {
+    /// Drops `chat`'s digest queue. (Its pending deliveries are the deliverer's: it drops them
+    /// when asked, see `deliver::Withdraw`.)
+    fn drop_digest_queue(&self, chat: i64) -> Result<(), StoreError> {
         for key in self.digest.scan_prefix(chat.to_be_bytes()).keys() {
             self.digest.remove(key?)?;
         }
-        self.drop_deliveries_to(&Destination::Telegram {
-            chat: chat.to_string(),
-        })
+        Ok(())
     }
 
-    /// Removes every pending delivery to `destination` (a subscriber who left or blocked the bot).
+    /// Removes every pending delivery to `destination` (a subscriber who left or blocked the
+    /// bot). Only the deliverer calls it: it owns the outbox. Returns how many went.
     pub fn drop_deliveries_to(&self, destination: &Destination) -> Result<usize, StoreError> {
         let mut dropped = 0;
         for entry in self.outbox_iter() {
@@ -174,29 +174,20 @@ impl Store {
     }
 
     /// A subscriber blocked the bot or removed it from the group: keep the record (so `/start`
-    /// brings the subscriptions back) but stop fanning out to it and drop what waits for it.
-    /// Returns `None` when `chat` is no subscriber, else the count of dropped deliveries.
-    pub fn deactivate_subscriber(
-        &self,
-        chat: i64,
-        reason: &str,
-    ) -> Result<Option<usize>, StoreError> {
-        let updated = self.update_subscriber(chat, |current| {
+    /// brings the subscriptions back) but stop fanning out to it and drop its digest queue.
+    /// Returns whether `chat` was an active subscriber. (What waits in the outbox is dropped by
+    /// the deliverer.)
+    pub fn deactivate_subscriber(&self, chat: i64, reason: &str) -> Result<bool, StoreError> {
+        let was_active = self.subscriber(chat)?.is_some_and(|s| s.active);
+        self.update_subscriber(chat, |current| {
             current.map(|mut s| {
                 s.active = false;
                 s.inactive_reason = Some(reason.to_owned());
                 s
             })
         })?;
-        if updated.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(self.drop_waiting_for(chat)?))
-    }
-
-    /// Whether a delivery is still pending (`/stop` may have dropped it since it was loaded).
-    pub fn outbox_contains(&self, seq: u64) -> Result<bool, StoreError> {
-        Ok(self.outbox.contains_key(seq.to_be_bytes())?)
+        self.drop_digest_queue(chat)?;
+        Ok(was_active)
     }
 
     /// A group became a supergroup: its subscription follows it, digest queue included.
