@@ -1,7 +1,10 @@
 //! The sled store: what has been seen, per-source state, and the durable outbox.
 //!
 //! sled is unmaintained since 2021, so nothing outside this module touches it: a move to another
-//! engine replaces this file only.
+//! engine replaces this module only. Files: this one (opening, the poll's commit, holds,
+//! pruning), `outbox.rs` (the deliverer's operations, dead letters, destination state),
+//! `subscribers.rs` (the bot's subscribers, history, digest queues, update offset), `backup.rs`
+//! (stats, export, import).
 //!
 //! Trees and keys (see docs/architecture.md):
 //! - `meta`: `schema_version` → u32 (big-endian); `next_seq` → u64 BE, the next outbox sequence.
@@ -22,7 +25,6 @@
 //! - `titles`: hash of the folded title → last-present unix seconds (u64 BE) + source id. The same
 //!   press release reaches us from the ministry's feed and from korea.kr's list: the second
 //!   sighting is recorded as seen but sends nothing.
-//!
 //! - `held`: due unix seconds (u64 BE) ‖ sequence (u64 BE) → JSON [`Held`]: new matched items of
 //!   a source with `hold` (korea.kr's list), waiting for the same release from a source without
 //!   one (the ministry's own feed, whose copy is richer).
@@ -43,7 +45,11 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::outbox::{Delivery, Notice};
 
+mod backup;
+mod outbox;
 pub mod subscribers;
+pub use backup::StoreStats;
+pub use outbox::{DeadLetter, DestinationState};
 use subscribers::digest_key;
 pub use subscribers::{ChatKind, Subscriber};
 
@@ -248,28 +254,6 @@ pub struct Store {
     listed: sled::Tree,
     held: sled::Tree,
     held_titles: sled::Tree,
-}
-
-/// A delivery that can never be sent as it is, with the reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeadLetter {
-    pub delivery: Delivery,
-    pub reason: String,
-    pub at: DateTime<Utc>,
-}
-
-/// What the store remembers about a destination.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DestinationState {
-    /// Set when Telegram said the bot may not post there (403, chat not found).
-    pub inactive_since: Option<DateTime<Utc>>,
-    pub reason: Option<String>,
-    /// The group became a supergroup with this chat id.
-    pub migrated_to: Option<String>,
-    /// Telegram's last 429 for this chat said: not before this. Kept so that a restarted
-    /// process honours a retry_after its predecessor received.
-    #[serde(default)]
-    pub retry_not_before: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -591,105 +575,6 @@ impl Store {
             .map(u64::from_be_bytes))
     }
 
-    /// The oldest pending delivery, if any.
-    pub fn outbox_first(&self) -> Result<Option<(u64, Delivery)>, StoreError> {
-        self.outbox_iter().next().transpose()
-    }
-
-    /// Pending deliveries in order.
-    pub fn outbox_iter(&self) -> impl Iterator<Item = Result<(u64, Delivery), StoreError>> + '_ {
-        self.outbox_after(None)
-    }
-
-    /// Pending deliveries with a sequence number above `after` (all when `None`), in order.
-    pub fn outbox_after(
-        &self,
-        after: Option<u64>,
-    ) -> impl Iterator<Item = Result<(u64, Delivery), StoreError>> + '_ {
-        let start = after.map(|a| a.saturating_add(1)).unwrap_or(0);
-        self.outbox.range(start.to_be_bytes()..).map(|entry| {
-            let (k, v) = entry?;
-            let seq = u64::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 8]));
-            let delivery = from_json(&v, || format!("outbox/{seq}"))?;
-            Ok((seq, delivery))
-        })
-    }
-
-    /// Appends one delivery to the outbox (operator alerts; notices go through [`Store::commit_poll`]).
-    pub fn enqueue(&self, delivery: &Delivery) -> Result<u64, StoreError> {
-        let value = to_json(delivery);
-        let result: Result<u64, TransactionError<()>> =
-            (&self.outbox, &self.meta).transaction(|(outbox, meta)| {
-                let seq = read_next_seq(meta.get(NEXT_SEQ)?);
-                outbox.insert(&seq.to_be_bytes(), value.as_slice())?;
-                meta.insert(NEXT_SEQ, &(seq + 1).to_be_bytes())?;
-                Ok(seq)
-            });
-        result.map_err(storage_error)
-    }
-
-    /// Moves a delivery that can never be sent from the outbox to `dead`, atomically.
-    pub fn dead_letter(
-        &self,
-        seq: u64,
-        delivery: &Delivery,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        let letter = to_json(&DeadLetter {
-            delivery: delivery.clone(),
-            reason: reason.to_owned(),
-            at: Utc::now(),
-        });
-        let result: Result<(), TransactionError<()>> =
-            (&self.outbox, &self.dead).transaction(|(outbox, dead)| {
-                outbox.remove(&seq.to_be_bytes())?;
-                dead.insert(&seq.to_be_bytes(), letter.as_slice())?;
-                Ok(())
-            });
-        result.map_err(storage_error)
-    }
-
-    /// Deliveries moved to `dead`.
-    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
-        self.dead
-            .iter()
-            .values()
-            .map(|v| {
-                let v = v?;
-                from_json(&v, || "dead".into())
-            })
-            .collect()
-    }
-
-    pub fn destination_state(&self, key: &str) -> Result<DestinationState, StoreError> {
-        get_json(&self.destinations, "destinations", key)
-    }
-
-    pub fn save_destination_state(
-        &self,
-        key: &str,
-        state: &DestinationState,
-    ) -> Result<(), StoreError> {
-        self.destinations.insert(key, to_json(state))?;
-        Ok(())
-    }
-
-    /// Removes a delivery once the destination accepted it.
-    pub fn outbox_remove(&self, seq: u64) -> Result<(), StoreError> {
-        self.outbox.remove(seq.to_be_bytes())?;
-        Ok(())
-    }
-
-    /// Replaces a pending delivery (e.g. its attempt count) in place, keeping its position.
-    pub fn outbox_update(&self, seq: u64, delivery: &Delivery) -> Result<(), StoreError> {
-        self.outbox.insert(seq.to_be_bytes(), to_json(delivery))?;
-        Ok(())
-    }
-
-    pub fn outbox_len(&self) -> usize {
-        self.outbox.len()
-    }
-
     /// Number of seen keys of one source.
     pub fn seen_count(&self, source_id: &str) -> usize {
         let mut prefix = source_id.as_bytes().to_vec();
@@ -761,195 +646,11 @@ impl Store {
     }
 }
 
-/// Size and contents of the store (`policy-watch store stats`).
-#[derive(Debug, Clone, Serialize)]
-pub struct StoreStats {
-    pub dir: PathBuf,
-    pub schema_version: u32,
-    pub size_on_disk: u64,
-    /// Keys per tree.
-    pub trees: Vec<(String, usize)>,
-    pub pending_deliveries: usize,
-    pub dead_letters: usize,
-}
-
-/// First line of an export.
-#[derive(Debug, Serialize, Deserialize)]
-struct ExportHeader {
-    policy_watch_export: u32,
-    schema_version: u32,
-}
-
-/// One key of one tree in an export. Keys are text when they are UTF-8 (`key`), hex otherwise;
-/// values of JSON trees are embedded as JSON (`value`), others as hex (`value_hex`).
-#[derive(Debug, Serialize, Deserialize)]
-struct ExportRecord {
-    tree: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    key_hex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    value: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    value_hex: Option<String>,
-}
-
-impl Store {
-    /// Every tree: name, handle, whether its values are JSON.
-    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 13] {
-        [
-            ("meta", &self.meta, false),
-            ("seen", &self.seen, false),
-            ("sources", &self.sources, true),
-            ("outbox", &self.outbox, true),
-            ("titles", &self.titles, false),
-            ("dead", &self.dead, true),
-            ("destinations", &self.destinations, true),
-            ("subscribers", &self.subscribers, true),
-            ("history", &self.history, true),
-            ("digest", &self.digest, true),
-            ("listed", &self.listed, true),
-            ("held", &self.held, true),
-            ("held_titles", &self.held_titles, false),
-        ]
-    }
-
-    pub fn stats(&self) -> Result<StoreStats, StoreError> {
-        let schema_version = self
-            .meta
-            .get("schema_version")?
-            .and_then(|v| v.as_ref().try_into().ok())
-            .map(u32::from_be_bytes)
-            .unwrap_or(0);
-        Ok(StoreStats {
-            dir: self.dir.clone(),
-            schema_version,
-            size_on_disk: self.db.size_on_disk()?,
-            trees: self
-                .trees()
-                .iter()
-                .map(|(name, tree, _)| (name.to_string(), tree.len()))
-                .collect(),
-            pending_deliveries: self.outbox.len(),
-            dead_letters: self.dead.len(),
-        })
-    }
-
-    /// Writes the whole store as JSON Lines: a header, then one line per key. Returns the count
-    /// of records. This is the backup format and the way off sled.
-    pub fn export(&self, out: &mut dyn std::io::Write) -> Result<usize, StoreError> {
-        let header = ExportHeader {
-            policy_watch_export: 1,
-            schema_version: SCHEMA_VERSION,
-        };
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string(&header).expect("serialisable")
-        )?;
-        let mut count = 0;
-        for (name, tree, json) in self.trees() {
-            for entry in tree.iter() {
-                let (k, v) = entry?;
-                let (key, key_hex) = match std::str::from_utf8(&k) {
-                    Ok(text) => (Some(text.to_owned()), None),
-                    Err(_) => (None, Some(hex(&k))),
-                };
-                let (value, value_hex) = if json {
-                    let parsed = from_json(&v, || {
-                        format!("{name}/{}", key.clone().unwrap_or_else(|| hex(&k)))
-                    })?;
-                    (Some(parsed), None)
-                } else {
-                    (None, Some(hex(&v)))
-                };
-                let record = ExportRecord {
-                    tree: name.to_owned(),
-                    key,
-                    key_hex,
-                    value,
-                    value_hex,
-                };
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&record).expect("serialisable")
-                )?;
-                count += 1;
-            }
-        }
-        out.flush()?;
-        Ok(count)
-    }
-
-    /// Loads an export into this store, which must be empty. Returns the count of records.
-    pub fn import(&self, input: impl std::io::BufRead) -> Result<usize, StoreError> {
-        let empty = self
-            .trees()
-            .iter()
-            .all(|(name, tree, _)| *name == "meta" || tree.is_empty());
-        if !empty {
-            return Err(StoreError::NotEmpty {
-                dir: self.dir.clone(),
-            });
-        }
-        let bad = |line: usize, message: String| StoreError::Import { line, message };
-        let mut lines = input.lines();
-        let header: ExportHeader = match lines.next() {
-            Some(line) => serde_json::from_str(&line?)
-                .map_err(|e| bad(1, format!("not a policy-watch export header: {e}")))?,
-            None => return Err(bad(1, "the file is empty".into())),
-        };
-        if header.schema_version > SCHEMA_VERSION {
-            return Err(bad(
-                1,
-                format!(
-                    "the export has schema version {}, newer than this build's {SCHEMA_VERSION}; import it with a newer policy-watch",
-                    header.schema_version
-                ),
-            ));
-        }
-        let mut count = 0;
-        for (i, line) in lines.enumerate() {
-            let number = i + 2;
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let record: ExportRecord =
-                serde_json::from_str(&line).map_err(|e| bad(number, e.to_string()))?;
-            let tree = self
-                .trees()
-                .into_iter()
-                .find(|(name, _, _)| *name == record.tree)
-                .map(|(_, tree, _)| tree.clone())
-                .ok_or_else(|| bad(number, format!("unknown tree {:?}", record.tree)))?;
-            let key = match (&record.key, &record.key_hex) {
-                (Some(k), _) => k.as_bytes().to_vec(),
-                (None, Some(h)) => unhex(h).ok_or_else(|| bad(number, "bad key_hex".into()))?,
-                (None, None) => return Err(bad(number, "a record needs key or key_hex".into())),
-            };
-            let value = match (&record.value, &record.value_hex) {
-                (Some(v), _) => serde_json::to_vec(v).expect("serialisable"),
-                (None, Some(h)) => unhex(h).ok_or_else(|| bad(number, "bad value_hex".into()))?,
-                (None, None) => {
-                    return Err(bad(number, "a record needs value or value_hex".into()));
-                }
-            };
-            tree.insert(key, value)?;
-            count += 1;
-        }
-        self.db.flush()?;
-        Ok(count)
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+pub(super) fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
@@ -970,9 +671,9 @@ fn last_present(value: &[u8]) -> u64 {
 
 /// Meta key of the next outbox sequence number. Our own counter rather than sled's
 /// `generate_id`, so that an imported store continues after the imported entries.
-const NEXT_SEQ: &str = "next_seq";
+pub(super) const NEXT_SEQ: &str = "next_seq";
 
-fn read_next_seq(value: Option<sled::IVec>) -> u64 {
+pub(super) fn read_next_seq(value: Option<sled::IVec>) -> u64 {
     value
         .and_then(|v| v.as_ref().try_into().ok())
         .map(u64::from_be_bytes)
@@ -988,7 +689,7 @@ fn seen_key(source_id: &str, key: &str) -> Vec<u8> {
 }
 
 /// Our transactions never abort: their only error is the storage's.
-fn storage_error(e: TransactionError<()>) -> StoreError {
+pub(super) fn storage_error(e: TransactionError<()>) -> StoreError {
     match e {
         TransactionError::Storage(e) => StoreError::Sled(e),
         TransactionError::Abort(()) => unreachable!("store transactions never abort"),
@@ -996,7 +697,7 @@ fn storage_error(e: TransactionError<()>) -> StoreError {
 }
 
 /// A JSON record of a tree, or its default when absent.
-fn get_json<T: Default + serde::de::DeserializeOwned>(
+pub(super) fn get_json<T: Default + serde::de::DeserializeOwned>(
     tree: &sled::Tree,
     tree_name: &str,
     key: &str,
@@ -1008,7 +709,7 @@ fn get_json<T: Default + serde::de::DeserializeOwned>(
 }
 
 /// Parses a JSON record; `what` names it (`tree/key`) in the error.
-fn from_json<T: serde::de::DeserializeOwned>(
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
     what: impl FnOnce() -> String,
 ) -> Result<T, StoreError> {
@@ -1018,7 +719,7 @@ fn from_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+pub(super) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("store records always serialise")
 }
 
