@@ -29,22 +29,22 @@
 //! [`run`] takes every dependency as an argument so tests start the whole pipeline against
 //! servers on 127.0.0.1 and a temporary store.
 
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod bot;
 pub mod classify;
 pub mod config;
 pub mod daemon;
 pub mod deliver;
 pub mod fold;
-pub mod health;
+pub(crate) mod health;
 pub mod ingest;
 pub mod items;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod outbox;
 pub mod secret;
 pub mod sources;
 pub mod store;
-pub mod text;
+pub(crate) mod text;
 
 pub use sources::Mode;
 
@@ -62,7 +62,7 @@ use crate::deliver::telegram::TelegramSink;
 use crate::deliver::{Deliverer, Printer, Sinks};
 use crate::health::Health;
 use crate::ingest::{IngestTotals, Ingestor, routes};
-use crate::sources::{Fetcher, Scheduler};
+use crate::sources::{Fetcher, PollEvent, Scheduler};
 use crate::store::Store;
 
 /// How long shutdown may take before the remaining tasks are abandoned (the outbox is durable,
@@ -164,141 +164,231 @@ pub async fn run(
 ) -> anyhow::Result<RunReport> {
     let initial = config.borrow().clone();
     Classifier::new(&initial.classify, &initial.topics)?;
-    let fetcher = Fetcher::new(&initial.http).context("cannot set up the HTTP client")?;
-    let beat_every = daemon::watchdog_period()
-        .map(|w| w / 4)
-        .unwrap_or(Duration::from_secs(15))
-        .clamp(Duration::from_millis(50), Duration::from_secs(15));
-    let health = Arc::new(Health::new(beat_every));
-    health.set_sources(initial.enabled_sources().count());
-    let tracker = TaskTracker::new();
-    let wake = Arc::new(Notify::new());
-    let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
-
+    let pipeline = Pipeline::new(&initial, store.clone(), config, mode, shutdown);
     // The metrics recorder first: counters of the first polls would go nowhere otherwise.
     if let (Mode::Daemon, Some(listen)) = (mode, initial.metrics.listen) {
-        let server =
-            crate::metrics::start(listen, Arc::clone(&health), store.clone(), shutdown.clone())
-                .await?;
-        tracker.spawn(server);
+        let server = metrics::start(
+            listen,
+            pipeline.health.clone(),
+            store.clone(),
+            pipeline.shutdown.clone(),
+        )
+        .await?;
+        pipeline.tracker.spawn(server);
     }
-    let scheduler = Scheduler::new(store.clone(), fetcher, events_tx, Arc::clone(&health));
-    tracker.spawn(scheduler.run(config.clone(), mode, shutdown.clone()));
-
+    let events = pipeline.start_polling(&initial)?;
     let telegram = output.sinks.telegram.is_some();
-    let ingest_done = CancellationToken::new();
-    let ingestor = Ingestor {
-        store: store.clone(),
-        config: config.clone(),
-        telegram,
-        preview: output.preview,
-        wake: Arc::clone(&wake),
-        health: Arc::clone(&health),
-    };
-    let ingest = {
-        let ingest_done = ingest_done.clone();
-        tracker.spawn(async move {
-            let totals = ingestor.run(events_rx).await;
-            ingest_done.cancel();
-            totals
-        })
-    };
+    let (ingest, ingest_done) = pipeline.start_ingest(events, telegram, output.preview);
     let pacer = Arc::new(deliver::Pacer::new(&initial.telegram.limits));
     // The bot asks the deliverer (the outbox's only remover) to drop what waits for a chat.
     let (withdraw, withdrawals) = mpsc::unbounded_channel();
-    if let (Mode::Daemon, Some(telegram)) = (mode, &output.sinks.telegram) {
-        if initial.telegram.bot {
-            let bot = bot::Bot {
-                telegram: telegram.bot().clone(),
-                updates: telegram.updates_bot().clone(),
-                store: store.clone(),
-                config: config.clone(),
-                reloader: output.reloader.clone(),
-                health: Arc::clone(&health),
-                replies: bot::Replies::new(
-                    telegram.bot().clone(),
-                    Arc::clone(&pacer),
-                    store.clone(),
-                    withdraw.clone(),
-                ),
-                withdraw: withdraw.clone(),
-                wake: Arc::clone(&wake),
-            };
-            tracker.spawn(bot.run(shutdown.clone()));
-        }
-        let digester = deliver::digest::Digester {
-            store: store.clone(),
-            wake: Arc::clone(&wake),
-            clock: Arc::new(deliver::digest::SystemClock),
-        };
-        tracker.spawn(digester.run(shutdown.clone()));
+    if let (Mode::Daemon, Some(sink)) = (mode, &output.sinks.telegram) {
+        pipeline.start_subscriber_side(&initial, sink, output.reloader, &pacer, withdraw);
     }
     let deliverer = Deliverer {
         store: store.clone(),
         pacer,
         withdrawals,
-        sinks: output.sinks,
         admins: initial.telegram.admins.clone(),
         reactivate: routes(&initial, telegram)
             .into_iter()
             .map(|r| r.destination)
             .collect(),
-        wake,
-        health: Arc::clone(&health),
+        sinks: output.sinks,
+        wake: Arc::clone(&pipeline.wake),
+        health: Arc::clone(&pipeline.health),
     };
-    let deliver = {
-        let shutdown = shutdown.clone();
-        let until_idle = (mode == Mode::Once).then(|| ingest_done.clone());
-        tracker.spawn(async move {
+    let deliver = pipeline.start_delivery(deliverer, ingest_done);
+    if mode == Mode::Daemon {
+        pipeline.start_upkeep();
+    }
+    let report = pipeline.drain(ingest, deliver).await?;
+    store.flush().await.context("cannot flush the store")?;
+    Ok(report)
+}
+
+/// What the stages share while `run` wires them: the store, the config, liveness, the
+/// deliverer's wake-up, and the one shutdown mechanism (a token and the tracker of every task).
+struct Pipeline {
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    mode: Mode,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    health: Arc<Health>,
+    wake: Arc<Notify>,
+}
+
+type Handle<T> = tokio::task::JoinHandle<T>;
+
+impl Pipeline {
+    fn new(
+        initial: &Config,
+        store: Store,
+        config: watch::Receiver<Arc<Config>>,
+        mode: Mode,
+        shutdown: CancellationToken,
+    ) -> Pipeline {
+        // Stages beat at least every quarter of the systemd watchdog period (at most 15 s).
+        let beat_every = daemon::watchdog_period()
+            .map(|w| w / 4)
+            .unwrap_or(Duration::from_secs(15))
+            .clamp(Duration::from_millis(50), Duration::from_secs(15));
+        let health = Arc::new(Health::new(beat_every));
+        health.set_sources(initial.enabled_sources().count());
+        Pipeline {
+            store,
+            config,
+            mode,
+            shutdown,
+            tracker: TaskTracker::new(),
+            health,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The scheduler and its pollers; returns the poll events.
+    fn start_polling(&self, initial: &Config) -> anyhow::Result<mpsc::Receiver<PollEvent>> {
+        let fetcher = Fetcher::new(&initial.http).context("cannot set up the HTTP client")?;
+        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let scheduler = Scheduler::new(self.store.clone(), fetcher, events_tx, self.health.clone());
+        self.tracker
+            .spawn(scheduler.run(self.config.clone(), self.mode, self.shutdown.clone()));
+        Ok(events_rx)
+    }
+
+    /// The ingest stage; its token is cancelled once every poll is committed (`once` then lets
+    /// the deliverer finish when idle).
+    fn start_ingest(
+        &self,
+        events: mpsc::Receiver<PollEvent>,
+        telegram: bool,
+        preview: Option<Printer>,
+    ) -> (Handle<IngestTotals>, CancellationToken) {
+        let ingestor = Ingestor {
+            store: self.store.clone(),
+            config: self.config.clone(),
+            telegram,
+            preview,
+            wake: Arc::clone(&self.wake),
+            health: Arc::clone(&self.health),
+        };
+        let done = CancellationToken::new();
+        let finished = done.clone();
+        let handle = self.tracker.spawn(async move {
+            let totals = ingestor.run(events).await;
+            finished.cancel();
+            totals
+        });
+        (handle, done)
+    }
+
+    /// The bot (unless `telegram.bot = false`) and the subscribers' daily digests.
+    fn start_subscriber_side(
+        &self,
+        initial: &Config,
+        sink: &TelegramSink,
+        reloader: Option<daemon::Reloader>,
+        pacer: &Arc<deliver::Pacer>,
+        withdraw: mpsc::UnboundedSender<deliver::Withdraw>,
+    ) {
+        if initial.telegram.bot {
+            let bot = bot::Bot {
+                telegram: sink.bot().clone(),
+                updates: sink.updates_bot().clone(),
+                store: self.store.clone(),
+                config: self.config.clone(),
+                reloader,
+                health: Arc::clone(&self.health),
+                replies: bot::Replies::new(
+                    sink.bot().clone(),
+                    Arc::clone(pacer),
+                    self.store.clone(),
+                    withdraw.clone(),
+                ),
+                withdraw,
+                wake: Arc::clone(&self.wake),
+            };
+            self.tracker.spawn(bot.run(self.shutdown.clone()));
+        }
+        let digester = deliver::digest::Digester {
+            store: self.store.clone(),
+            wake: Arc::clone(&self.wake),
+            clock: Arc::new(deliver::digest::SystemClock),
+        };
+        self.tracker.spawn(digester.run(self.shutdown.clone()));
+    }
+
+    /// The deliverer. A delivery that cannot go on (its output is gone) stops the pipeline.
+    fn start_delivery(
+        &self,
+        deliverer: Deliverer,
+        ingest_done: CancellationToken,
+    ) -> Handle<Result<deliver::DeliveryReport, deliver::DeliverError>> {
+        let shutdown = self.shutdown.clone();
+        let until_idle = (self.mode == Mode::Once).then_some(ingest_done);
+        self.tracker.spawn(async move {
             let result = deliverer.run(shutdown.clone(), until_idle).await;
             if result.is_err() {
-                // Delivery cannot go on (its output is gone): stop the whole pipeline.
                 shutdown.cancel();
             }
             result
         })
-    };
-    if mode == Mode::Daemon {
-        tracker.spawn(prune_daily(store.clone(), config.clone(), shutdown.clone()));
-        tracker.spawn(daemon::supervise_systemd(
-            Arc::clone(&health),
-            store.clone(),
-            shutdown.clone(),
+    }
+
+    /// Daily pruning and the conversation with systemd.
+    fn start_upkeep(&self) {
+        self.tracker.spawn(prune_daily(
+            self.store.clone(),
+            self.config.clone(),
+            self.shutdown.clone(),
+        ));
+        self.tracker.spawn(daemon::supervise_systemd(
+            Arc::clone(&self.health),
+            self.store.clone(),
+            self.shutdown.clone(),
         ));
     }
-    tracker.close();
 
-    let mut report = RunReport::default();
-    // Once: the tasks finish by themselves. Daemon: they finish after `shutdown`.
-    let finished = async {
-        if mode == Mode::Daemon {
-            shutdown.cancelled().await;
-            tracing::info!("shutting down: stopping polls, finishing the sends in flight");
+    /// Once: waits for the tasks to finish by themselves. Daemon: waits for `shutdown`, then
+    /// for the stages to drain, at most [`DRAIN_DEADLINE`] (the outbox keeps what is left).
+    async fn drain(
+        self,
+        ingest: Handle<IngestTotals>,
+        deliver: Handle<Result<deliver::DeliveryReport, deliver::DeliverError>>,
+    ) -> anyhow::Result<RunReport> {
+        self.tracker.close();
+        let daemon = self.mode == Mode::Daemon;
+        let finished = async {
+            if daemon {
+                self.shutdown.cancelled().await;
+                tracing::info!("shutting down: stopping polls, finishing the sends in flight");
+            }
+            let totals = ingest.await.context("ingest task failed")?;
+            let delivered = deliver.await.context("delivery task failed")??;
+            self.tracker.wait().await;
+            anyhow::Ok((totals, delivered))
+        };
+        let drained = if daemon {
+            tokio::select! {
+                r = finished => Some(r),
+                _ = async { self.shutdown.cancelled().await; tokio::time::sleep(DRAIN_DEADLINE).await } => None,
+            }
+        } else {
+            Some(finished.await)
+        };
+        let mut report = RunReport::default();
+        match drained {
+            Some(result) => {
+                let (totals, delivered) = result?;
+                report.ingest = totals;
+                report.delivered = delivered.delivered;
+                report.pending = delivered.pending;
+            }
+            None => tracing::warn!(
+                "shutdown took longer than {DRAIN_DEADLINE:?}; abandoning unfinished work (the outbox keeps it)"
+            ),
         }
-        let totals = ingest.await.context("ingest task failed")?;
-        let delivered = deliver.await.context("delivery task failed")??;
-        tracker.wait().await;
-        anyhow::Ok((totals, delivered))
-    };
-    let drained = if mode == Mode::Daemon {
-        tokio::select! {
-            r = finished => Some(r),
-            _ = async { shutdown.cancelled().await; tokio::time::sleep(DRAIN_DEADLINE).await } => None,
-        }
-    } else {
-        Some(finished.await)
-    };
-    match drained {
-        Some(result) => {
-            let (totals, delivered) = result?;
-            report.ingest = totals;
-            report.delivered = delivered.delivered;
-            report.pending = delivered.pending;
-        }
-        None => tracing::warn!(
-            "shutdown took longer than {DRAIN_DEADLINE:?}; abandoning unfinished work (the outbox keeps it)"
-        ),
+        Ok(report)
     }
-    store.flush().await.context("cannot flush the store")?;
-    Ok(report)
 }
