@@ -826,19 +826,15 @@ async fn a_daily_digest_is_made_once_at_its_time() {
 /// run. `/reload` goes through the same path as SIGHUP; SIGTERM stops it cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_subscribers_without_any_configured_destination() {
-    use support::process::{BIN, signal, stderr_lines, wait_exit};
+    use support::process::{signal, stderr_lines, wait_exit};
     let tg = TelegramServer::start(None).await;
     let feed = Feed::start(&[]).await;
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(dir.path(), &feed, &tg, TOPICS);
-    let mut child = std::process::Command::new(BIN)
-        .args(["run", "--config", path.to_str().unwrap()])
+    let mut child = support::process::policy_watch(["run", "--config", path.to_str().unwrap()])
         .arg("--state-dir")
         .arg(dir.path().join("state"))
         .env("TELOXIDE_TOKEN", support::telegram::TOKEN)
-        .env("RUST_LOG", "info")
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

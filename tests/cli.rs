@@ -10,18 +10,8 @@ use std::time::{Duration, Instant};
 use support::feeds::{FeedServer, Reply};
 use support::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_policy-watch");
-
 fn command(args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove("TELOXIDE_TOKEN")
-        .env_remove("STATE_DIRECTORY")
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .env_remove("JOURNAL_STREAM")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null());
-    cmd
+    support::process::policy_watch(args)
 }
 
 /// Runs the binary to completion on a blocking thread (the fixture server keeps serving).

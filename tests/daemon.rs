@@ -4,23 +4,16 @@ mod support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use support::feeds::FeedServer;
-use support::process::{BIN, capture_output, signal, stderr_lines, wait_exit};
+use support::process::{capture_output, signal, stderr_lines, wait_exit};
 use support::*;
 
 fn spawn(config: &Path, envs: &[(&str, &str)]) -> Child {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--config", config.to_str().unwrap()])
-        .env_remove("TELOXIDE_TOKEN")
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("WATCHDOG_USEC")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut cmd = support::process::policy_watch(["run", "--config", config.to_str().unwrap()]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     for (k, v) in envs {
         cmd.env(k, v);
     }

@@ -353,10 +353,7 @@ async fn hostile_sources_get_one_clear_line_each_and_recover() {
     .unwrap();
     let config_path = path.clone();
     let run = move || {
-        std::process::Command::new(BIN)
-            .args(["once", "--config", config_path.to_str().unwrap()])
-            .env_remove("TELOXIDE_TOKEN")
-            .env("RUST_LOG", "info")
+        support::process::policy_watch(["once", "--config", config_path.to_str().unwrap()])
             .output()
             .unwrap()
     };
@@ -414,12 +411,10 @@ async fn hostile_sources_get_one_clear_line_each_and_recover() {
 
 /// Runs `policy-watch once --state-dir state` (no token: notices go to stdout).
 fn once_with_state(config: &std::path::Path, state: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(BIN)
-        .args(["once", "--config"])
+    support::process::policy_watch(["once", "--config"])
         .arg(config)
         .arg("--state-dir")
         .arg(state)
-        .env_remove("TELOXIDE_TOKEN")
         .output()
         .unwrap()
 }

@@ -4,11 +4,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use support::feeds::FeedServer;
-use support::process::{BIN, capture_output, signal, wait_for};
+use support::process::{capture_output, signal, wait_for};
 use support::telegram::{ChatStatus, Fault, Limits, TOKEN, TelegramServer};
 use support::*;
 
@@ -20,13 +20,9 @@ const LIMITS: Limits = Limits {
 };
 
 fn daemon(config: &Path, rust_log: &str) -> Child {
-    Command::new(BIN)
-        .args(["run", "--config", config.to_str().unwrap()])
+    support::process::policy_watch(["run", "--config", config.to_str().unwrap()])
         .env("TELOXIDE_TOKEN", TOKEN)
         .env("RUST_LOG", rust_log)
-        .env_remove("STATE_DIRECTORY")
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -248,10 +244,10 @@ async fn twenty_random_sigkills_lose_nothing() {
         "at most one duplicate per kill: {extra} extra after {kills} kills (seed {seed})"
     );
     assert!(telegram.violations().is_empty());
-    let stats = Command::new(BIN)
-        .args(["store", "stats", "--config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let stats =
+        support::process::policy_watch(["store", "stats", "--config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
     assert!(
         stats.status.success(),
         "the store opens cleanly: {}",

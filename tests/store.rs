@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use policy_watch::outbox::{Delivery, Destination, Payload};
 use policy_watch::store::{Store, StoreError};
 use support::feeds::FeedServer;
@@ -114,17 +112,15 @@ async fn an_export_from_a_newer_schema_is_refused() {
 fn store_command(home: &StateDir, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     let config = home.dir.path().join("c.toml");
     std::fs::write(&config, "").unwrap();
-    Command::new(env!("CARGO_BIN_EXE_policy-watch"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--state-dir",
-            dir.to_str().unwrap(),
-        ])
-        .args(args)
-        .env_remove("STATE_DIRECTORY")
-        .output()
-        .unwrap()
+    support::process::policy_watch([
+        "--config",
+        config.to_str().unwrap(),
+        "--state-dir",
+        dir.to_str().unwrap(),
+    ])
+    .args(args)
+    .output()
+    .unwrap()
 }
 
 #[tokio::test]

@@ -9,6 +9,34 @@ use std::time::{Duration, Instant};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_policy-watch");
 
+/// The binary with `args`, in an environment cleared of everything that changes how it behaves
+/// (a token, systemd's variables, a config path, journald), logging at `info`, no stdin. The one
+/// place tests start the real binary from; a test adds what it needs.
+pub fn policy_watch<I, S>(args: I) -> std::process::Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(args)
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null());
+    for var in [
+        "TELOXIDE_TOKEN",
+        "STATE_DIRECTORY",
+        "CREDENTIALS_DIRECTORY",
+        "JOURNAL_STREAM",
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "WATCHDOG_PID",
+        "POLICY_WATCH_CONFIG",
+        "POLICY_WATCH_COMMIT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// Sends a signal (`-TERM`, `-HUP`, `-KILL`) to the child.
 pub fn signal(child: &Child, sig: &str) {
     std::process::Command::new("kill")
