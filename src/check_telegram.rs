@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use policy_watch::config::Config;
-use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE, TokenSource};
+use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE};
 use policy_watch::deliver::telegram::{TelegramSink, recipient};
 use teloxide::prelude::Requester;
 use teloxide::types::{ChatFullInfo, ChatMemberKind, UserId};
@@ -25,20 +25,10 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: &Config, send_test: bool) 
             return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
-    let from = match &source {
-        TokenSource::Env => "TELOXIDE_TOKEN".to_owned(),
-        TokenSource::File(p) | TokenSource::Credential(p) => p.display().to_string(),
-    };
-    let sink = match TelegramSink::new(
-        &token,
-        config.telegram.api_url.as_ref(),
-        config.telegram.link_preview,
-    ) {
+    let from = source.to_string();
+    let sink = match crate::telegram_sink(config, &token) {
         Ok(sink) => sink,
-        Err(e) => {
-            eprintln!("error: cannot set up the Telegram client: {e}");
-            return ExitCode::from(EXIT_FAILURE as u8);
-        }
+        Err(code) => return code,
     };
     let problems = runtime.block_on(check(config, &sink, &from, send_test));
     if problems == 0 {

@@ -78,6 +78,16 @@ pub enum TokenSource {
     Credential(PathBuf),
 }
 
+/// Where the token came from, as an operator would look for it (never the token).
+impl std::fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSource::Env => write!(f, "TELOXIDE_TOKEN"),
+            TokenSource::File(p) | TokenSource::Credential(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error(
     "cannot read the Telegram token from {path}: {source}; check the file's permissions (the token itself is never logged)"

@@ -196,6 +196,22 @@ fn generate_assets(dir: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The Telegram client for the configured API, or the exit code after saying why there is none.
+fn telegram_sink(
+    config: &Config,
+    token: &policy_watch::secret::BotToken,
+) -> Result<TelegramSink, ExitCode> {
+    TelegramSink::new(
+        token,
+        config.telegram.api_url.as_ref(),
+        config.telegram.link_preview,
+    )
+    .map_err(|e| {
+        eprintln!("error: cannot set up the Telegram client: {e}");
+        ExitCode::from(EXIT_FAILURE as u8)
+    })
+}
+
 /// The async runtime, or the exit code after saying why there is none.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
@@ -234,16 +250,9 @@ fn execute(cli: Cli, path: &std::path::Path, config: Config, mode: Mode) -> Exit
             Output::dry_run(printer)
         }
         (Some((token, source)), false) => {
-            let telegram = match TelegramSink::new(
-                token,
-                config.telegram.api_url.as_ref(),
-                config.telegram.link_preview,
-            ) {
+            let telegram = match telegram_sink(&config, token) {
                 Ok(sink) => sink,
-                Err(e) => {
-                    eprintln!("error: cannot set up the Telegram client: {e}");
-                    return ExitCode::from(EXIT_FAILURE as u8);
-                }
+                Err(code) => return code,
             };
             tracing::info!(
                 "sending to {} Telegram destination(s){} (token from {})",
@@ -253,11 +262,7 @@ fn execute(cli: Cli, path: &std::path::Path, config: Config, mode: Mode) -> Exit
                 } else {
                     ""
                 },
-                match source {
-                    daemon::TokenSource::Env => "TELOXIDE_TOKEN".to_owned(),
-                    daemon::TokenSource::File(p) | daemon::TokenSource::Credential(p) =>
-                        p.display().to_string(),
-                }
+                source
             );
             Output::telegram(telegram, printer)
         }

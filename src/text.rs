@@ -165,20 +165,26 @@ fn names_list(names: &[&str]) -> String {
         .join("\n")
 }
 
+/// "label: a, b" lines for the lists that are not empty (the label per language).
+fn named_lines(lang: Lang, lists: &[(&str, &str, &[&str])]) -> Vec<String> {
+    lists
+        .iter()
+        .filter(|(_, _, names)| !names.is_empty())
+        .map(|(ko, en, names)| {
+            let label = if lang == Lang::Ko { ko } else { en };
+            format!("{label}: {}", encode_text(&names.join(", ")))
+        })
+        .collect()
+}
+
 pub fn subscribed(lang: Lang, added: &[&str], already: &[&str], all: &[&str]) -> String {
-    let mut lines = Vec::new();
-    if !added.is_empty() {
-        lines.push(match lang {
-            Lang::Ko => format!("구독했습니다: {}", encode_text(&added.join(", "))),
-            Lang::En => format!("Subscribed: {}", encode_text(&added.join(", "))),
-        });
-    }
-    if !already.is_empty() {
-        lines.push(match lang {
-            Lang::Ko => format!("이미 구독 중입니다: {}", encode_text(&already.join(", "))),
-            Lang::En => format!("Already subscribed: {}", encode_text(&already.join(", "))),
-        });
-    }
+    let lines = named_lines(
+        lang,
+        &[
+            ("구독했습니다", "Subscribed", added),
+            ("이미 구독 중입니다", "Already subscribed", already),
+        ],
+    );
     match lang {
         Lang::Ko => format!(
             "{}\n\n지금 받는 주제:\n{}",
@@ -205,25 +211,17 @@ pub fn unsubscribed(lang: Lang, removed: &[&str], not_subscribed: &[&str], all: 
             Lang::En => format!("Your topics now:\n{}", names_list(all)),
         }
     };
-    let mut lines = Vec::new();
-    if !removed.is_empty() {
-        lines.push(match lang {
-            Lang::Ko => format!("구독을 해지했습니다: {}", encode_text(&removed.join(", "))),
-            Lang::En => format!("Unsubscribed: {}", encode_text(&removed.join(", "))),
-        });
-    }
-    if !not_subscribed.is_empty() {
-        lines.push(match lang {
-            Lang::Ko => format!(
-                "구독하고 있지 않던 주제입니다: {}",
-                encode_text(&not_subscribed.join(", "))
+    let lines = named_lines(
+        lang,
+        &[
+            ("구독을 해지했습니다", "Unsubscribed", removed),
+            (
+                "구독하고 있지 않던 주제입니다",
+                "You were not subscribed to",
+                not_subscribed,
             ),
-            Lang::En => format!(
-                "You were not subscribed to: {}",
-                encode_text(&not_subscribed.join(", "))
-            ),
-        });
-    }
+        ],
+    );
     format!("{}\n\n{rest}", lines.join("\n"))
 }
 
