@@ -25,9 +25,7 @@ async fn run_bin(args: Vec<String>) -> Output {
 }
 
 fn write_config(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("policy-watch.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    config_file(dir, text)
 }
 
 fn text(bytes: &[u8]) -> String {

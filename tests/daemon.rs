@@ -34,12 +34,10 @@ async fn systemd_gets_ready_watchdog_and_stopping() {
     let feeds = FeedServer::start().await;
     feeds.file("/rss2.xml", "rss2.xml", "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("policy-watch.toml");
-    std::fs::write(
-        &path,
-        config(dir.path(), &feed_source("f", &feeds.url("/rss2.xml"), "")),
-    )
-    .unwrap();
+    let path = config_file(
+        dir.path(),
+        &config(dir.path(), &feed_source("f", &feeds.url("/rss2.xml"), "")),
+    );
     let socket_path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket
@@ -209,13 +207,12 @@ async fn metrics_and_healthz_are_served_and_move() {
     let feeds = FeedServer::start().await;
     feeds.file("/rss2.xml", "rss2.xml", "application/rss+xml");
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("policy-watch.toml");
     // Port 0: the daemon picks a free port and logs it.
     let text = format!(
         "[metrics]\nlisten = \"127.0.0.1:0\"\n{}",
         config(dir.path(), &feed_source("f", &feeds.url("/rss2.xml"), ""))
     );
-    std::fs::write(&path, &text).unwrap();
+    let path = config_file(dir.path(), &text);
     let mut child = spawn(&path, &[]);
     let logs = stderr_lines(&mut child);
     let started = Instant::now();

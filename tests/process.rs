@@ -42,7 +42,7 @@ async fn two_hundred_notices_to_one_channel() -> (FeedServer, TelegramServer, te
         config_text(&feed_source("f", &feeds.url("/f.xml"), "backfill = 200")),
         telegram_section(&telegram, LIMITS, &destination("-1001", None))
     );
-    std::fs::write(dir.path().join("policy-watch.toml"), config).unwrap();
+    config_file(dir.path(), &config);
     (feeds, telegram, dir)
 }
 
@@ -142,8 +142,7 @@ async fn the_token_never_appears_in_output_on_any_error_path() {
         config_text(&sources),
         telegram_section(&telegram, LIMITS, &destinations)
     );
-    let path = dir.path().join("policy-watch.toml");
-    std::fs::write(&path, &config).unwrap();
+    let path = config_file(dir.path(), &config);
 
     // Everything at the most verbose level, including reqwest's and hyper's own logs.
     let mut child = daemon(&path, "trace");

@@ -66,6 +66,14 @@ pub fn parse_config(text: &str) -> Config {
     Config::parse(Path::new("test.toml"), text).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
+/// Writes `text` as `dir/policy-watch.toml` and returns its path: the config file of a test that
+/// runs the binary or the daemon (and rewrites it for reloads).
+pub fn config_file(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("policy-watch.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// A store directory that lives as long as the test.
 pub struct StateDir {
     pub dir: tempfile::TempDir,
