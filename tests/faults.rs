@@ -1,15 +1,20 @@
-//! What the real world sends: hostile responses from sources (each a clear error naming the
-//! source and the cause, the other sources unaffected, recovery when the source recovers) and
-//! hostile state directories.
+//! Failing right: what the real world sends when it goes wrong — server errors with
+//! Retry-After, slow and trickling servers, oversized and malformed bodies, gzip bombs, entity
+//! tricks, redirect loops, resets (retried within the poll), proxies — each a clear error naming
+//! the source and the cause, the other sources unaffected, recovery when the source recovers;
+//! and hostile state directories. Reading sources right is in tests/sources.rs; hostile feed
+//! *content* (duplicates, edits) in tests/exactly_once.rs.
 
 mod support;
 
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use policy_watch::sources::{self, FetchError, Fetcher, PollOutcome, SourceError, Validators};
+use policy_watch::sources::{
+    self, FetchError, Fetcher, ParseError, PollOutcome, SourceError, Validators,
+};
 use support::feeds::{FeedServer, Reply};
 use support::process::BIN;
 use support::*;
@@ -648,4 +653,85 @@ async fn sources_go_through_a_proxy_whose_password_is_never_shown() {
         config.http.proxy.as_ref().unwrap()
     );
     assert!(!shown.contains("s3cr") && shown.contains("***"), "{shown}");
+}
+
+#[tokio::test]
+async fn server_error_carries_retry_after() {
+    let server = FeedServer::start().await;
+    server.route("/busy", |_| Reply::status(503).header("retry-after", "120"));
+    let err = poll(&one_feed(&server.url("/busy"))).await.unwrap_err();
+    match err {
+        SourceError::Fetch(e @ FetchError::Status { .. }) => {
+            assert_eq!(e.retry_after(), Some(Duration::from_secs(120)));
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn slow_server_times_out() {
+    let server = FeedServer::start().await;
+    let body = support::feeds::fixture("rss2.xml");
+    server.route("/slow", move |_| Reply {
+        delay: Duration::from_secs(10),
+        ..Reply::ok("application/rss+xml", body.clone())
+    });
+    let started = Instant::now();
+    let err = poll(&one_feed(&server.url("/slow"))).await.unwrap_err();
+    assert!(
+        matches!(err, SourceError::Fetch(FetchError::Timeout(_))),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the 2 s timeout applied"
+    );
+}
+
+#[tokio::test]
+async fn trickling_body_hits_the_total_timeout() {
+    let server = FeedServer::start().await;
+    let body = support::feeds::fixture("rss2.xml");
+    server.route("/trickle", move |_| Reply {
+        chunked: Some((16, Duration::from_millis(200))),
+        ..Reply::ok("application/rss+xml", body.clone())
+    });
+    let err = poll(&one_feed(&server.url("/trickle"))).await.unwrap_err();
+    assert!(
+        matches!(err, SourceError::Fetch(FetchError::Timeout(_))),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn body_over_the_cap_is_refused_with_and_without_length() {
+    let server = FeedServer::start().await;
+    let big = vec![b' '; 2 * 1024 * 1024];
+    server.bytes("/big", big.clone(), "application/rss+xml");
+    server.route("/big-chunked", move |_| Reply {
+        chunked: Some((64 * 1024, Duration::ZERO)),
+        ..Reply::ok("application/rss+xml", big.clone())
+    });
+    for path in ["/big", "/big-chunked"] {
+        let err = poll(&one_feed(&server.url(path))).await.unwrap_err();
+        assert!(
+            matches!(err, SourceError::Fetch(FetchError::TooLarge { .. })),
+            "{path}: {err}"
+        );
+        assert!(err.to_string().contains("max_body"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_xml_and_html_error_page_are_clear_errors() {
+    let server = FeedServer::start().await;
+    server.file("/bad.xml", "malformed.xml", "application/rss+xml");
+    server.file("/maint", "error_page.html", "text/html");
+    let err = poll(&one_feed(&server.url("/bad.xml"))).await.unwrap_err();
+    assert!(
+        matches!(err, SourceError::Parse(ParseError::NotAFeed(_))),
+        "{err}"
+    );
+    let err = poll(&one_feed(&server.url("/maint"))).await.unwrap_err();
+    assert!(err.to_string().contains("HTML page, not a feed"), "{err}");
 }

@@ -1,4 +1,6 @@
-//! Sources over real loopback HTTP: every feed format, the ministries' quirks, and faults.
+//! Reading sources right, over real loopback HTTP: every feed format and charset, the
+//! ministries' quirks and pages, conditional requests, identity and paging. What goes wrong
+//! (hostile servers and bodies, timeouts, caps) is in tests/faults.rs.
 
 mod support;
 
@@ -8,9 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use policy_watch::config::Config;
 use policy_watch::items::{Item, kst};
-use policy_watch::sources::{
-    self, FetchError, Fetcher, ParseError, PollOutcome, SourceError, Validators,
-};
+use policy_watch::sources::{self, Fetcher, ParseError, PollOutcome, SourceError, Validators};
 use support::feeds::{FeedServer, Reply, fixture};
 use support::*;
 
@@ -311,105 +311,6 @@ async fn conditional_get_echoes_validators_and_honours_304() {
         second.header("if-modified-since").as_deref(),
         Some("Wed, 25 Nov 2026 05:30:00 GMT")
     );
-}
-
-#[tokio::test]
-async fn server_error_carries_retry_after() {
-    let server = FeedServer::start().await;
-    server.route("/busy", |_| Reply::status(503).header("retry-after", "120"));
-    let err = poll_first(&feed_config(&server, "/busy", ""), &Validators::default())
-        .await
-        .unwrap_err();
-    match err {
-        SourceError::Fetch(e @ FetchError::Status { .. }) => {
-            assert_eq!(e.retry_after(), Some(Duration::from_secs(120)));
-        }
-        other => panic!("{other}"),
-    }
-}
-
-#[tokio::test]
-async fn slow_server_times_out() {
-    let server = FeedServer::start().await;
-    let body = fixture("rss2.xml");
-    server.route("/slow", move |_| Reply {
-        delay: Duration::from_secs(10),
-        ..Reply::ok("application/rss+xml", body.clone())
-    });
-    let started = Instant::now();
-    let err = poll_first(&feed_config(&server, "/slow", ""), &Validators::default())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, SourceError::Fetch(FetchError::Timeout(_))),
-        "{err}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "the 2 s timeout applied"
-    );
-}
-
-#[tokio::test]
-async fn trickling_body_hits_the_total_timeout() {
-    let server = FeedServer::start().await;
-    let body = fixture("rss2.xml");
-    server.route("/trickle", move |_| Reply {
-        chunked: Some((16, Duration::from_millis(200))),
-        ..Reply::ok("application/rss+xml", body.clone())
-    });
-    let err = poll_first(
-        &feed_config(&server, "/trickle", ""),
-        &Validators::default(),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(err, SourceError::Fetch(FetchError::Timeout(_))),
-        "{err}"
-    );
-}
-
-#[tokio::test]
-async fn body_over_the_cap_is_refused_with_and_without_length() {
-    let server = FeedServer::start().await;
-    let big = vec![b' '; 2 * 1024 * 1024];
-    server.bytes("/big", big.clone(), "application/rss+xml");
-    server.route("/big-chunked", move |_| Reply {
-        chunked: Some((64 * 1024, Duration::ZERO)),
-        ..Reply::ok("application/rss+xml", big.clone())
-    });
-    for path in ["/big", "/big-chunked"] {
-        let err = poll_first(&feed_config(&server, path, ""), &Validators::default())
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, SourceError::Fetch(FetchError::TooLarge { .. })),
-            "{path}: {err}"
-        );
-        assert!(err.to_string().contains("max_body"), "{err}");
-    }
-}
-
-#[tokio::test]
-async fn malformed_xml_and_html_error_page_are_clear_errors() {
-    let server = FeedServer::start().await;
-    server.file("/bad.xml", "malformed.xml", "application/rss+xml");
-    server.file("/maint", "error_page.html", "text/html");
-    let err = poll_first(
-        &feed_config(&server, "/bad.xml", ""),
-        &Validators::default(),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(err, SourceError::Parse(ParseError::NotAFeed(_))),
-        "{err}"
-    );
-    let err = poll_first(&feed_config(&server, "/maint", ""), &Validators::default())
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("HTML page, not a feed"), "{err}");
 }
 
 #[tokio::test]
