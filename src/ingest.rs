@@ -19,6 +19,7 @@ use crate::outbox::{Delivery, Destination, Notice, Payload};
 use crate::sources::{PollEvent, PollOutcome, SourceError};
 use crate::store::{
     Listing, PollEntry, SourceAlert, SourceState, Store, StoreError, Subscriber, Validators,
+    unix_now,
 };
 
 /// What one ingested poll did (for logs, `once`'s exit code and tests).
@@ -159,16 +160,7 @@ impl Ingestor {
             totals.polls += 1;
             let result = self.ingest(&rules, &event.source, event.attempted_at, event.result);
             if result.as_ref().is_ok_and(|(r, _)| r.queued > 0) {
-                // Durable before anything is sent: a notice sent from an outbox entry that a
-                // crash then loses would be enqueued and sent again after the restart. (Polls
-                // that queue nothing are not worth an fsync: losing one repeats a poll, no more;
-                // nor is printing to stdout.)
-                if self.telegram
-                    && let Err(e) = self.store.flush().await
-                {
-                    tracing::error!("cannot flush the store: {e}");
-                }
-                self.wake.notify_one();
+                self.queued().await;
             }
             let committed = match result {
                 Ok((report, state)) => {
@@ -193,6 +185,19 @@ impl Ingestor {
         totals
     }
 
+    /// Something was queued: make it durable, then wake the deliverer. Durable before anything
+    /// is sent: a notice sent from an outbox entry that a crash then loses would be enqueued and
+    /// sent again after the restart. (Commits that queue nothing are not worth an fsync: losing
+    /// one repeats a poll, no more; nor is printing to stdout.)
+    async fn queued(&self) {
+        if self.telegram
+            && let Err(e) = self.store.flush().await
+        {
+            tracing::error!("cannot flush the store: {e}");
+        }
+        self.wake.notify_one();
+    }
+
     /// Queues the held notices that are due (see [`Store::release_held`]).
     async fn release_held(&self) {
         match self.store.release_held(unix_now()) {
@@ -206,12 +211,7 @@ impl Ingestor {
                     );
                 }
                 if report.queued > 0 {
-                    if self.telegram
-                        && let Err(e) = self.store.flush().await
-                    {
-                        tracing::error!("cannot flush the store: {e}");
-                    }
-                    self.wake.notify_one();
+                    self.queued().await;
                 }
             }
             Err(e) => tracing::error!("cannot release held notices: {e}; retrying later"),
@@ -574,10 +574,6 @@ pub fn title_key(title: &str) -> Option<[u8; 16]> {
     }
     let digest = sha2::Sha256::digest(folded.as_bytes());
     digest[..16].try_into().ok()
-}
-
-fn unix_now() -> u64 {
-    Utc::now().timestamp().max(0) as u64
 }
 
 /// Oldest first. Feeds list newest first; when every item is dated, dates decide (stable for

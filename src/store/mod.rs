@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use crate::outbox::{Delivery, Notice};
 
@@ -378,14 +378,15 @@ impl Store {
         }
         let prepared: Vec<Prepared> = entries
             .iter()
-            .map(|e| Prepared {
-                seen: seen_key(source_id, &e.key),
-                title_key: e.title_key,
-                deliveries: e.deliveries.iter().map(to_json).collect(),
-                notice: e.history.as_ref().map(to_json),
-                digests: &e.digests,
-                held: (due.is_some() && (!e.deliveries.is_empty() || !e.digests.is_empty())).then(
-                    || {
+            .map(|e| {
+                let sends = !e.deliveries.is_empty() || !e.digests.is_empty();
+                Prepared {
+                    seen: seen_key(source_id, &e.key),
+                    title_key: e.title_key,
+                    deliveries: e.deliveries.iter().map(to_json).collect(),
+                    notice: e.history.as_ref().map(to_json),
+                    digests: &e.digests,
+                    held: (due.is_some() && sends).then(|| {
                         to_json(&Held {
                             source_id: source_id.to_owned(),
                             title_key: e.title_key.map(|t| hex(&t)),
@@ -393,9 +394,9 @@ impl Store {
                             digests: e.digests.clone(),
                             notice: e.history.clone(),
                         })
-                    },
-                ),
-                sends: !e.deliveries.is_empty() || !e.digests.is_empty(),
+                    }),
+                    sends,
+                }
             })
             .collect();
         let result: Result<CommitReport, TransactionError<()>> = (
@@ -464,22 +465,15 @@ impl Store {
                             report.held += 1;
                             continue;
                         }
-                        for delivery in deliveries {
-                            outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
-                            next += 1;
-                            report.queued += 1;
-                        }
-                        if let Some(notice) = &entry.notice {
-                            // History and digest keys share the outbox counter: unique and ordered.
-                            history.insert(&next.to_be_bytes(), notice.as_slice())?;
-                            for chat in entry.digests {
-                                digest.insert(
-                                    digest_key(*chat, next).as_slice(),
-                                    notice.as_slice(),
-                                )?;
-                                report.digested += 1;
-                            }
-                            next += 1;
+                        report.queued += queue_notice(
+                            (outbox, history, digest),
+                            &mut next,
+                            deliveries,
+                            entry.notice.as_deref(),
+                            entry.digests,
+                        )?;
+                        if entry.notice.is_some() {
+                            report.digested += entry.digests.len();
                         }
                     }
                     // Still listed: present now (new entries were inserted above with the same time).
@@ -541,19 +535,15 @@ impl Store {
                         }
                     }
                     let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
-                    for delivery in &deliveries {
-                        outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
-                        next += 1;
-                    }
-                    if let Some(notice) = &notice {
-                        history.insert(&next.to_be_bytes(), notice.as_slice())?;
-                        for chat in &record.digests {
-                            digest.insert(digest_key(*chat, next).as_slice(), notice.as_slice())?;
-                        }
-                        next += 1;
-                    }
+                    let queued = queue_notice(
+                        (outbox, history, digest),
+                        &mut next,
+                        &deliveries,
+                        notice.as_deref(),
+                        &record.digests,
+                    )?;
                     meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
-                    Ok((true, deliveries.len()))
+                    Ok((true, queued))
                 });
             match result.map_err(storage_error)? {
                 (true, queued) => {
@@ -669,6 +659,31 @@ fn last_present(value: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
+/// Queues one notice inside a transaction: its deliveries into the outbox, the notice into the
+/// history and into the digest queues of `digests`, numbered from `next` (history and digest keys
+/// share the outbox counter: unique and ordered). The poll's commit and the release of a held
+/// notice both go through here. Returns the deliveries queued.
+fn queue_notice(
+    (outbox, history, digest): (&TransactionalTree, &TransactionalTree, &TransactionalTree),
+    next: &mut u64,
+    deliveries: &[Vec<u8>],
+    notice: Option<&[u8]>,
+    digests: &[i64],
+) -> Result<usize, ConflictableTransactionError<()>> {
+    for delivery in deliveries {
+        outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
+        *next += 1;
+    }
+    if let Some(notice) = notice {
+        history.insert(&next.to_be_bytes(), notice)?;
+        for chat in digests {
+            digest.insert(digest_key(*chat, *next).as_slice(), notice)?;
+        }
+        *next += 1;
+    }
+    Ok(deliveries.len())
+}
+
 /// Meta key of the next outbox sequence number. Our own counter rather than sled's
 /// `generate_id`, so that an imported store continues after the imported entries.
 pub(super) const NEXT_SEQ: &str = "next_seq";
@@ -723,7 +738,8 @@ pub(super) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("store records always serialise")
 }
 
-fn unix_now() -> u64 {
+/// Now, in the unix seconds the store's times are kept in.
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
