@@ -179,6 +179,16 @@ impl<'de> Deserialize<'de> for ProxyUrl {
                 url.scheme()
             )));
         }
+        // Masked wherever it could show (log lines, error texts), as the bot token is: the
+        // credentials as the URL writes them and decoded, alone and with the user name (a short
+        // password is masked as part of the longer form).
+        if let Some(password) = url.password() {
+            let decoded = percent_encoding::percent_decode_str(password).decode_utf8_lossy();
+            for secret in [password, decoded.as_ref()] {
+                crate::secret::register(secret);
+                crate::secret::register(&format!("{}:{secret}", url.username()));
+            }
+        }
         Ok(ProxyUrl(url))
     }
 }

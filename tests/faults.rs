@@ -653,6 +653,11 @@ async fn sources_go_through_a_proxy_whose_password_is_never_shown() {
         config.http.proxy.as_ref().unwrap()
     );
     assert!(!shown.contains("s3cr") && shown.contains("***"), "{shown}");
+    // Like the bot token, the credentials are masked in every log line and error text.
+    let logged = policy_watch::secret::redact(&format!(
+        "error sending request via http://watcher:s3cr%40t@{closed}/ (watcher:s3cr@t)"
+    ));
+    assert!(!logged.contains("s3cr"), "{logged}");
 }
 
 #[tokio::test]

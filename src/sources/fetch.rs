@@ -59,15 +59,6 @@ impl FetchError {
         }
     }
 
-    /// The error with a proxy's password masked wherever its text quotes it.
-    fn without_secret(self, proxy: Option<&crate::config::ProxyUrl>) -> FetchError {
-        match self {
-            FetchError::Connect(text) => FetchError::Connect(hide_proxy_password(text, proxy)),
-            FetchError::Request(text) => FetchError::Request(hide_proxy_password(text, proxy)),
-            other => other,
-        }
-    }
-
     /// The wait the server asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -163,16 +154,14 @@ impl Fetcher {
         let client = self.client_for(source)?;
         let _turn = self.host_turn(url).await;
         let mut attempt = 0;
-        let proxy = source.proxy.as_ref().or(self.http.proxy.as_ref());
         loop {
             match self.fetch_once(&client, source, url, validators).await {
                 Err(e) if e.is_transient() && attempt < RETRY_WAITS.len() => {
-                    tracing::debug!(source = %source.id(), "{}; trying again", hide_proxy_password(e.to_string(), proxy));
+                    tracing::debug!(source = %source.id(), "{e}; trying again");
                     tokio::time::sleep(RETRY_WAITS[attempt]).await;
                     attempt += 1;
                 }
-                Err(e) => return Err(e.without_secret(proxy)),
-                ok => return ok,
+                result => return result,
             }
         }
     }
@@ -286,25 +275,6 @@ impl Fetcher {
             FetchError::Request(crate::secret::describe(&e.without_url()))
         }
     }
-}
-
-/// `text` with the proxy's password (as written, and URL-decoded) replaced by `***`.
-fn hide_proxy_password(text: String, proxy: Option<&crate::config::ProxyUrl>) -> String {
-    let Some(password) = proxy
-        .and_then(|p| p.expose().password())
-        .filter(|p| !p.is_empty())
-    else {
-        return text;
-    };
-    let decoded = percent_decode(password);
-    text.replace(password, "***").replace(&decoded, "***")
-}
-
-fn percent_decode(text: &str) -> String {
-    url::form_urlencoded::parse(format!("x={text}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| text.to_owned())
 }
 
 /// Waits before the retries of a reset connection within one poll.
