@@ -197,15 +197,10 @@ fn warnings(source: &SourceConfig, items: &[Item], stats: &sources::ParseStats) 
     warnings
 }
 
-/// A date-like value (2026-01-07, 20260107 as a parameter value, startDate=…) in a key.
+/// A date-like value (2026-01-07, or a `…date=` parameter such as `startDate=`) in a key.
 fn has_date(key: &str) -> bool {
-    let bytes = key.as_bytes();
-    let dashed = bytes.windows(10).any(|w| {
-        w[..4].iter().all(u8::is_ascii_digit)
-            && w[4] == b'-'
-            && w[5..7].iter().all(u8::is_ascii_digit)
-            && w[7] == b'-'
-            && w[8..].iter().all(u8::is_ascii_digit)
+    static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)[0-9]{4}-[0-9]{2}-[0-9]{2}|date=").expect("valid regex")
     });
-    dashed || key.to_ascii_lowercase().contains("date=")
+    DATE.is_match(key)
 }

@@ -64,9 +64,6 @@ pub fn parse(
             .as_ref()
             .and_then(|sel| row.select(&sel.selector).next())
             .and_then(|el| items::parse_date(&element_text(el)));
-        if select.date.is_some() && published.is_none() {
-            stats.undated += 1;
-        }
         let summary = select
             .summary
             .as_ref()

@@ -53,8 +53,6 @@ pub struct ParseStats {
     pub untitled: usize,
     /// Items without a usable link.
     pub unlinked: usize,
-    /// Items with a date selector that matched no readable date.
-    pub undated: usize,
     /// Items whose `[source.identity]` could not be read (default key kept).
     pub unidentified: usize,
 }
