@@ -697,20 +697,13 @@ pub struct TopicConfig {
 impl Config {
     /// Reads and validates the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Config::parse(path, &text)
+        Config::parse(path, &read(path)?)
     }
 
     /// [`Config::load`] plus [`Config::check_runnable`]: what `check-config`, `run`, `once` and
     /// reloads accept.
     pub fn load_runnable(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = read(path)?;
         let config = Config::parse(path, &text)?;
         config.check_runnable(path, &text)?;
         Ok(config)
@@ -719,13 +712,7 @@ impl Config {
     /// Parses and validates config text; `path` is only used in error messages.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let located = |span: Option<Range<usize>>, message: String| {
-            let (line, column) = line_column(text, span.map(|s| s.start).unwrap_or(0));
-            ConfigError::Invalid {
-                path: path.to_owned(),
-                line,
-                column,
-                message,
-            }
+            invalid(path, text, span.map(|s| s.start).unwrap_or(0), message)
         };
         let config: Config = toml::from_str(text).map_err(|e| {
             let message = e.message().trim_end().replace('\n', " ");
@@ -962,15 +949,7 @@ impl Config {
     /// token file it names exists. Not part of [`Config::parse`], so that store maintenance and
     /// `explain` work with partial configs; `check-config`, `run`, `once` and reloads call it.
     pub fn check_runnable(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
-        let located = |offset: usize, message: String| {
-            let (line, column) = line_column(text, offset);
-            ConfigError::Invalid {
-                path: path.to_owned(),
-                line,
-                column,
-                message,
-            }
-        };
+        let located = |offset: usize, message: String| invalid(path, text, offset, message);
         if self.topics.is_empty() {
             return Err(located(
                 0,
@@ -1049,6 +1028,25 @@ pub fn default_config_path() -> PathBuf {
         repo
     } else {
         PathBuf::from(SYSTEM_CONFIG_PATH)
+    }
+}
+
+/// The config file's text.
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// An error located at a byte `offset` of the config `text`.
+fn invalid(path: &Path, text: &str, offset: usize, message: String) -> ConfigError {
+    let (line, column) = line_column(text, offset);
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
     }
 }
 
