@@ -146,7 +146,13 @@ pub fn describe(bytes: &[u8], content_type: Option<&str>, html: bool) -> String 
     let read_as = if std::str::from_utf8(bytes).is_ok() {
         "UTF-8".to_owned()
     } else {
-        match document.or(header) {
+        // The same precedence as the decoding: for pages the HTTP charset, for feeds the prolog.
+        let declared = if html {
+            header.or(document)
+        } else {
+            document.or(header)
+        };
+        match declared {
             Some(name) if name != "UTF-8" => name.to_owned(),
             _ => format!("{} (detected)", detect(bytes).name()),
         }
