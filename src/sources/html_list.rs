@@ -133,10 +133,9 @@ fn link_of(el: ElementRef<'_>, select: &ListSelectors) -> Option<String> {
             }
             Some(link)
         }
-        // A plain link (the board's newer rows carry a real href next to the same onclick).
-        None => href
-            .filter(|h| !h.trim_start().starts_with("javascript:"))
-            .map(str::to_owned),
+        // A plain link (the board's newer rows carry a real href next to the same onclick);
+        // `items::resolve_link` refuses a leftover `javascript:` one.
+        None => href.map(str::to_owned),
     }
 }
 
