@@ -579,6 +579,149 @@ async fn korea_kr_releases_are_sent_once_although_their_links_change_daily() {
     assert!(sent_titles(&out).is_empty(), "once: {out}");
 }
 
+/// The shipped korea.kr source with its ministry filter replaced by `ministries` (the capture
+/// below holds none of the two ministries' releases).
+fn shipped_korea_kr_for(url: &str, ministries: &[&str]) -> String {
+    let shipped = shipped_source("korea-kr-press", url);
+    let start = shipped.find("any_of = [").unwrap();
+    let end = start + shipped[start..].find('\n').unwrap();
+    let list = ministries
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{}any_of = [{list}]{}", &shipped[..start], &shipped[end..])
+}
+
+/// A real korea.kr list (abridged capture of 2026-09-08, see tests/fixtures/README.md) with the
+/// links' request dates moved to `day` of September and `new_rows` (newsId, title) added at the
+/// top in the capture's own row markup.
+fn korea_kr_capture(day: u32, new_rows: &[(&str, &str)]) -> Vec<u8> {
+    let page = String::from_utf8(fixture("korea_kr_press_list_capture.html")).unwrap();
+    let mut page = page
+        .replace(
+            "startDate=2026-09-01",
+            &format!("startDate=2025-09-{day:02}"),
+        )
+        .replace("endDate=2026-09-08", &format!("endDate=2026-09-{day:02}"));
+    let row_start = page.find("\t\t\t\t\t\t\t\t\t<li>").unwrap();
+    let row_end = page.find("</li>\n").unwrap() + "</li>\n".len();
+    let template = page[row_start..row_end].to_owned();
+    for (news_id, title) in new_rows {
+        let row = template
+            .replacen("newsId=156780685", &format!("newsId={news_id}"), 1)
+            .replace(
+                "<strong>소나무 관리, 논의에서 정책으로… 산림청, 국회서 해법 모색</strong>",
+                &format!("<strong>{title}</strong>"),
+            )
+            .replace("<span>산림청</span>", "<span>행정중심복합도시건설청</span>");
+        page.insert_str(row_start, &row);
+    }
+    page.into_bytes()
+}
+
+/// The real page, read by the shipped selectors: every row gives a title, the release's own
+/// link (newsId only), the day and the lead with its entities decoded; the ministry filter
+/// keeps exactly the rows of the ministries named.
+#[tokio::test]
+async fn the_korea_kr_capture_is_read_row_by_row() {
+    let server = FeedServer::start().await;
+    server.mutable(
+        "/briefing/pressReleaseList.do",
+        "text/html; charset=UTF-8",
+        korea_kr_capture(8, &[]),
+    );
+    let url = server.url("/briefing/pressReleaseList.do");
+    let every = ["산림청", "국토교통부", "교육부", "행정중심복합도시건설청"];
+    let items = items_of(&config_text(&shipped_korea_kr_for(&url, &every))).await;
+    let ids: Vec<String> = items
+        .iter()
+        .map(|i| {
+            let link = i.link.clone().unwrap_or_default();
+            link.strip_prefix(&server.url("/briefing/pressReleaseView.do?newsId="))
+                .unwrap_or_else(|| panic!("a release link without the request's query: {link}"))
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "156780685",
+            "156780677",
+            "156780676",
+            "156780679",
+            "156780678",
+            "156780675",
+            "156780674"
+        ]
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| i.published == kst_at(2026, 9, 8, 0, 0))
+    );
+    assert_eq!(items[3].title, "행복청, ｢2차 중앙행정기관 이전｣ 총력 지원");
+    assert_eq!(
+        items[3].summary.trim(),
+        "행복청, ｢2차 중앙행정기관 이전｣ 총력 지원 관련 보도자료입니다.",
+        "&nbsp; decoded and trimmed"
+    );
+    assert!(
+        items[0]
+            .summary
+            .starts_with("소나무 관리, 논의에서 정책으로")
+            && items[0].summary.contains("소나무재선충병"),
+        "the lead is the release's text: {}",
+        items[0].summary
+    );
+
+    let shipped = items_of(&config_text(&shipped_source("korea-kr-press", &url))).await;
+    assert!(
+        shipped.is_empty(),
+        "no release of the two ministries on this page: {shipped:?}"
+    );
+    let one = items_of(&config_text(&shipped_korea_kr_for(&url, &["교육부"]))).await;
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].title, "학교안전법 시행령 일부개정령안 국무회의 통과");
+}
+
+/// On the real page: the next day's links (new request dates) re-send nothing; a new row is
+/// sent once, with the release's own link.
+#[tokio::test]
+async fn the_korea_kr_capture_sends_a_release_once_across_days() {
+    let server = FeedServer::start().await;
+    let page = server.mutable(
+        "/list",
+        "text/html; charset=UTF-8",
+        korea_kr_capture(8, &[]),
+    );
+    let config = config_text(&shipped_korea_kr_for(
+        &server.url("/list"),
+        &["행정중심복합도시건설청"],
+    ));
+    let state = StateDir::new();
+    let (report, out) = once(&config, &state).await;
+    assert_eq!(report.ingest.new_items, 4, "the baseline: {out}");
+    assert!(sent_titles(&out).is_empty(), "baseline: {out}");
+
+    *page.lock().unwrap() = korea_kr_capture(9, &[]);
+    let (report, out) = once(&config, &state).await;
+    assert_eq!(report.ingest.new_items, 0, "the next day's links: {out}");
+
+    let new = [("156780699", "행복청, AI반도체 실증 거점 유치")];
+    *page.lock().unwrap() = korea_kr_capture(9, &new);
+    let (_, out) = once(&config, &state).await;
+    assert_eq!(sent_titles(&out), vec!["행복청, AI반도체 실증 거점 유치"]);
+    assert!(
+        out.contains("pressReleaseView.do?newsId=156780699") && !out.contains("startDate"),
+        "{out}"
+    );
+    *page.lock().unwrap() = korea_kr_capture(10, &new);
+    let (report, out) = once(&config, &state).await;
+    assert!(sent_titles(&out).is_empty(), "once: {out}");
+    assert_eq!(report.ingest.new_items, 0, "{out}");
+}
+
 /// A store written before `[source.identity]` existed (keys from the whole link, no settings
 /// fingerprint) re-sends nothing after the upgrade, even on a day whose links differ.
 #[tokio::test]
