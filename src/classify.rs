@@ -88,6 +88,8 @@ pub struct Classifier {
     patterns: Vec<Pattern>,
     owners: Vec<Owner>,
     topics: Vec<Topic>,
+    lead_chars: usize,
+    summary_chars: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,7 +140,8 @@ pub struct TopicExplanation {
     /// or touch in the text are one piece ("NPU 뉴로모픽" scores once); a piece made only of
     /// keywords already counted adds 0.
     pub pieces: Vec<Piece>,
-    /// Exclusions that matched but were overridden by a strong keyword of this topic.
+    /// Exclusions that matched but did not veto: a strong keyword of this topic overrode them,
+    /// or they were only in the summary while the topic's evidence is in the title.
     pub overridden: Vec<KeywordHit>,
 }
 
@@ -148,6 +151,8 @@ pub struct Piece {
     pub field: Field,
     pub keywords: Vec<String>,
     pub weight: f32,
+    /// A strong keyword in the summary's lead, weighed as in the title.
+    pub strong_in_lead: bool,
 }
 
 /// The reasoning for every topic of an item.
@@ -167,6 +172,16 @@ struct Occurrence {
     folded: (usize, usize),
     /// Byte range in the NFKC field text.
     original: (usize, usize),
+    /// In the summary's lead (its first `lead_chars` characters).
+    lead: bool,
+}
+
+/// A piece of evidence before strings are made (see [`Piece`]).
+struct RawPiece<'a> {
+    field: Field,
+    keywords: Vec<&'a str>,
+    weight: f32,
+    strong_in_lead: bool,
 }
 
 /// One owner (configured keyword) of one occurrence.
@@ -252,6 +267,8 @@ impl Classifier {
             automaton,
             patterns: builder.patterns,
             owners: builder.owners,
+            lead_chars: classify.lead_chars,
+            summary_chars: classify.summary_chars,
             topics: topics
                 .iter()
                 .map(|t| Topic {
@@ -269,6 +286,14 @@ impl Classifier {
 
     /// Every pattern occurrence in `text` that passes the boundary rules.
     fn occurrences(&self, text: &Normalized, field: Field, out: &mut Vec<Occurrence>) {
+        let lead_end = match field {
+            Field::Title => 0,
+            Field::Summary => text
+                .nfkc
+                .char_indices()
+                .nth(self.lead_chars)
+                .map_or(text.nfkc.len(), |(i, _)| i),
+        };
         for m in self.automaton.find_overlapping_iter(&text.folded) {
             let pattern = &self.patterns[m.pattern().as_usize()];
             let (start, end) = text.original_range(m.start(), m.end());
@@ -288,6 +313,7 @@ impl Classifier {
                 field,
                 folded: (m.start(), m.end()),
                 original: (start, end),
+                lead: field == Field::Summary && start < lead_end,
             });
         }
     }
@@ -386,13 +412,22 @@ impl Classifier {
             .iter()
             .map(|v| occurrences[v.occurrence].field)
             .collect();
+        // An exclusion only in the summary does not veto a topic whose evidence is in the
+        // title: the title says what the release is about, a lead's passing mention does not.
+        let evidence_in_title = counted
+            .iter()
+            .any(|e| occurrences[e.occurrence].field == Field::Title);
+        let veto_fields: Vec<Field> = veto_fields
+            .into_iter()
+            .filter(|f| *f == Field::Title || !evidence_in_title)
+            .collect();
         let verdict = if counted.is_empty() {
             Verdict::NoMatch
         } else if score < topic.threshold {
             Verdict::BelowThreshold
         } else if let Some(group) = missing_group {
             Verdict::MissingRequired(group + 1)
-        } else if !vetoes.is_empty() && !overrides(&th.strong_fields, &veto_fields) {
+        } else if !veto_fields.is_empty() && !overrides(&th.strong_fields, &veto_fields) {
             Verdict::Vetoed
         } else {
             Verdict::Match
@@ -413,26 +448,31 @@ impl Classifier {
     fn score(&self, counted: &[Evidence], topic: &Topic, occurrences: &[Occurrence]) -> f32 {
         self.pieces(counted, topic, occurrences)
             .iter()
-            .map(|(_, _, weight)| weight)
+            .map(|p| p.weight)
             .sum()
     }
 
-    /// The pieces of evidence behind a score: (field, keywords, weight added).
+    /// The pieces of evidence behind a score, each with the weight it added. A piece in the
+    /// summary weighs `summary_weight`, unless it holds a strong keyword of the topic within
+    /// the lead: then it weighs as in the title.
     fn pieces<'a>(
         &'a self,
         counted: &[Evidence],
         topic: &Topic,
         occurrences: &[Occurrence],
-    ) -> Vec<(Field, Vec<&'a str>, f32)> {
-        let weight = |field| match field {
-            Field::Title => topic.title_weight,
-            Field::Summary => topic.summary_weight,
-        };
-        let mut hits: Vec<(&Occurrence, &str)> = counted
+    ) -> Vec<RawPiece<'a>> {
+        let mut hits: Vec<(&Occurrence, &str, bool)> = counted
             .iter()
-            .map(|e| (&occurrences[e.occurrence], &*self.owners[e.owner].keyword))
+            .map(|e| {
+                let owner = &self.owners[e.owner];
+                (
+                    &occurrences[e.occurrence],
+                    &*owner.keyword,
+                    owner.role == Role::Strong,
+                )
+            })
             .collect();
-        hits.sort_by_key(|(o, _)| (o.field == Field::Summary, o.folded.0, o.folded.1));
+        hits.sort_by_key(|(o, _, _)| (o.field == Field::Summary, o.folded.0, o.folded.1));
         let mut pieces = Vec::new();
         let mut seen_keywords: Vec<&str> = Vec::new();
         let mut i = 0;
@@ -440,10 +480,12 @@ impl Classifier {
             let field = hits[i].0.field;
             let mut end = hits[i].0.folded.1;
             let mut fresh = false;
+            let mut strong_in_lead = false;
             let mut keywords = Vec::new();
             let mut j = i;
             while j < hits.len() && hits[j].0.field == field && hits[j].0.folded.0 <= end {
                 end = end.max(hits[j].0.folded.1);
+                strong_in_lead |= hits[j].2 && hits[j].0.lead;
                 if !keywords.contains(&hits[j].1) {
                     keywords.push(hits[j].1);
                 }
@@ -453,17 +495,40 @@ impl Classifier {
                 }
                 j += 1;
             }
-            pieces.push((field, keywords, if fresh { weight(field) } else { 0.0 }));
+            let weight = match field {
+                _ if !fresh => 0.0,
+                Field::Title => topic.title_weight,
+                Field::Summary if strong_in_lead => topic.title_weight,
+                Field::Summary => topic.summary_weight,
+            };
+            pieces.push(RawPiece {
+                field,
+                keywords,
+                weight,
+                strong_in_lead: strong_in_lead && field == Field::Summary,
+            });
             i = j;
         }
         pieces
+    }
+
+    /// The part of a summary classification reads: its first `summary_chars` characters.
+    fn read_of<'s>(&self, summary: &'s str) -> &'s str {
+        summary
+            .char_indices()
+            .nth(self.summary_chars)
+            .map_or(summary, |(i, _)| &summary[..i])
     }
 
     /// The topics an item belongs to, in config order.
     pub fn classify(&self, title: &str, summary: &str) -> Vec<TopicMatch> {
         let mut occurrences = Vec::new();
         self.occurrences(&normalize(title), Field::Title, &mut occurrences);
-        self.occurrences(&normalize(summary), Field::Summary, &mut occurrences);
+        self.occurrences(
+            &normalize(self.read_of(summary)),
+            Field::Summary,
+            &mut occurrences,
+        );
         // Fast path: nothing that belongs to a topic matched.
         if !occurrences.iter().any(|o| self.patterns[o.pattern].topical) {
             return Vec::new();
@@ -495,7 +560,7 @@ impl Classifier {
     /// Explains the decision for every topic.
     pub fn explain(&self, title: &str, summary: &str) -> Explanation {
         let title = normalize(title);
-        let summary = normalize(summary);
+        let summary = normalize(self.read_of(summary));
         let mut occurrences = Vec::new();
         self.occurrences(&title, Field::Title, &mut occurrences);
         self.occurrences(&summary, Field::Summary, &mut occurrences);
@@ -540,10 +605,11 @@ impl Classifier {
                     pieces: self
                         .pieces(&e.counted, t, &evaluation.occurrences)
                         .into_iter()
-                        .map(|(field, keywords, weight)| Piece {
-                            field,
-                            keywords: keywords.into_iter().map(str::to_owned).collect(),
-                            weight,
+                        .map(|p| Piece {
+                            field: p.field,
+                            keywords: p.keywords.into_iter().map(str::to_owned).collect(),
+                            weight: p.weight,
+                            strong_in_lead: p.strong_in_lead,
                         })
                         .collect(),
                     overridden: if e.verdict == Verdict::Match {

@@ -636,6 +636,16 @@ pub struct ClassifyConfig {
     pub summary_weight: f32,
     #[serde(default = "default_threshold", deserialize_with = "de_threshold")]
     pub threshold: f32,
+    /// The summary's first characters that are its lead: a topic's `strong` keyword there
+    /// weighs as in the title (a lead that names "AI반도체" is about it; a body that does is
+    /// not yet).
+    #[serde(default = "default_lead_chars")]
+    pub lead_chars: usize,
+    /// How much of the summary classification reads at all. Some sources send the whole
+    /// release as its summary (MSIT's `content:encoded`, korea.kr's list): what is said after
+    /// the first paragraphs is background, and passing mentions there are not evidence.
+    #[serde(default = "default_summary_chars")]
+    pub summary_chars: usize,
 }
 
 impl Default for ClassifyConfig {
@@ -646,8 +656,17 @@ impl Default for ClassifyConfig {
             title_weight: default_title_weight(),
             summary_weight: default_summary_weight(),
             threshold: default_threshold(),
+            lead_chars: default_lead_chars(),
+            summary_chars: default_summary_chars(),
         }
     }
+}
+
+fn default_lead_chars() -> usize {
+    300
+}
+fn default_summary_chars() -> usize {
+    600
 }
 
 fn default_title_weight() -> f32 {

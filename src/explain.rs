@@ -139,6 +139,7 @@ pub fn render(title: &str, summary: &str, e: &Explanation, all: bool) -> String 
                     };
                     let note = match (p.keywords.len(), p.weight == 0.0) {
                         (_, true) => " (already counted)",
+                        _ if p.strong_in_lead => " (strong, in the lead: weighs as in the title)",
                         (1, false) => "",
                         (_, false) => " (adjacent: one piece of evidence)",
                     };
@@ -153,7 +154,7 @@ pub fn render(title: &str, summary: &str, e: &Explanation, all: bool) -> String 
         }
         if !t.overridden.is_empty() {
             out.push_str(&format!(
-                "    exclusion overridden by a strong keyword: {}\n",
+                "    exclusion not applied (overridden by a strong keyword, or only in the summary while the evidence is in the title): {}\n",
                 hits(&t.overridden)
             ));
         }

@@ -17,7 +17,8 @@
 //! ```text
 //! leaves       fold (text folding) · backoff · secret (the token, redaction)
 //! settings     config (TOML, file:line:column errors)
-//! records      items (Item, keys, dates) → health (liveness) → classify (pure) → outbox
+//! records      items (Item, keys, dates) → health (liveness) → classify (pure) → eval
+//!              (measuring a config on labelled items; not in the pipeline) · outbox
 //!              (Notice, Destination, Payload, Delivery, Lang) → text (every message)
 //! state        store (sled; nothing else touches it)
 //! stages       sources (fetch, decode, parse, pollers, scheduler) · deliver (drain, pacing,
@@ -35,6 +36,7 @@ pub mod classify;
 pub mod config;
 pub mod daemon;
 pub mod deliver;
+pub mod eval;
 pub mod fold;
 pub(crate) mod health;
 pub mod ingest;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod check_sources;
 mod check_telegram;
+mod eval_cmd;
 mod explain;
 mod store_cmd;
 
@@ -93,6 +94,24 @@ enum Command {
         title: Option<String>,
         summary: Option<String>,
     },
+    /// Measure the config's topics on labelled items (JSON lines with "id", "title", "labels",
+    /// optional "summary" and "confidence", as in tests/data/): item and per-topic precision,
+    /// recall and F1, and every error with explain's reason
+    Eval {
+        /// Labelled JSONL files (measured together, and each on its own)
+        #[arg(required = true, value_name = "FILE.jsonl")]
+        files: Vec<PathBuf>,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+        /// Also show what OTHER.toml's topics would change: decisions gained and lost per topic
+        #[arg(long, value_name = "OTHER.toml")]
+        against: Option<PathBuf>,
+        /// Also list candidate keywords mined from each topic's misses (for a person to judge;
+        /// never applied)
+        #[arg(long)]
+        suggest: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -114,7 +133,7 @@ fn main() -> ExitCode {
     // Maintenance and `explain` work with a partial config; what runs must be able to run.
     let load = match cli.command {
         Command::GenerateAssets { .. } => unreachable!("handled above"),
-        Command::Store { .. } | Command::Explain { .. } => Config::load,
+        Command::Store { .. } | Command::Explain { .. } | Command::Eval { .. } => Config::load,
         _ => Config::load_runnable,
     };
     let config = match load(&path) {
@@ -142,6 +161,21 @@ fn main() -> ExitCode {
             title,
             summary,
         } => explain::run(&classifier, item, title, summary, json, all),
+        Command::Eval {
+            files,
+            json,
+            against,
+            suggest,
+        } => eval_cmd::run(
+            &config,
+            &classifier,
+            eval_cmd::Options {
+                files,
+                json,
+                against,
+                suggest,
+            },
+        ),
         Command::CheckConfig => {
             println!(
                 "{}: ok ({} sources, {} enabled; {} topics)",

@@ -544,14 +544,86 @@ fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
         "--config",
         &shipped_config(),
         "신규 과제 공모",
+        "K-AP 지능형 반도체 개발",
+    ])
+    .output()
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("summary[K-AP + 지능형 반도체] 1 (adjacent: one piece of evidence) = 1"),
+        "{stdout}"
+    );
+    // A strong keyword in the lead weighs as in the title; past the lead it does not.
+    let out = command(&[
+        "explain",
+        "--config",
+        &shipped_config(),
+        "신규 과제 공모",
         "NPU 뉴로모픽 개발",
     ])
     .output()
     .unwrap();
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("summary[NPU + 뉴로모픽] 1 (adjacent: one piece of evidence) = 1"),
+        stdout.contains(
+            "summary[NPU + 뉴로모픽] 2 (strong, in the lead: weighs as in the title) = 2"
+        ),
         "{stdout}"
+    );
+    let late = format!("{} NPU 개발", "가".repeat(320));
+    let out = command(&[
+        "explain",
+        "--config",
+        &shipped_config(),
+        "신규 과제 공모",
+        &late,
+    ])
+    .output()
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("summary[NPU] 1 = 1"), "{stdout}");
+    assert!(stdout.contains("result:  not relevant"), "{stdout}");
+    // Past summary_chars nothing is read.
+    let beyond = format!("{} NPU 뉴로모픽 개발", "가".repeat(700));
+    let out = command(&[
+        "explain",
+        "--config",
+        &shipped_config(),
+        "신규 과제 공모",
+        &beyond,
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        !text(&out.stdout).contains("matched:"),
+        "{}",
+        text(&out.stdout)
+    );
+    // An exclusion only in the summary does not veto evidence in the title; in the title it does.
+    let out = command(&[
+        "explain",
+        "--config",
+        &shipped_config(),
+        "K-AP 개발 착수",
+        "원전 수출과 함께 발표",
+    ])
+    .output()
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("result:  ai_chip_npu"), "{stdout}");
+    assert!(stdout.contains("exclusion not applied"), "{stdout}");
+    let out = command(&[
+        "explain",
+        "--config",
+        &shipped_config(),
+        "원전 K-AP 개발 착수",
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        text(&out.stdout).contains("result:  not relevant"),
+        "{}",
+        text(&out.stdout)
     );
     let out = command(&[
         "explain",
@@ -563,7 +635,7 @@ fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
     .unwrap();
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("exclusion overridden by a strong keyword: 인사 발령"),
+        stdout.contains("exclusion not applied (overridden by a strong keyword, or only in the summary while the evidence is in the title): 인사 발령"),
         "{stdout}"
     );
 
@@ -577,6 +649,121 @@ fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+const EVAL_TOPICS: &str = r##"
+[[topic]]
+id = "chips"
+name = "AI반도체"
+hashtag = "#AI반도체"
+strong = ["AI반도체"]
+keywords = ["NPU"]
+exclude = ["관세", "전시회"]
+"##;
+
+const EVAL_ITEMS: &str = r#"{"id": "a", "title": "NPU 개발 착수", "labels": ["chips"], "confidence": "high"}
+{"id": "b", "title": "NPU 관세 영향", "summary": null, "labels": []}
+
+{"id": "c", "title": "팹리스 지원", "summary": "AI반도체 팹리스 육성", "labels": ["chips"]}
+{"id": "d", "title": "지능형 반도체 설계 인력 양성", "labels": ["chips"]}
+{"id": "e", "title": "NPU 칩 개발 성과 공개", "labels": []}
+{"id": "f", "title": "지능형 반도체 실증", "labels": ["chips"]}
+"#;
+
+/// `eval` measures a config on labelled items: counts, per-topic scores, every error with the
+/// classifier's reason; `--against` says what a config change moves; `--suggest` mines the
+/// misses; `--json` carries the same; a broken line is named by file:line:column.
+#[test]
+fn eval_measures_a_config_and_what_a_change_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "[[source]]\nid = \"s\"\nname = \"S\"\nministry = \"M\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/f\"\n";
+    let config = write_config(dir.path(), &format!("{base}{EVAL_TOPICS}"));
+    let other = dir.path().join("other.toml");
+    std::fs::write(
+        &other,
+        format!(
+            "{base}{}",
+            EVAL_TOPICS.replace(
+                "keywords = [\"NPU\"]",
+                "keywords = [\"NPU\", \"지능형 반도체\"]"
+            )
+        ),
+    )
+    .unwrap();
+    let items = dir.path().join("items.jsonl");
+    std::fs::write(&items, EVAL_ITEMS).unwrap();
+    let config = config.display().to_string();
+    let items = items.display().to_string();
+
+    let out = command(&["eval", "--config", &config, &items, "--suggest"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.starts_with("6 labelled items"), "{stdout}");
+    // a and c right (c by a strong keyword in the lead), e wrong, d and f missed.
+    assert!(
+        stdout.contains("relevant (item)           2    1    2   0.67   0.50   0.57"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("FP* e [-] chips \"NPU 칩 개발 성과 공개\": matched NPU (title) (score 2/2)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("FN* d [-] chips \"지능형 반도체 설계 인력 양성\": no keyword of the topic"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(" b "), "b is rightly vetoed: {stdout}");
+    assert!(
+        stdout.contains("chips                  지능형 반도체                  in 2 misses, 2 of the topic's items, 0 others"),
+        "{stdout}"
+    );
+
+    let out = command(&[
+        "eval",
+        "--config",
+        &config,
+        &items,
+        "--against",
+        &other.display().to_string(),
+        "--json",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["report"]["item"]["tp"], 2);
+    assert_eq!(json["report"]["item"]["fn"], 2);
+    assert_eq!(json["report"]["topics"][0]["id"], "chips");
+    // From other.toml (which knows 지능형 반도체) to this config: d and f are lost.
+    assert_eq!(json["against"]["topics"][0]["lost_tp"], 2, "{json}");
+    assert_eq!(json["against"]["topics"][0]["gained_tp"], 0, "{json}");
+    let changed: Vec<&str> = json["against"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["d", "f"]);
+
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"id\": \"a\", \"title\": \"x\", \"labels\": []}\n{\"id\": \"b\", \"title\": }\n",
+    )
+    .unwrap();
+    let out = command(&["eval", "--config", &config, &bad.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("bad.jsonl:2:"),
         "{}",
         text(&out.stderr)
     );

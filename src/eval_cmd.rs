@@ -1,0 +1,228 @@
+//! `policy-watch eval`: how well the config's topics do on labelled items, and what a config
+//! change would move. This is the loop for editing keywords safely:
+//! edit → check-config → eval (--against the running config) → reload.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use policy_watch::classify::Classifier;
+use policy_watch::config::Config;
+use policy_watch::daemon::{EXIT_CONFIG, EXIT_FAILURE};
+use policy_watch::eval::{self, Comparison, ErrorKind, Labelled, Report, Suggestion};
+
+pub struct Options {
+    pub files: Vec<PathBuf>,
+    pub json: bool,
+    pub against: Option<PathBuf>,
+    pub suggest: bool,
+}
+
+pub fn run(config: &Config, classifier: &Classifier, options: Options) -> ExitCode {
+    let mut items: Vec<Labelled> = Vec::new();
+    let mut per_file = Vec::new();
+    for file in &options.files {
+        match eval::load(file) {
+            Ok(loaded) => {
+                per_file.push((file.clone(), loaded.len()));
+                items.extend(loaded);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_FAILURE as u8);
+            }
+        }
+    }
+    let ids = topic_ids(config);
+    let report = eval::evaluate(classifier, &ids, &items);
+    let files_reports: Vec<(PathBuf, Report)> = if options.files.len() > 1 {
+        let mut start = 0;
+        per_file
+            .iter()
+            .map(|(path, n)| {
+                let slice = &items[start..start + n];
+                start += n;
+                (path.clone(), eval::evaluate(classifier, &ids, slice))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let comparison = match &options.against {
+        None => None,
+        Some(other) => match other_classifier(other) {
+            Ok((other_classifier, other_ids)) => Some(eval::compare(
+                (&other_classifier, &other_ids),
+                (classifier, &ids),
+                &items,
+            )),
+            Err(code) => return code,
+        },
+    };
+    let suggestions = if options.suggest {
+        eval::suggest(classifier, &ids, &items, 2, 8)
+    } else {
+        Vec::new()
+    };
+    let text = if options.json {
+        let value = serde_json::json!({
+            "files": per_file.iter().map(|(p, n)| serde_json::json!({"path": p, "items": n})).collect::<Vec<_>>(),
+            "report": report,
+            "per_file": files_reports.iter().map(|(p, r)| serde_json::json!({"path": p, "report": r})).collect::<Vec<_>>(),
+            "against": comparison,
+            "suggestions": suggestions,
+        });
+        serde_json::to_string_pretty(&value).expect("serialisable") + "\n"
+    } else {
+        render(
+            &report,
+            &files_reports,
+            comparison.as_ref(),
+            options.against.as_deref(),
+            options.suggest.then_some(suggestions.as_slice()),
+        )
+    };
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the report: {e}");
+            ExitCode::from(EXIT_FAILURE as u8)
+        }
+    }
+}
+
+fn topic_ids(config: &Config) -> Vec<String> {
+    config.topics.iter().map(|t| t.id().to_owned()).collect()
+}
+
+/// The classifier of the config to compare with; a bad config exits 78 like any other.
+fn other_classifier(path: &Path) -> Result<(Classifier, Vec<String>), ExitCode> {
+    let config = Config::load(path).map_err(|e| {
+        eprintln!("error: --against: {e}");
+        ExitCode::from(EXIT_CONFIG as u8)
+    })?;
+    let classifier = Classifier::new(&config.classify, &config.topics).map_err(|e| {
+        eprintln!("error: --against {}: {e}", path.display());
+        ExitCode::from(EXIT_CONFIG as u8)
+    })?;
+    Ok((classifier, topic_ids(&config)))
+}
+
+fn row(out: &mut String, name: &str, c: &eval::Counts) {
+    let _ = writeln!(
+        out,
+        "{name:<22} {:>4} {:>4} {:>4} {:>6.2} {:>6.2} {:>6.2}",
+        c.tp,
+        c.fp,
+        c.fn_,
+        c.precision(),
+        c.recall(),
+        c.f1()
+    );
+}
+
+fn render(
+    report: &Report,
+    per_file: &[(PathBuf, Report)],
+    comparison: Option<&Comparison>,
+    against: Option<&Path>,
+    suggestions: Option<&[Suggestion]>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} labelled items\n", report.items);
+    let _ = writeln!(
+        out,
+        "{:<22} {:>4} {:>4} {:>4} {:>6} {:>6} {:>6}",
+        "", "tp", "fp", "fn", "P", "R", "F1"
+    );
+    row(&mut out, "relevant (item)", &report.item);
+    row(&mut out, "  high confidence", &report.high);
+    for (path, r) in per_file {
+        let name = path
+            .file_name()
+            .map(|n| format!("  {}", n.to_string_lossy()))
+            .unwrap_or_default();
+        row(&mut out, &name, &r.item);
+    }
+    row(&mut out, "topics (micro)", &report.micro);
+    let _ = writeln!(out);
+    for t in &report.topics {
+        row(&mut out, &t.id, &t.counts);
+    }
+    if !report.unknown_labels.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nlabels that name no topic of this config: {}",
+            report.unknown_labels.join(", ")
+        );
+    }
+    if !report.errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nerrors (FP: matched but not labelled, FN: labelled but not matched; * = the item as a whole):"
+        );
+        for e in &report.errors {
+            let kind = match e.kind {
+                ErrorKind::FalsePositive => "FP",
+                ErrorKind::FalseNegative => "FN",
+            };
+            let _ = writeln!(
+                out,
+                "{kind}{} {} [{}] {} {:?}: {}",
+                if e.item_level { "*" } else { " " },
+                e.id,
+                e.confidence.as_deref().unwrap_or("-"),
+                e.topic,
+                e.title,
+                e.reason
+            );
+        }
+    }
+    if let (Some(c), Some(path)) = (comparison, against) {
+        let _ = writeln!(
+            out,
+            "\nchanges from {} to this config (+ gained, - lost; right = agrees with the label):",
+            path.display()
+        );
+        if c.topics.is_empty() {
+            let _ = writeln!(out, "no decision changes");
+        }
+        for t in &c.topics {
+            let _ = writeln!(
+                out,
+                "{:<22} +{} right, +{} wrong, -{} right, -{} wrong",
+                t.topic, t.gained_tp, t.gained_fp, t.lost_tp, t.lost_fp
+            );
+        }
+        for i in &c.items {
+            let _ = writeln!(
+                out,
+                "  {} {:?}: [{}] -> [{}] (labels [{}])",
+                i.id,
+                i.title,
+                i.before.join(", "),
+                i.after.join(", "),
+                i.labels.join(", ")
+            );
+        }
+    }
+    if let Some(suggestions) = suggestions {
+        let _ = writeln!(
+            out,
+            "\ncandidate keywords from the misses (never applied; judge each before adding it):"
+        );
+        if suggestions.is_empty() {
+            let _ = writeln!(out, "none");
+        }
+        for s in suggestions {
+            let _ = writeln!(
+                out,
+                "{:<22} {:<24} in {} misses, {} of the topic's items, {} others",
+                s.topic, s.phrase, s.in_misses, s.in_positives, s.in_others
+            );
+        }
+    }
+    out
+}
