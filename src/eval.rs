@@ -118,7 +118,22 @@ impl Counts {
     pub fn labelled(&self) -> usize {
         self.tp + self.fn_
     }
+    /// One row of the report's table, under [`TABLE_HEADER`].
+    pub fn row(&self, name: &str) -> String {
+        format!(
+            "{name:<22} {:>4} {:>4} {:>4} {:>6.2} {:>6.2} {:>6.2}",
+            self.tp,
+            self.fp,
+            self.fn_,
+            self.precision(),
+            self.recall(),
+            self.f1()
+        )
+    }
 }
+
+/// The header of the report's table.
+pub const TABLE_HEADER: &str = "                         tp   fp   fn      P      R     F1";
 
 fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 { 1.0 } else { a as f64 / b as f64 }

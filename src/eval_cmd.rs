@@ -3,7 +3,6 @@
 //! edit → check-config → eval (--against the running config) → reload.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -83,14 +82,7 @@ pub fn run(config: &Config, classifier: &Classifier, options: Options) -> ExitCo
             options.suggest.then_some(suggestions.as_slice()),
         )
     };
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: cannot write the report: {e}");
-            ExitCode::from(EXIT_FAILURE as u8)
-        }
-    }
+    crate::write_stdout(&text, "report")
 }
 
 fn topic_ids(config: &Config) -> Vec<String> {
@@ -111,16 +103,7 @@ fn other_classifier(path: &Path) -> Result<(Classifier, Vec<String>), ExitCode> 
 }
 
 fn row(out: &mut String, name: &str, c: &eval::Counts) {
-    let _ = writeln!(
-        out,
-        "{name:<22} {:>4} {:>4} {:>4} {:>6.2} {:>6.2} {:>6.2}",
-        c.tp,
-        c.fp,
-        c.fn_,
-        c.precision(),
-        c.recall(),
-        c.f1()
-    );
+    let _ = writeln!(out, "{}", c.row(name));
 }
 
 fn render(
@@ -132,11 +115,7 @@ fn render(
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} labelled items\n", report.items);
-    let _ = writeln!(
-        out,
-        "{:<22} {:>4} {:>4} {:>4} {:>6} {:>6} {:>6}",
-        "", "tp", "fp", "fn", "P", "R", "F1"
-    );
+    let _ = writeln!(out, "{}", eval::TABLE_HEADER);
     row(&mut out, "relevant (item)", &report.item);
     row(&mut out, "  high confidence", &report.high);
     for (path, r) in per_file {

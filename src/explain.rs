@@ -51,16 +51,7 @@ pub fn run(
     } else {
         render(&title, &summary, &explanation, all)
     };
-    // `explain … | head` closes the pipe early: that is no error (println! would panic).
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: cannot write the explanation: {e}");
-            ExitCode::from(EXIT_FAILURE as u8)
-        }
-    }
+    crate::write_stdout(&text, "explanation")
 }
 
 fn hit(h: &KeywordHit) -> String {

@@ -246,6 +246,20 @@ fn telegram_sink(
     })
 }
 
+/// Writes a report to stdout. `… | head` closes the pipe early: that is no error (println!
+/// would panic). `what` names the report in the error otherwise.
+fn write_stdout(text: &str, what: &str) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the {what}: {e}");
+            ExitCode::from(EXIT_FAILURE as u8)
+        }
+    }
+}
+
 /// The async runtime, or the exit code after saying why there is none.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()

@@ -34,25 +34,14 @@ fn shipped_classifier() -> (Classifier, Vec<String>) {
 }
 
 fn line(name: &str, c: &Counts) {
-    println!(
-        "{name:<28} {:>4} {:>4} {:>4} {:>6.3} {:>6.3} {:>6.3}",
-        c.tp,
-        c.fp,
-        c.fn_,
-        c.precision(),
-        c.recall(),
-        c.f1()
-    );
+    println!("{}", c.row(name));
 }
 
 fn print(name: &str, r: &Report) {
     println!("\n{name}: {} items", r.items);
-    println!(
-        "{:<28} {:>4} {:>4} {:>4} {:>6} {:>6} {:>6}",
-        "", "tp", "fp", "fn", "P", "R", "F1"
-    );
+    println!("{}", eval::TABLE_HEADER);
     line("relevant (item)", &r.item);
-    line("relevant, high confidence", &r.high);
+    line("  high confidence", &r.high);
     line("topics (micro)", &r.micro);
     for t in &r.topics {
         line(&t.id, &t.counts);

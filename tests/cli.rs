@@ -364,6 +364,16 @@ fn shipped_config() -> String {
         .to_string()
 }
 
+/// `explain` with the shipped config: its stdout, after checking it succeeded.
+fn shipped_explain(args: &[&str]) -> String {
+    let config = shipped_config();
+    let mut all = vec!["explain", "--config", config.as_str()];
+    all.extend_from_slice(args);
+    let out = command(&all).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 #[test]
 fn explain_shows_matches_spans_and_vetoes() {
     let config = shipped_config();
@@ -539,31 +549,13 @@ async fn under_journald_log_lines_have_no_timestamps_or_colours() {
 /// evidence, and a strong keyword overrides an exclusion. A closed pipe is not an error.
 #[test]
 fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
-    let out = command(&[
-        "explain",
-        "--config",
-        &shipped_config(),
-        "신규 과제 공모",
-        "K-AP 지능형 반도체 개발",
-    ])
-    .output()
-    .unwrap();
-    let stdout = text(&out.stdout);
+    let stdout = shipped_explain(&["신규 과제 공모", "K-AP 지능형 반도체 개발"]);
     assert!(
         stdout.contains("summary[K-AP + 지능형 반도체] 1 (adjacent: one piece of evidence) = 1"),
         "{stdout}"
     );
     // A strong keyword in the lead weighs as in the title; past the lead it does not.
-    let out = command(&[
-        "explain",
-        "--config",
-        &shipped_config(),
-        "신규 과제 공모",
-        "NPU 뉴로모픽 개발",
-    ])
-    .output()
-    .unwrap();
-    let stdout = text(&out.stdout);
+    let stdout = shipped_explain(&["신규 과제 공모", "NPU 뉴로모픽 개발"]);
     assert!(
         stdout.contains(
             "summary[NPU + 뉴로모픽] 2 (strong, in the lead: weighs as in the title) = 2"
@@ -571,69 +563,20 @@ fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
         "{stdout}"
     );
     let late = format!("{} NPU 개발", "가".repeat(320));
-    let out = command(&[
-        "explain",
-        "--config",
-        &shipped_config(),
-        "신규 과제 공모",
-        &late,
-    ])
-    .output()
-    .unwrap();
-    let stdout = text(&out.stdout);
+    let stdout = shipped_explain(&["신규 과제 공모", &late]);
     assert!(stdout.contains("summary[NPU] 1 = 1"), "{stdout}");
     assert!(stdout.contains("result:  not relevant"), "{stdout}");
     // Past summary_chars nothing is read.
     let beyond = format!("{} NPU 뉴로모픽 개발", "가".repeat(700));
-    let out = command(&[
-        "explain",
-        "--config",
-        &shipped_config(),
-        "신규 과제 공모",
-        &beyond,
-    ])
-    .output()
-    .unwrap();
-    assert!(
-        !text(&out.stdout).contains("matched:"),
-        "{}",
-        text(&out.stdout)
-    );
+    let stdout = shipped_explain(&["신규 과제 공모", &beyond]);
+    assert!(!stdout.contains("matched:"), "{stdout}");
     // An exclusion only in the summary does not veto evidence in the title; in the title it does.
-    let out = command(&[
-        "explain",
-        "--config",
-        &shipped_config(),
-        "K-AP 개발 착수",
-        "원전 수출과 함께 발표",
-    ])
-    .output()
-    .unwrap();
-    let stdout = text(&out.stdout);
+    let stdout = shipped_explain(&["K-AP 개발 착수", "원전 수출과 함께 발표"]);
     assert!(stdout.contains("result:  ai_chip_npu"), "{stdout}");
     assert!(stdout.contains("exclusion not applied"), "{stdout}");
-    let out = command(&[
-        "explain",
-        "--config",
-        &shipped_config(),
-        "원전 K-AP 개발 착수",
-    ])
-    .output()
-    .unwrap();
-    assert!(
-        text(&out.stdout).contains("result:  not relevant"),
-        "{}",
-        text(&out.stdout)
-    );
-    let out = command(&[
-        "explain",
-        "--config",
-        &shipped_config(),
-        "인사 발령: AI반도체 국장",
-    ])
-    .output()
-    .unwrap();
-    let stdout = text(&out.stdout);
+    let stdout = shipped_explain(&["원전 K-AP 개발 착수"]);
+    assert!(stdout.contains("result:  not relevant"), "{stdout}");
+    let stdout = shipped_explain(&["인사 발령: AI반도체 국장"]);
     assert!(
         stdout.contains("exclusion not applied (overridden by a strong keyword, or only in the summary while the evidence is in the title): 인사 발령"),
         "{stdout}"
