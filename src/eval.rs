@@ -176,6 +176,26 @@ pub struct Error {
     pub reason: String,
 }
 
+impl Error {
+    /// The error in one line: `FP`/`FN` (`*` when the item as a whole is wrong), id,
+    /// confidence, topic, title and reason.
+    pub fn line(&self) -> String {
+        let kind = match self.kind {
+            ErrorKind::FalsePositive => "FP",
+            ErrorKind::FalseNegative => "FN",
+        };
+        format!(
+            "{kind}{} {} [{}] {} {:?}: {}",
+            if self.item_level { "*" } else { " " },
+            self.id,
+            self.confidence.as_deref().unwrap_or("-"),
+            self.topic,
+            self.title,
+            self.reason
+        )
+    }
+}
+
 /// Everything `eval` measures for one config over a set of items.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use policy_watch::classify::Classifier;
 use policy_watch::config::Config;
 use policy_watch::daemon::{EXIT_CONFIG, EXIT_FAILURE};
-use policy_watch::eval::{self, Comparison, ErrorKind, Labelled, Report, Suggestion};
+use policy_watch::eval::{self, Comparison, Labelled, Report, Suggestion};
 
 pub struct Options {
     pub files: Vec<PathBuf>,
@@ -143,20 +143,7 @@ fn render(
             "\nerrors (FP: matched but not labelled, FN: labelled but not matched; * = the item as a whole):"
         );
         for e in &report.errors {
-            let kind = match e.kind {
-                ErrorKind::FalsePositive => "FP",
-                ErrorKind::FalseNegative => "FN",
-            };
-            let _ = writeln!(
-                out,
-                "{kind}{} {} [{}] {} {:?}: {}",
-                if e.item_level { "*" } else { " " },
-                e.id,
-                e.confidence.as_deref().unwrap_or("-"),
-                e.topic,
-                e.title,
-                e.reason
-            );
+            let _ = writeln!(out, "{}", e.line());
         }
     }
     if let (Some(c), Some(path)) = (comparison, against) {

@@ -76,16 +76,7 @@ fn shipped_topics_meet_the_quality_floors_on_real_releases() {
         report.unknown_labels
     );
     for e in &report.errors {
-        println!(
-            "{:?}{} {} [{}] {} {:?}: {}",
-            e.kind,
-            if e.item_level { "*" } else { "" },
-            e.id,
-            e.confidence.as_deref().unwrap_or("-"),
-            e.topic,
-            e.title,
-            e.reason
-        );
+        println!("{}", e.line());
     }
 
     // Floors on the union (the relevance issue); a regression below them fails.
