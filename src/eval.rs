@@ -531,7 +531,8 @@ fn useful(w: &str) -> bool {
 }
 
 /// Candidate keywords per topic, mined from its false negatives: phrases in at least
-/// `min_misses` misses, more frequent among the topic's positives than among the other items,
+/// `min_misses` misses, more frequent among the topic's positives than among the other items
+/// and in at most 5 % of those,
 /// not already covered by a keyword the classifier knows (`explain` finds no evidence for the
 /// topic in the phrase alone). Best first; at most `per_topic` per topic. Never applied: a
 /// person decides.
@@ -591,10 +592,12 @@ pub fn suggest(
                     in_others,
                 }
             })
-            // More frequent among the topic's items than among the others.
+            // More frequent among the topic's items than among the others, and rare among the
+            // others (at most 5 % of them, or 2): a word that drags in many items is no keyword.
             .filter(|s| {
                 s.in_positives as f64 / positives.len() as f64
                     > 2.0 * s.in_others as f64 / others.max(1) as f64
+                    && s.in_others as f64 <= (others as f64 * 0.05).max(2.0)
             })
             .collect();
         candidates.sort_by(|a, b| {
