@@ -19,15 +19,12 @@ struct Doc {
 
 fn corpus(min_bytes: usize) -> Vec<Doc> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("tests/data/dev_headlines.jsonl")).unwrap();
-    let base: Vec<Doc> = text
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            Doc {
-                title: v["title"].as_str().unwrap().to_owned(),
-                summary: v["summary"].as_str().unwrap_or("").to_owned(),
-            }
+    let base: Vec<Doc> = policy_watch::eval::load(&root.join("tests/data/dev_headlines.jsonl"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|item| Doc {
+            title: item.title,
+            summary: item.summary.unwrap_or_default(),
         })
         .collect();
     let mut docs = Vec::new();

@@ -75,16 +75,14 @@ async fn feed(
 }
 
 fn headlines() -> Vec<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("../shared/data/dev_headlines.jsonl"))
-        .or_else(|_| std::fs::read_to_string(root.join("tests/data/dev_headlines.jsonl")))
-        .expect("dev headlines");
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| {
-            let title = v["title"].as_str().unwrap_or_default().to_owned();
-            let summary = v["summary"].as_str().unwrap_or(&title).to_owned();
-            (title, summary)
+    // The repository's own copy, so every clone measures the same data.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dev_headlines.jsonl");
+    policy_watch::eval::load(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|item| {
+            let summary = item.summary.unwrap_or_else(|| item.title.clone());
+            (item.title, summary)
         })
         .collect()
 }
