@@ -81,13 +81,45 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Labelled>, LoadError> {
     Ok(items)
 }
 
-/// True positives, false positives and false negatives.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+/// True positives, false positives and false negatives. In JSON also its precision, recall
+/// and F1 (computed, never stored).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     pub tp: usize,
     pub fp: usize,
-    #[serde(rename = "fn")]
     pub fn_: usize,
+}
+
+impl Serialize for Counts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View {
+            tp: usize,
+            fp: usize,
+            #[serde(rename = "fn")]
+            fn_: usize,
+            precision: f64,
+            recall: f64,
+            f1: f64,
+        }
+        View {
+            tp: self.tp,
+            fp: self.fp,
+            fn_: self.fn_,
+            precision: self.precision(),
+            recall: self.recall(),
+            f1: self.f1(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.tp += other.tp;
+        self.fp += other.fp;
+        self.fn_ += other.fn_;
+    }
 }
 
 impl Counts {
@@ -145,9 +177,6 @@ pub struct TopicScore {
     pub id: String,
     #[serde(flatten)]
     pub counts: Counts,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
 }
 
 /// What kind of error an [`Error`] is.
@@ -202,19 +231,36 @@ pub struct Report {
     pub items: usize,
     /// Relevant or not: labelled with any topic vs matched any topic.
     pub item: Counts,
-    pub item_precision: f64,
-    pub item_recall: f64,
-    pub item_f1: f64,
     /// Config order.
     pub topics: Vec<TopicScore>,
     /// Topic-level counts summed over topics.
     pub micro: Counts,
-    pub micro_f1: f64,
     /// The same item measures on the `high`-confidence items only.
     pub high: Counts,
     /// Labels naming no configured topic (a label file for another config).
     pub unknown_labels: Vec<String>,
     pub errors: Vec<Error>,
+}
+
+impl Report {
+    /// Adds the report of more items measured with the same topics: every count is a sum, so
+    /// the report of several files is the sum of theirs (no item is classified twice).
+    pub fn absorb(&mut self, other: Report) {
+        self.items += other.items;
+        self.item += other.item;
+        self.high += other.high;
+        self.micro += other.micro;
+        for (mine, theirs) in self.topics.iter_mut().zip(other.topics) {
+            debug_assert_eq!(mine.id, theirs.id, "reports of different topics");
+            mine.counts += theirs.counts;
+        }
+        for label in other.unknown_labels {
+            if !self.unknown_labels.contains(&label) {
+                self.unknown_labels.push(label);
+            }
+        }
+        self.errors.extend(other.errors);
+    }
 }
 
 /// The topics `classifier` gives each item (ids, config order).
@@ -281,30 +327,22 @@ pub fn evaluate(classifier: &Classifier, topic_ids: &[String], items: &[Labelled
             });
         }
     }
-    let micro = per_topic.iter().fold(Counts::default(), |a, c| Counts {
-        tp: a.tp + c.tp,
-        fp: a.fp + c.fp,
-        fn_: a.fn_ + c.fn_,
-    });
+    let mut micro = Counts::default();
+    for c in &per_topic {
+        micro += *c;
+    }
     Report {
         items: items.len(),
         item,
-        item_precision: item.precision(),
-        item_recall: item.recall(),
-        item_f1: item.f1(),
         topics: topic_ids
             .iter()
             .zip(per_topic)
             .map(|(id, counts)| TopicScore {
                 id: id.clone(),
                 counts,
-                precision: counts.precision(),
-                recall: counts.recall(),
-                f1: counts.f1(),
             })
             .collect(),
         micro,
-        micro_f1: micro.f1(),
         high,
         unknown_labels: unknown,
         errors,
@@ -484,7 +522,7 @@ const PARTICLES: &[&str] = &[
     "만",
 ];
 
-/// The words of a text (NFKC, split on anything that is not a letter or digit, particles
+/// The words of a text (split on anything that is not a letter or digit, Hangul particles
 /// stripped) and its two-word phrases.
 fn phrases(text: &str) -> HashSet<String> {
     let words: Vec<String> = text
@@ -532,9 +570,8 @@ fn useful(w: &str) -> bool {
 
 /// Candidate keywords per topic, mined from its false negatives: phrases in at least
 /// `min_misses` misses, more frequent among the topic's positives than among the other items
-/// and in at most 5 % of those,
-/// not already covered by a keyword the classifier knows (`explain` finds no evidence for the
-/// topic in the phrase alone). Best first; at most `per_topic` per topic. Never applied: a
+/// and in at most 5 % of those, not already covered by a keyword the classifier knows
+/// (`explain` finds no evidence for the topic in the phrase alone). Best first; at most `per_topic` per topic. Never applied: a
 /// person decides.
 pub fn suggest(
     classifier: &Classifier,
@@ -556,13 +593,10 @@ pub fn suggest(
         .collect();
     let mut out = Vec::new();
     for topic in topic_ids {
-        let positives: Vec<usize> = (0..items.len())
-            .filter(|&n| items[n].labels.contains(topic))
-            .collect();
-        let misses: Vec<usize> = positives
-            .iter()
-            .copied()
-            .filter(|&n| !predicted[n].contains(topic))
+        let labelled: Vec<bool> = items.iter().map(|i| i.labels.contains(topic)).collect();
+        let positives = labelled.iter().filter(|&&l| l).count();
+        let misses: Vec<usize> = (0..items.len())
+            .filter(|&n| labelled[n] && !predicted[n].contains(topic))
             .collect();
         if misses.is_empty() {
             continue;
@@ -573,17 +607,18 @@ pub fn suggest(
                 *in_misses.entry(p.as_str()).or_default() += 1;
             }
         }
-        let others = items.len() - positives.len();
+        let others = items.len() - positives;
         let mut candidates: Vec<Suggestion> = in_misses
             .into_iter()
             .filter(|(_, m)| *m >= min_misses)
             .filter(|(phrase, _)| !known(classifier, topic, phrase))
             .map(|(phrase, m)| {
-                let count = |set: &mut dyn Iterator<Item = usize>| {
-                    set.filter(|&n| texts[n].contains(phrase)).count()
-                };
-                let in_positives = count(&mut positives.iter().copied());
-                let in_others = count(&mut (0..items.len()).filter(|n| !positives.contains(n)));
+                let (mut in_positives, mut in_others) = (0, 0);
+                for (text, &l) in texts.iter().zip(&labelled) {
+                    if text.contains(phrase) {
+                        *(if l { &mut in_positives } else { &mut in_others }) += 1;
+                    }
+                }
                 Suggestion {
                     topic: topic.clone(),
                     phrase: phrase.to_owned(),
@@ -595,7 +630,7 @@ pub fn suggest(
             // More frequent among the topic's items than among the others, and rare among the
             // others (at most 5 % of them, or 2): a word that drags in many items is no keyword.
             .filter(|s| {
-                s.in_positives as f64 / positives.len() as f64
+                s.in_positives as f64 / positives as f64
                     > 2.0 * s.in_others as f64 / others.max(1) as f64
                     && s.in_others as f64 <= (others as f64 * 0.05).max(2.0)
             })
@@ -608,21 +643,20 @@ pub fn suggest(
                 .then(a.phrase.cmp(&b.phrase))
         });
         // A two-word phrase that only repeats a word already suggested adds little.
-        let mut kept: Vec<Suggestion> = Vec::new();
+        let mut kept: Vec<(Suggestion, String)> = Vec::new();
         for c in candidates {
             let folded = fold_keyword(&c.phrase);
-            if kept.iter().any(|k| {
-                let f = fold_keyword(&k.phrase);
-                (folded.contains(&f) || f.contains(&folded)) && k.in_misses >= c.in_misses
+            if kept.iter().any(|(k, f)| {
+                (folded.contains(f.as_str()) || f.contains(&folded)) && k.in_misses >= c.in_misses
             }) {
                 continue;
             }
-            kept.push(c);
+            kept.push((c, folded));
             if kept.len() == per_topic {
                 break;
             }
         }
-        out.extend(kept);
+        out.extend(kept.into_iter().map(|(s, _)| s));
     }
     out
 }

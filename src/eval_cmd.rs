@@ -19,12 +19,14 @@ pub struct Options {
 }
 
 pub fn run(config: &Config, classifier: &Classifier, options: Options) -> ExitCode {
+    // Each file is measured once; the report of all of them is the sum of theirs.
+    let ids = topic_ids(config);
     let mut items: Vec<Labelled> = Vec::new();
-    let mut per_file = Vec::new();
+    let mut files_reports: Vec<(PathBuf, Report)> = Vec::new();
     for file in &options.files {
         match eval::load(file) {
             Ok(loaded) => {
-                per_file.push((file.clone(), loaded.len()));
+                files_reports.push((file.clone(), eval::evaluate(classifier, &ids, &loaded)));
                 items.extend(loaded);
             }
             Err(e) => {
@@ -33,21 +35,16 @@ pub fn run(config: &Config, classifier: &Classifier, options: Options) -> ExitCo
             }
         }
     }
-    let ids = topic_ids(config);
-    let report = eval::evaluate(classifier, &ids, &items);
-    let files_reports: Vec<(PathBuf, Report)> = if options.files.len() > 1 {
-        let mut start = 0;
-        per_file
-            .iter()
-            .map(|(path, n)| {
-                let slice = &items[start..start + n];
-                start += n;
-                (path.clone(), eval::evaluate(classifier, &ids, slice))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut reports = files_reports.iter().map(|(_, r)| r.clone());
+    let mut report = reports.next().expect("clap requires at least one file");
+    reports.for_each(|r| report.absorb(r));
+    let per_file: Vec<(PathBuf, usize)> = files_reports
+        .iter()
+        .map(|(p, r)| (p.clone(), r.items))
+        .collect();
+    if files_reports.len() == 1 {
+        files_reports.clear(); // one file: its report is the report
+    }
     let comparison = match &options.against {
         None => None,
         Some(other) => match other_classifier(other) {

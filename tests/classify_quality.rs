@@ -55,20 +55,30 @@ const RECALL_EXCEPTIONS: &[(&str, &str)] = &[];
 fn shipped_topics_meet_the_quality_floors_on_real_releases() {
     let (classifier, topic_ids) = shipped_classifier();
     let mut union: Vec<Labelled> = Vec::new();
+    let mut report: Option<Report> = None;
     for file in data_files() {
         let items = eval::load(&file).unwrap_or_else(|e| panic!("{e}"));
-        print(
-            &file.file_name().unwrap().to_string_lossy(),
-            &eval::evaluate(&classifier, &topic_ids, &items),
-        );
+        let file_report = eval::evaluate(&classifier, &topic_ids, &items);
+        print(&file.file_name().unwrap().to_string_lossy(), &file_report);
+        match &mut report {
+            None => report = Some(file_report),
+            Some(r) => r.absorb(file_report),
+        }
         union.extend(items);
     }
+    let report = report.unwrap();
     assert!(
         union.len() >= 300,
         "dev data missing or truncated: {}",
         union.len()
     );
-    let report = eval::evaluate(&classifier, &topic_ids, &union);
+    // The sum of the files' reports is the report of their union.
+    let direct = eval::evaluate(&classifier, &topic_ids, &union);
+    assert_eq!(
+        (report.items, report.item, report.high, report.micro),
+        (direct.items, direct.item, direct.high, direct.micro)
+    );
+    assert_eq!(report.errors.len(), direct.errors.len());
     print("union", &report);
     assert!(
         report.unknown_labels.is_empty(),
