@@ -408,17 +408,14 @@ impl Classifier {
         let score = self.score(&counted, topic, occurrences);
         let missing_group = (0..topic.require_groups).find(|g| !th.groups_met.contains(g));
         let vetoes: Vec<Evidence> = th.excludes.iter().chain(global_vetoes).copied().collect();
-        let veto_fields: Vec<Field> = vetoes
-            .iter()
-            .map(|v| occurrences[v.occurrence].field)
-            .collect();
         // An exclusion only in the summary does not veto a topic whose evidence is in the
         // title: the title says what the release is about, a lead's passing mention does not.
         let evidence_in_title = counted
             .iter()
             .any(|e| occurrences[e.occurrence].field == Field::Title);
-        let veto_fields: Vec<Field> = veto_fields
-            .into_iter()
+        let veto_fields: Vec<Field> = vetoes
+            .iter()
+            .map(|v| occurrences[v.occurrence].field)
             .filter(|f| *f == Field::Title || !evidence_in_title)
             .collect();
         let verdict = if counted.is_empty() {
@@ -505,7 +502,7 @@ impl Classifier {
                 field,
                 keywords,
                 weight,
-                strong_in_lead: strong_in_lead && field == Field::Summary,
+                strong_in_lead, // only summary occurrences are in the lead
             });
             i = j;
         }
