@@ -545,38 +545,63 @@ fn korea_kr_page(day: u32, new_rows: &[(&str, &str, &str)]) -> Vec<u8> {
     page.into_bytes()
 }
 
-/// korea.kr's links carry the request's dates, which move every day: with the shipped identity
-/// (`newsId`) the next day's page re-sends nothing, and a new row is sent once.
-#[tokio::test]
-async fn korea_kr_releases_are_sent_once_although_their_links_change_daily() {
+/// A korea.kr list page lived day by day under the shipped identity (`newsId`). `page(day,
+/// with_new)` is the list as requested on `day` (its links carry that day's dates), with or
+/// without the new row `new` (newsId, title). Day one is a baseline of `baseline` releases; the
+/// next day's links re-send nothing; the new row is sent once, with the release's own link; the
+/// day after sends nothing.
+async fn korea_kr_sends_once_across_days(
+    page: impl Fn(u32, bool) -> Vec<u8>,
+    config_for: impl Fn(&str) -> String,
+    day: u32,
+    baseline: usize,
+    new: (&str, &str),
+) {
     let server = FeedServer::start().await;
-    let page = server.mutable("/list", "text/html; charset=UTF-8", korea_kr_page(7, &[]));
-    let config = config_text(&shipped_source("korea-kr-press", &server.url("/list")));
+    let served = server.mutable("/list", "text/html; charset=UTF-8", page(day, false));
+    let config = config_text(&config_for(&server.url("/list")));
     let state = StateDir::new();
     let (report, out) = once(&config, &state).await;
-    assert_eq!(
-        report.ingest.new_items, 3,
-        "the two ministries' rows: {out}"
-    );
+    assert_eq!(report.ingest.new_items, baseline, "the baseline: {out}");
     assert!(sent_titles(&out).is_empty(), "baseline: {out}");
 
-    *page.lock().unwrap() = korea_kr_page(8, &[]);
+    *served.lock().unwrap() = page(day + 1, false);
     let (report, out) = once(&config, &state).await;
     assert_eq!(
         report.ingest.new_items, 0,
         "the next day's links are the same releases: {out}"
     );
 
-    *page.lock().unwrap() =
-        korea_kr_page(8, &[("156738791", "AI반도체 협업포럼 개최", "산업통상부")]);
+    *served.lock().unwrap() = page(day + 1, true);
     let (_, out) = once(&config, &state).await;
-    assert_eq!(sent_titles(&out), vec!["AI반도체 협업포럼 개최"]);
+    assert_eq!(sent_titles(&out), vec![new.1]);
     assert!(
-        out.contains("pressReleaseView.do?newsId=156738791") && !out.contains("startDate"),
+        out.contains(&format!("pressReleaseView.do?newsId={}", new.0))
+            && !out.contains("startDate"),
         "the link shown is the release's, without the request's dates: {out}"
     );
-    let (_, out) = once(&config, &state).await;
+    *served.lock().unwrap() = page(day + 2, true);
+    let (report, out) = once(&config, &state).await;
     assert!(sent_titles(&out).is_empty(), "once: {out}");
+    assert_eq!(report.ingest.new_items, 0, "{out}");
+}
+
+/// korea.kr's links carry the request's dates, which move every day (reconstructed page with
+/// the two ministries' rows).
+#[tokio::test]
+async fn korea_kr_releases_are_sent_once_although_their_links_change_daily() {
+    let new = ("156738791", "AI반도체 협업포럼 개최");
+    korea_kr_sends_once_across_days(
+        |day, with_new| {
+            let row = [(new.0, new.1, "산업통상부")];
+            korea_kr_page(day, if with_new { &row } else { &[] })
+        },
+        |url| shipped_source("korea-kr-press", url),
+        7,
+        3,
+        new,
+    )
+    .await;
 }
 
 /// The shipped korea.kr source with its ministry filter replaced by `ministries` (the capture
@@ -626,10 +651,10 @@ fn korea_kr_capture(day: u32, new_rows: &[(&str, &str)]) -> Vec<u8> {
 #[tokio::test]
 async fn the_korea_kr_capture_is_read_row_by_row() {
     let server = FeedServer::start().await;
-    server.mutable(
+    server.bytes(
         "/briefing/pressReleaseList.do",
-        "text/html; charset=UTF-8",
         korea_kr_capture(8, &[]),
+        "text/html; charset=UTF-8",
     );
     let url = server.url("/briefing/pressReleaseList.do");
     let every = ["산림청", "국토교통부", "교육부", "행정중심복합도시건설청"];
@@ -685,41 +710,21 @@ async fn the_korea_kr_capture_is_read_row_by_row() {
     assert_eq!(one[0].title, "학교안전법 시행령 일부개정령안 국무회의 통과");
 }
 
-/// On the real page: the next day's links (new request dates) re-send nothing; a new row is
-/// sent once, with the release's own link.
+/// The same on the real page (its rows filtered to one ministry that has four).
 #[tokio::test]
 async fn the_korea_kr_capture_sends_a_release_once_across_days() {
-    let server = FeedServer::start().await;
-    let page = server.mutable(
-        "/list",
-        "text/html; charset=UTF-8",
-        korea_kr_capture(8, &[]),
-    );
-    let config = config_text(&shipped_korea_kr_for(
-        &server.url("/list"),
-        &["행정중심복합도시건설청"],
-    ));
-    let state = StateDir::new();
-    let (report, out) = once(&config, &state).await;
-    assert_eq!(report.ingest.new_items, 4, "the baseline: {out}");
-    assert!(sent_titles(&out).is_empty(), "baseline: {out}");
-
-    *page.lock().unwrap() = korea_kr_capture(9, &[]);
-    let (report, out) = once(&config, &state).await;
-    assert_eq!(report.ingest.new_items, 0, "the next day's links: {out}");
-
-    let new = [("156780699", "행복청, AI반도체 실증 거점 유치")];
-    *page.lock().unwrap() = korea_kr_capture(9, &new);
-    let (_, out) = once(&config, &state).await;
-    assert_eq!(sent_titles(&out), vec!["행복청, AI반도체 실증 거점 유치"]);
-    assert!(
-        out.contains("pressReleaseView.do?newsId=156780699") && !out.contains("startDate"),
-        "{out}"
-    );
-    *page.lock().unwrap() = korea_kr_capture(10, &new);
-    let (report, out) = once(&config, &state).await;
-    assert!(sent_titles(&out).is_empty(), "once: {out}");
-    assert_eq!(report.ingest.new_items, 0, "{out}");
+    let new = ("156780699", "행복청, AI반도체 실증 거점 유치");
+    korea_kr_sends_once_across_days(
+        |day, with_new| {
+            let row = [new];
+            korea_kr_capture(day, if with_new { &row } else { &[] })
+        },
+        |url| shipped_korea_kr_for(url, &["행정중심복합도시건설청"]),
+        8,
+        4,
+        new,
+    )
+    .await;
 }
 
 /// A store written before `[source.identity]` existed (keys from the whole link, no settings
