@@ -222,6 +222,7 @@ fn store_growth() {
                 deliveries: vec![],
                 history: None,
                 digests: vec![],
+                archive: None,
             })
             .collect();
         store

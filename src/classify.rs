@@ -66,8 +66,180 @@ struct Pattern {
     owners: Vec<usize>,
     /// Whether any owner belongs to a topic (anchors and global excludes alone decide nothing).
     topical: bool,
-    check_left: bool,
-    check_right: bool,
+}
+
+/// Which edges of a pattern need a word boundary in the original text (see the module doc).
+#[derive(Debug, Clone, Copy)]
+struct Edges {
+    left: bool,
+    right: bool,
+}
+
+impl Edges {
+    /// The edges of a keyword as configured (`*` at the end lifts the right edge).
+    fn of(keyword: &str) -> Edges {
+        let nfkc = normalize(keyword.trim_end_matches('*')).nfkc;
+        let first = nfkc.chars().find(|c| !is_ignorable(*c));
+        let last = nfkc.chars().rev().find(|c| !is_ignorable(*c));
+        Edges {
+            left: first.is_some_and(is_word_char),
+            right: !keyword.ends_with('*') && last.is_some_and(is_word_char),
+        }
+    }
+}
+
+/// One automaton over folded patterns, and the edge rule of each: the matching engine shared by
+/// the classifier, subscribers' watch words and `/search`, so that a word means the same
+/// everywhere.
+#[derive(Debug)]
+struct Scanner {
+    automaton: AhoCorasick,
+    edges: Vec<Edges>,
+}
+
+/// Where a pattern occurs: byte ranges in the folded text and in the NFKC original.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    pattern: usize,
+    folded: (usize, usize),
+    original: (usize, usize),
+}
+
+impl Scanner {
+    fn new(folded: &[String], edges: Vec<Edges>) -> Result<Scanner, BuildError> {
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(folded)
+            .map_err(|e| BuildError(e.to_string()))?;
+        Ok(Scanner { automaton, edges })
+    }
+
+    /// Every occurrence of every pattern in `text` that passes its edge rule, overlapping ones
+    /// included.
+    fn scan(&self, text: &Normalized, mut found: impl FnMut(Found)) {
+        for m in self.automaton.find_overlapping_iter(&text.folded) {
+            let pattern = m.pattern().as_usize();
+            let edges = self.edges[pattern];
+            let (start, end) = text.original_range(m.start(), m.end());
+            if edges.left
+                && text.nfkc[..start]
+                    .chars()
+                    .next_back()
+                    .is_some_and(is_word_char)
+            {
+                continue;
+            }
+            if edges.right && text.nfkc[end..].chars().next().is_some_and(is_word_char) {
+                continue;
+            }
+            found(Found {
+                pattern,
+                folded: (m.start(), m.end()),
+                original: (start, end),
+            });
+        }
+    }
+}
+
+/// An item's text as matching reads it: the title and the read part of the summary, each
+/// normalised once, so the classifier and the watch words share the work.
+#[derive(Debug)]
+pub struct ItemText {
+    title: Normalized,
+    summary: Normalized,
+}
+
+impl ItemText {
+    /// `title` and the first `summary_chars` characters of `summary`, normalised.
+    pub fn new(title: &str, summary: &str, summary_chars: usize) -> ItemText {
+        let read = summary
+            .char_indices()
+            .nth(summary_chars)
+            .map_or(summary, |(i, _)| &summary[..i]);
+        ItemText {
+            title: normalize(title),
+            summary: normalize(read),
+        }
+    }
+}
+
+/// A list of words matched under the classifier's rules (NFKC, spacing and punctuation ignored,
+/// Latin word edges, `*` for a prefix): subscribers' watch words and `/search` queries.
+#[derive(Debug)]
+pub struct Keywords {
+    scanner: Scanner,
+    /// For each pattern, the indices of the words (as given) that fold to it.
+    words_of: Vec<Vec<usize>>,
+    len: usize,
+}
+
+impl Keywords {
+    /// Builds the matcher. Words that fold to nothing (only punctuation) never match.
+    pub fn new<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Keywords, BuildError> {
+        let mut index: HashMap<(String, bool), usize> = HashMap::new();
+        let mut folded = Vec::new();
+        let mut edges = Vec::new();
+        let mut words_of: Vec<Vec<usize>> = Vec::new();
+        let mut len = 0;
+        for (i, word) in words.into_iter().enumerate() {
+            len = i + 1;
+            let f = fold_keyword(word);
+            if f.is_empty() {
+                continue;
+            }
+            let slot = *index
+                .entry((f.clone(), word.ends_with('*')))
+                .or_insert_with(|| {
+                    folded.push(f);
+                    edges.push(Edges::of(word));
+                    words_of.push(Vec::new());
+                    words_of.len() - 1
+                });
+            words_of[slot].push(i);
+        }
+        Ok(Keywords {
+            scanner: Scanner::new(&folded, edges)?,
+            words_of,
+            len,
+        })
+    }
+
+    /// Number of words given.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The indices of the words found in the title or the summary, ascending, each once.
+    pub fn find(&self, text: &ItemText) -> Vec<usize> {
+        let mut hit = vec![false; self.words_of.len()];
+        for field in [&text.title, &text.summary] {
+            self.scanner.scan(field, |f| hit[f.pattern] = true);
+        }
+        let mut out: Vec<usize> = hit
+            .iter()
+            .zip(&self.words_of)
+            .filter(|(h, _)| **h)
+            .flat_map(|(_, words)| words.iter().copied())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Whether any word is found.
+    pub fn matches(&self, text: &ItemText) -> bool {
+        let mut any = false;
+        for field in [&text.title, &text.summary] {
+            if !any {
+                self.scanner.scan(field, |_| any = true);
+            }
+        }
+        any
+    }
 }
 
 #[derive(Debug)]
@@ -84,7 +256,7 @@ struct Topic {
 /// The classifier built from one config load: one automaton over every keyword of every role.
 #[derive(Debug)]
 pub struct Classifier {
-    automaton: AhoCorasick,
+    scanner: Scanner,
     patterns: Vec<Pattern>,
     owners: Vec<Owner>,
     topics: Vec<Topic>,
@@ -258,13 +430,8 @@ impl Classifier {
                 }
             }
         }
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&builder.folded)
-            .map_err(|e| BuildError(e.to_string()))?;
         Ok(Classifier {
-            automaton,
+            scanner: Scanner::new(&builder.folded, builder.edges)?,
             patterns: builder.patterns,
             owners: builder.owners,
             lead_chars: classify.lead_chars,
@@ -294,28 +461,15 @@ impl Classifier {
                 .nth(self.lead_chars)
                 .map_or(text.nfkc.len(), |(i, _)| i),
         };
-        for m in self.automaton.find_overlapping_iter(&text.folded) {
-            let pattern = &self.patterns[m.pattern().as_usize()];
-            let (start, end) = text.original_range(m.start(), m.end());
-            if pattern.check_left
-                && text.nfkc[..start]
-                    .chars()
-                    .next_back()
-                    .is_some_and(is_word_char)
-            {
-                continue;
-            }
-            if pattern.check_right && text.nfkc[end..].chars().next().is_some_and(is_word_char) {
-                continue;
-            }
+        self.scanner.scan(text, |f| {
             out.push(Occurrence {
-                pattern: m.pattern().as_usize(),
+                pattern: f.pattern,
                 field,
-                folded: (m.start(), m.end()),
-                original: (start, end),
-                lead: field == Field::Summary && start < lead_end,
-            });
-        }
+                folded: f.folded,
+                original: f.original,
+                lead: field == Field::Summary && f.original.0 < lead_end,
+            })
+        });
     }
 
     fn evaluate(&self, occurrences: Vec<Occurrence>) -> Evaluation {
@@ -509,23 +663,21 @@ impl Classifier {
         pieces
     }
 
-    /// The part of a summary classification reads: its first `summary_chars` characters.
-    fn read_of<'s>(&self, summary: &'s str) -> &'s str {
-        summary
-            .char_indices()
-            .nth(self.summary_chars)
-            .map_or(summary, |(i, _)| &summary[..i])
+    /// The item's text as this classifier reads it (the summary cut at `summary_chars`).
+    pub fn read(&self, title: &str, summary: &str) -> ItemText {
+        ItemText::new(title, summary, self.summary_chars)
     }
 
     /// The topics an item belongs to, in config order.
     pub fn classify(&self, title: &str, summary: &str) -> Vec<TopicMatch> {
+        self.classify_text(&self.read(title, summary))
+    }
+
+    /// [`Classifier::classify`] of a text already read (shared with the watch words).
+    pub fn classify_text(&self, text: &ItemText) -> Vec<TopicMatch> {
         let mut occurrences = Vec::new();
-        self.occurrences(&normalize(title), Field::Title, &mut occurrences);
-        self.occurrences(
-            &normalize(self.read_of(summary)),
-            Field::Summary,
-            &mut occurrences,
-        );
+        self.occurrences(&text.title, Field::Title, &mut occurrences);
+        self.occurrences(&text.summary, Field::Summary, &mut occurrences);
         // Fast path: nothing that belongs to a topic matched.
         if !occurrences.iter().any(|o| self.patterns[o.pattern].topical) {
             return Vec::new();
@@ -556,8 +708,7 @@ impl Classifier {
 
     /// Explains the decision for every topic.
     pub fn explain(&self, title: &str, summary: &str) -> Explanation {
-        let title = normalize(title);
-        let summary = normalize(self.read_of(summary));
+        let ItemText { title, summary } = self.read(title, summary);
         let mut occurrences = Vec::new();
         self.occurrences(&title, Field::Title, &mut occurrences);
         self.occurrences(&summary, Field::Summary, &mut occurrences);
@@ -634,6 +785,7 @@ fn overrides(strong_fields: &[Field], veto_fields: &[Field]) -> bool {
 struct PatternSet {
     index: HashMap<(String, bool), usize>,
     folded: Vec<String>,
+    edges: Vec<Edges>,
     patterns: Vec<Pattern>,
     owners: Vec<Owner>,
 }
@@ -648,15 +800,11 @@ impl PatternSet {
         let slot = match self.index.get(&(folded.clone(), prefix)) {
             Some(&slot) => slot,
             None => {
-                let nfkc = normalize(keyword.trim_end_matches('*')).nfkc;
-                let first = nfkc.chars().find(|c| !is_ignorable(*c));
-                let last = nfkc.chars().rev().find(|c| !is_ignorable(*c));
                 self.folded.push(folded.clone());
+                self.edges.push(Edges::of(keyword));
                 self.patterns.push(Pattern {
                     owners: Vec::new(),
                     topical: false,
-                    check_left: first.is_some_and(is_word_char),
-                    check_right: !prefix && last.is_some_and(is_word_char),
                 });
                 self.index.insert((folded, prefix), self.patterns.len() - 1);
                 self.patterns.len() - 1
@@ -860,5 +1008,22 @@ require = [["AI", "인공지능", "반도체"]]
             c.classify("인공지능 반도체 NPU 실증", "")[0].keywords,
             vec!["인공지능 반도체", "NPU"]
         );
+    }
+
+    #[test]
+    fn keywords_follow_the_classifier_rules_and_report_which_words_matched() {
+        let words = ["퓨리오사", "HBM*", "NPU", "퓨리 오사", "!!"];
+        let k = Keywords::new(words.iter().copied()).unwrap();
+        assert_eq!(k.len(), 5);
+        let found = |title: &str, summary: &str| k.find(&ItemText::new(title, summary, 600));
+        // Spacing ignored, Hangul inside words, both spellings of one word reported.
+        assert_eq!(found("퓨리오사AI, 신규 칩 공개", ""), vec![0, 3]);
+        assert_eq!(found("HBM3E 양산", "NPU 탑재"), vec![1, 2]);
+        // Latin edges: INPUT is no NPU; a word of punctuation never matches.
+        assert!(found("INPUT 장치 !!", "").is_empty());
+        // The summary is read only up to the bound.
+        let late = format!("{}NPU", "가".repeat(10));
+        assert!(k.find(&ItemText::new("", &late, 5)).is_empty());
+        assert!(k.matches(&ItemText::new("", &late, 600)));
     }
 }

@@ -70,6 +70,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub bot: BotConfig,
     #[serde(default, rename = "topic")]
     pub topics: Vec<TopicConfig>,
 }
@@ -608,6 +610,45 @@ pub struct MetricsConfig {
     /// e.g. "127.0.0.1:9898"; off when absent. Keep it on loopback.
     #[serde(default)]
     pub listen: Option<std::net::SocketAddr>,
+}
+
+/// What subscribers may do through the bot beyond choosing topics.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotConfig {
+    /// Subscribers may add their own watch words (`/watch`): any new item of any source that
+    /// contains one reaches them, whether it matched a topic or not.
+    #[serde(default = "default_true")]
+    pub watch_words: bool,
+    /// Watch words per chat, at most (1–100).
+    #[serde(
+        default = "default_max_watch_words",
+        deserialize_with = "de_max_watch_words"
+    )]
+    pub max_watch_words: usize,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        BotConfig {
+            watch_words: true,
+            max_watch_words: default_max_watch_words(),
+        }
+    }
+}
+
+fn default_max_watch_words() -> usize {
+    20
+}
+
+fn de_max_watch_words<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = usize::deserialize(d)?;
+    if !(1..=100).contains(&n) {
+        return Err(serde::de::Error::custom(format!(
+            "max_watch_words {n} is out of range; use 1 to 100 (to turn watch words off, set watch_words = false)"
+        )));
+    }
+    Ok(n)
 }
 
 /// Logging.
@@ -1336,6 +1377,16 @@ url = "https://example.org/rss"
         assert_eq!(config.sources.len(), 1);
         assert_eq!(config.sources[0].interval, Duration::from_secs(600));
         assert_eq!(config.store.cache_size, 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn watch_word_settings_default_on_and_bad_limits_are_located() {
+        let config = Config::parse(Path::new("t.toml"), SOURCE).unwrap();
+        assert!(config.bot.watch_words);
+        assert_eq!(config.bot.max_watch_words, 20);
+        let e = err(&format!("[bot]\nmax_watch_words = 0\n{SOURCE}"));
+        assert!(e.starts_with("t.toml:2:19: "), "{e}");
+        assert!(e.contains("watch_words = false"), "{e}");
     }
 
     #[test]

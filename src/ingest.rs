@@ -10,7 +10,7 @@ use chrono::Utc;
 use sha2::Digest;
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::classify::Classifier;
+use crate::classify::{Classifier, ItemText, Keywords};
 use crate::config::{Config, SourceConfig};
 use crate::deliver::{Printer, render};
 use crate::health::Health;
@@ -103,6 +103,59 @@ struct Rules {
     classifier: Classifier,
     routes: Vec<Route>,
     admins: Vec<i64>,
+    /// `[bot] watch_words`: whether subscribers' own words are matched.
+    watch_words: bool,
+    watch: WatchIndex,
+}
+
+/// Every active subscriber's watch words in one matcher, rebuilt only when the set of words
+/// changes (a subscriber's `/watch`), not on every poll.
+#[derive(Default)]
+struct WatchIndex {
+    /// The matcher's words, sorted and distinct.
+    words: Vec<String>,
+    keywords: Option<Keywords>,
+}
+
+impl WatchIndex {
+    fn update(&mut self, subscribers: &[Subscriber]) {
+        let words: std::collections::BTreeSet<&str> = subscribers
+            .iter()
+            .filter(|s| s.active)
+            .flat_map(|s| s.watch.iter().map(String::as_str))
+            .collect();
+        if words
+            .iter()
+            .copied()
+            .eq(self.words.iter().map(String::as_str))
+        {
+            return;
+        }
+        self.words = words.into_iter().map(str::to_owned).collect();
+        self.keywords = if self.words.is_empty() {
+            None
+        } else {
+            match Keywords::new(self.words.iter().map(String::as_str)) {
+                Ok(keywords) => Some(keywords),
+                Err(e) => {
+                    tracing::error!("cannot match subscribers' watch words: {e}");
+                    None
+                }
+            }
+        };
+    }
+
+    /// The watch words `text` contains.
+    fn found(&self, text: &ItemText) -> Vec<&str> {
+        match &self.keywords {
+            None => Vec::new(),
+            Some(k) => k
+                .find(text)
+                .into_iter()
+                .map(|i| self.words[i].as_str())
+                .collect(),
+        }
+    }
 }
 
 impl Rules {
@@ -112,6 +165,8 @@ impl Rules {
                 classifier,
                 routes: routes(config, telegram),
                 admins: config.telegram.admins.clone(),
+                watch_words: config.bot.watch_words,
+                watch: WatchIndex::default(),
             }),
             Err(e) => {
                 tracing::error!("cannot build the classifier: {e}; keeping the previous rules");
@@ -158,7 +213,7 @@ impl Ingestor {
                 }
             }
             totals.polls += 1;
-            let result = self.ingest(&rules, &event.source, event.attempted_at, event.result);
+            let result = self.ingest(&mut rules, &event.source, event.attempted_at, event.result);
             if result.as_ref().is_ok_and(|(r, _)| r.queued > 0) {
                 self.queued().await;
             }
@@ -221,7 +276,7 @@ impl Ingestor {
     /// Records one poll result; returns what it did and the source's state as committed.
     fn ingest(
         &self,
-        rules: &Rules,
+        rules: &mut Rules,
         source: &SourceConfig,
         attempted_at: chrono::DateTime<Utc>,
         result: Result<PollOutcome, SourceError>,
@@ -329,7 +384,7 @@ impl Ingestor {
 
     fn commit_items(
         &self,
-        rules: &Rules,
+        rules: &mut Rules,
         source: &SourceConfig,
         mut state: SourceState,
         items: Vec<Item>,
@@ -356,29 +411,40 @@ impl Ingestor {
         };
         let now = Utc::now();
         // Subscribers are read once per poll, and only when something may go out to them.
-        let mut subscribers: Option<Vec<Subscriber>> = None;
+        let subscribers = if self.telegram && fresh.len() > send_from {
+            self.store.subscribers()?
+        } else {
+            Vec::new()
+        };
+        if rules.watch_words {
+            rules.watch.update(&subscribers);
+        }
+        let rules = &*rules;
         let mut previews = Vec::new();
         let mut entries = Vec::with_capacity(fresh.len());
         for (i, (item, title_key)) in fresh.into_iter().enumerate() {
-            let topics = rules.classifier.classify(&item.title, &item.summary);
+            let text = rules.classifier.read(&item.title, &item.summary);
+            let topics = rules.classifier.classify_text(&text);
             for topic in &topics {
                 metrics::counter!(crate::metrics::MATCHED, "topic" => topic.id.clone())
                     .increment(1);
             }
+            let sends = i >= send_from;
             let key = item.key.clone();
+            let notice = Notice {
+                source_id: id.to_owned(),
+                source_name: source.name.clone(),
+                ministry: source.ministry.clone(),
+                item,
+                topics,
+                seen_at: now,
+                watched: Vec::new(),
+            };
             let mut deliveries = Vec::new();
             let mut digests = Vec::new();
             let mut history = None;
-            if !topics.is_empty() {
-                let notice = Notice {
-                    source_id: id.to_owned(),
-                    source_name: source.name.clone(),
-                    ministry: source.ministry.clone(),
-                    item,
-                    topics,
-                    seen_at: now,
-                };
-                if i >= send_from {
+            if !notice.topics.is_empty() {
+                if sends {
                     deliveries = rules
                         .routes
                         .iter()
@@ -390,18 +456,18 @@ impl Ingestor {
                             plain: false,
                         })
                         .collect();
-                    if self.telegram {
-                        let subscribers = match &subscribers {
-                            Some(s) => s,
-                            None => subscribers.insert(self.store.subscribers()?),
-                        };
-                        fan_out(&notice, subscribers, &mut deliveries, &mut digests);
-                    }
-                    history = Some(notice);
                 } else {
-                    history = Some(notice.clone());
-                    previews.push(notice);
+                    previews.push(notice.clone());
                 }
+                history = Some(notice.clone());
+            }
+            if sends && !subscribers.is_empty() {
+                let found = if rules.watch_words {
+                    rules.watch.found(&text)
+                } else {
+                    Vec::new()
+                };
+                fan_out(&notice, &subscribers, &found, &mut deliveries, &mut digests);
             }
             entries.push(PollEntry {
                 key,
@@ -409,6 +475,7 @@ impl Ingestor {
                 deliveries,
                 history,
                 digests,
+                archive: Some(notice),
             });
         }
         state.baselined = true;
@@ -465,29 +532,43 @@ impl Ingestor {
     }
 }
 
-/// Adds a notice's deliveries to the subscribers who want it: a message in the outbox, or a
-/// place in the digest queue for those on a daily digest. A chat that is also a configured
-/// destination gets the notice once.
+/// Adds a notice's deliveries to the subscribers who want it — for one of their topics, or for
+/// one of their watch words `found` in the item — each with its own copy (which names the watch
+/// words that brought it): a message in the outbox, or a place in the digest queue for those on
+/// a daily digest. A chat gets the notice once, whatever brought it, also when it is a
+/// configured destination.
 fn fan_out(
     notice: &Notice,
     subscribers: &[Subscriber],
+    found: &[&str],
     deliveries: &mut Vec<Delivery>,
-    digests: &mut Vec<i64>,
+    digests: &mut Vec<(i64, Notice)>,
 ) {
     for subscriber in subscribers {
-        if !subscriber.wants(notice.topics.iter().map(|t| t.id.as_str())) {
+        if !subscriber.active {
+            continue;
+        }
+        let watched: Vec<String> = subscriber
+            .watch
+            .iter()
+            .filter(|w| found.contains(&w.as_str()))
+            .cloned()
+            .collect();
+        if watched.is_empty() && !subscriber.wants(notice.topics.iter().map(|t| t.id.as_str())) {
             continue;
         }
         let destination = subscriber.destination();
         if deliveries.iter().any(|d| d.destination == destination) {
             continue;
         }
+        let mut copy = notice.clone();
+        copy.watched = watched;
         if subscriber.digest_at.is_some() {
-            digests.push(subscriber.chat);
+            digests.push((subscriber.chat, copy));
         } else {
             deliveries.push(Delivery {
                 destination,
-                payload: Payload::Notice(notice.clone()),
+                payload: Payload::Notice(copy),
                 attempts: 0,
                 plain: false,
             });

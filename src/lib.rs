@@ -134,12 +134,13 @@ async fn prune_daily(
         wait = Duration::from_secs(24 * 3600);
         let keep = config.borrow().store.keep_seen;
         match store.prune_seen(keep, false) {
-            Ok(report) if report.seen_total() == 0 => {}
+            Ok(report) if report.seen_total() + report.archived == 0 => {}
             Ok(report) => tracing::info!(
-                "pruned {} seen items not listed by their source for {} ({} older ones kept: still listed)",
+                "pruned {} seen items not listed by their source for {} ({} older ones kept: still listed) and {} archived items dated before then",
                 report.seen_total(),
                 items::format_duration(keep),
-                report.kept_listed
+                report.kept_listed,
+                report.archived
             ),
             Err(e) => tracing::error!("pruning the store failed: {e}; retrying tomorrow"),
         }

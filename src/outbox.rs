@@ -19,6 +19,10 @@ pub struct Notice {
     pub topics: Vec<TopicMatch>,
     /// When the item was first seen; shown when the source gave no date.
     pub seen_at: chrono::DateTime<chrono::Utc>,
+    /// The recipient's own watch words the item contains (`/watch`): set on the copy made for
+    /// one chat, empty on the shared copy (history, channels).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watched: Vec<String>,
 }
 
 /// Where a delivery goes.

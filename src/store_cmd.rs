@@ -96,6 +96,10 @@ fn execute(
             for (source, count) in &report.seen {
                 println!("  {source}: {count}");
             }
+            println!(
+                "{verb} {} archived items (what /search finds) dated before then",
+                report.archived
+            );
             if dry_run {
                 println!("dry run: nothing was changed");
             }

@@ -21,6 +21,10 @@ pub fn command_list(lang: Lang) -> Vec<(&'static str, &'static str)> {
             ("unsubscribe", "구독 해지: /unsubscribe 주제… 또는 all"),
             ("mysubs", "내 구독 보기"),
             ("recent", "최근 알림: /recent [주제] [개수]"),
+            ("watch", "내 키워드 알림: /watch 키워드…"),
+            ("unwatch", "키워드 알림 해지: /unwatch 키워드… 또는 all"),
+            ("watches", "내 키워드 보기"),
+            ("search", "지난 소식 검색: /search 검색어 [개수]"),
             ("digest", "하루 한 번 요약: /digest on [HH:MM] | off"),
             ("stop", "모든 구독 해지, 대화 기록 삭제"),
             ("help", "도움말"),
@@ -32,6 +36,10 @@ pub fn command_list(lang: Lang) -> Vec<(&'static str, &'static str)> {
             ("unsubscribe", "Unsubscribe: /unsubscribe topic… or all"),
             ("mysubs", "My subscriptions"),
             ("recent", "Recent notices: /recent [topic] [count]"),
+            ("watch", "Your own words: /watch word…"),
+            ("unwatch", "Stop watching: /unwatch word… or all"),
+            ("watches", "Your watch words"),
+            ("search", "Search past items: /search words [count]"),
             ("digest", "One daily summary: /digest on [HH:MM] | off"),
             ("stop", "Unsubscribe from everything and forget this chat"),
             ("help", "Help"),
@@ -80,11 +88,16 @@ pub fn help(lang: Lang, admin: bool) -> String {
     match lang {
         Lang::Ko => out.push_str(
             "\n그룹에서는 그룹 관리자만 구독을 바꿀 수 있습니다. 주제는 id나 이름으로 지정합니다 \
-             (예: <code>/subscribe ai_chip_npu 인재</code>).",
+             (예: <code>/subscribe ai_chip_npu 인재</code>).\n\
+             주제 밖의 관심사는 키워드로: <code>/watch 퓨리오사</code> 하면 그 말이 들어간 새 소식이 \
+             주제와 상관없이 옵니다(👀 표시). 지난 소식은 <code>/search 검색어</code>로 찾습니다.",
         ),
         Lang::En => out.push_str(
             "\nIn groups only the group's administrators can change subscriptions. Name topics by \
-             id or by name (e.g. <code>/subscribe ai_chip_npu talent</code>).",
+             id or by name (e.g. <code>/subscribe ai_chip_npu talent</code>).\n\
+             Follow your own words too: after <code>/watch FuriosaAI</code> every new item that \
+             contains it reaches you, whatever its topic (marked 👀). Find past items with \
+             <code>/search words</code>.",
         ),
     }
     if admin {
@@ -309,8 +322,8 @@ pub fn subscribe_usage(lang: Lang, valid: &[TopicLine]) -> String {
     format!("{head}\n\n{}", topics(lang, valid))
 }
 
-pub fn mysubs(lang: Lang, names: &[&str], digest: Option<NaiveTime>) -> String {
-    if names.is_empty() {
+pub fn mysubs(lang: Lang, names: &[&str], watch: &[&str], digest: Option<NaiveTime>) -> String {
+    if names.is_empty() && watch.is_empty() {
         return match lang {
             Lang::Ko => "구독 중인 주제가 없습니다. /topics 로 골라 보세요.".into(),
             Lang::En => "You have no topics yet. Choose some with /topics.".into(),
@@ -322,10 +335,210 @@ pub fn mysubs(lang: Lang, names: &[&str], digest: Option<NaiveTime>) -> String {
         (Lang::En, Some(t)) => format!("Delivery: one daily summary at {} KST", t.format("%H:%M")),
         (Lang::En, None) => "Delivery: each notice as it comes".to_owned(),
     };
-    match lang {
-        Lang::Ko => format!("<b>내 구독</b>\n{}\n\n{mode}", names_list(names)),
-        Lang::En => format!("<b>My subscriptions</b>\n{}\n\n{mode}", names_list(names)),
+    let topics = if names.is_empty() {
+        match lang {
+            Lang::Ko => "주제 없음 (/topics)".to_owned(),
+            Lang::En => "no topics (/topics)".to_owned(),
+        }
+    } else {
+        names_list(names)
+    };
+    let mut out = match lang {
+        Lang::Ko => format!("<b>내 구독</b>\n{topics}"),
+        Lang::En => format!("<b>My subscriptions</b>\n{topics}"),
+    };
+    if !watch.is_empty() {
+        out.push_str(&match lang {
+            Lang::Ko => format!("\n\n<b>내 키워드</b> 👀\n{}", names_list(watch)),
+            Lang::En => format!("\n\n<b>Watch words</b> 👀\n{}", names_list(watch)),
+        });
     }
+    out.push_str(&format!("\n\n{mode}"));
+    out
+}
+
+/// Why a watch word was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WordRefusal {
+    /// Fewer than 2 or more than 40 characters.
+    Length { chars: usize },
+    /// Nothing to match once spacing and punctuation are ignored.
+    NoLetters,
+    /// Under two Hangul syllables or three letters: it would be found inside too many words.
+    TooShort,
+    /// It occurs in `percent` % of the `sample` latest items.
+    TooGeneric { percent: u32, sample: usize },
+    /// The chat already has `max` words.
+    Limit { max: usize },
+}
+
+/// A watch word and why it was refused, in the chat's language (HTML).
+fn refusal(lang: Lang, word: &str, why: &WordRefusal) -> String {
+    let word = encode_text(word);
+    let reason = match (lang, why) {
+        (Lang::Ko, WordRefusal::Length { chars }) => format!("{chars}자입니다. 2–40자로 써 주세요"),
+        (Lang::En, WordRefusal::Length { chars }) => {
+            format!("{chars} characters; use 2 to 40")
+        }
+        (Lang::Ko, WordRefusal::NoLetters) => "글자나 숫자가 없습니다".to_owned(),
+        (Lang::En, WordRefusal::NoLetters) => "it has no letters or digits".to_owned(),
+        (Lang::Ko, WordRefusal::TooShort) => {
+            "너무 짧습니다. 한글 두 글자 또는 세 글자 이상으로 써 주세요".to_owned()
+        }
+        (Lang::En, WordRefusal::TooShort) => {
+            "too short: use at least two Hangul syllables or three letters".to_owned()
+        }
+        (Lang::Ko, WordRefusal::TooGeneric { percent, sample }) => format!(
+            "너무 흔합니다. 최근 소식 {sample}건 중 {percent}%에 나옵니다. 더 구체적인 말로 써 주세요"
+        ),
+        (Lang::En, WordRefusal::TooGeneric { percent, sample }) => format!(
+            "too common: it is in {percent}% of the latest {sample} items; try a more specific word"
+        ),
+        (Lang::Ko, WordRefusal::Limit { max }) => {
+            format!("키워드는 채팅마다 {max}개까지입니다. /unwatch 로 정리해 주세요")
+        }
+        (Lang::En, WordRefusal::Limit { max }) => {
+            format!("a chat may watch {max} words; remove some with /unwatch")
+        }
+    };
+    format!("✗ {word} — {reason}")
+}
+
+/// The chat's watch words, numbered against the limit (HTML), or how to add some.
+pub fn watches(lang: Lang, words: &[&str], max: usize) -> String {
+    if words.is_empty() {
+        return match lang {
+            Lang::Ko => {
+                "등록한 키워드가 없습니다. <code>/watch 퓨리오사</code>처럼 등록하면, 주제와 \
+                상관없이 그 말이 들어간 새 소식을 보내 드립니다."
+                    .into()
+            }
+            Lang::En => {
+                "You watch no words yet. With <code>/watch FuriosaAI</code>, every new item \
+                that contains the word reaches you, whatever its topic."
+                    .into()
+            }
+        };
+    }
+    match lang {
+        Lang::Ko => format!(
+            "<b>내 키워드</b> 👀 ({}/{max})\n{}\n\n해지: <code>/unwatch 키워드</code> 또는 <code>/unwatch all</code>",
+            words.len(),
+            names_list(words)
+        ),
+        Lang::En => format!(
+            "<b>Watch words</b> 👀 ({}/{max})\n{}\n\nRemove: <code>/unwatch word</code> or <code>/unwatch all</code>",
+            words.len(),
+            names_list(words)
+        ),
+    }
+}
+
+/// `/watch` with no words.
+pub fn watch_usage(lang: Lang, words: &[&str], max: usize) -> String {
+    let head = match lang {
+        Lang::Ko => {
+            "사용법: <code>/watch 키워드…</code> (여럿은 띄어 쓰거나, 띄어쓰기가 있는 말은 \
+            <code>\"AI 기본법\"</code>처럼 따옴표로). 띄어쓰기와 문장부호는 무시하며, 영문은 단어 \
+            단위로 찾습니다(<code>HBM*</code>는 HBM3E도 찾음)."
+        }
+        Lang::En => {
+            "Usage: <code>/watch word…</code> (several separated by spaces; quote a phrase: \
+            <code>\"AI basic act\"</code>). Spacing and punctuation are ignored; Latin words match \
+            whole (<code>HBM*</code> also finds HBM3E)."
+        }
+    };
+    format!("{head}\n\n{}", watches(lang, words, max))
+}
+
+/// What `/watch` did.
+pub fn watched(
+    lang: Lang,
+    added: &[&str],
+    already: &[&str],
+    refused: &[(String, WordRefusal)],
+    all: &[&str],
+    max: usize,
+) -> String {
+    let mut lines = named_lines(
+        lang,
+        &[
+            ("등록했습니다", "Now watching", added),
+            ("이미 등록됨", "Already watched", already),
+        ],
+    );
+    lines.extend(refused.iter().map(|(w, why)| refusal(lang, w, why)));
+    format!("{}\n\n{}", lines.join("\n"), watches(lang, all, max))
+}
+
+/// What `/unwatch` did.
+pub fn unwatched(
+    lang: Lang,
+    removed: &[&str],
+    unknown: &[&str],
+    all: &[&str],
+    max: usize,
+) -> String {
+    let mut lines = named_lines(
+        lang,
+        &[
+            ("해지했습니다", "No longer watching", removed),
+            ("등록되지 않은 키워드", "Not watched", unknown),
+        ],
+    );
+    if lines.is_empty() {
+        lines.push(match lang {
+            Lang::Ko => {
+                "사용법: <code>/unwatch 키워드…</code> 또는 <code>/unwatch all</code>".into()
+            }
+            Lang::En => "Usage: <code>/unwatch word…</code> or <code>/unwatch all</code>".into(),
+        });
+    }
+    format!("{}\n\n{}", lines.join("\n"), watches(lang, all, max))
+}
+
+pub fn watch_disabled(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => "이 봇에서는 키워드 알림을 쓸 수 없습니다. 주제 구독은 /topics 입니다.".into(),
+        Lang::En => "Watch words are turned off on this bot. Topics: /topics".into(),
+    }
+}
+
+pub fn search_usage(lang: Lang) -> String {
+    match lang {
+        Lang::Ko => {
+            "사용법: <code>/search 검색어 [개수]</code> — 주제와 상관없이 지금까지 본 모든 \
+            소식의 제목과 요약에서 찾습니다 (예: <code>/search 퓨리오사 10</code>)."
+                .into()
+        }
+        Lang::En => "Usage: <code>/search words [count]</code> — looks through the titles and \
+            summaries of every item seen, matched or not (e.g. <code>/search FuriosaAI 10</code>)."
+            .into(),
+    }
+}
+
+/// Heading of a `/search` answer (plain text).
+pub fn search_heading_plain(lang: Lang, query: &str, count: usize) -> String {
+    match lang {
+        Lang::Ko => format!("검색 \"{query}\" — 최신 {count}건"),
+        Lang::En => format!("Search \"{query}\" — latest {count}"),
+    }
+}
+
+pub fn search_empty(lang: Lang, query: &str, kept: &str) -> String {
+    let query = encode_text(query);
+    match lang {
+        Lang::Ko => format!(
+            "\"{query}\"이(가) 들어간 소식이 없습니다 (최근 {kept} 동안 본 소식에서 찾았습니다)."
+        ),
+        Lang::En => {
+            format!("No item contains \"{query}\" (searched everything seen in the last {kept}).")
+        }
+    }
+}
+
+pub fn search_refused(lang: Lang, query: &str, why: &WordRefusal) -> String {
+    refusal(lang, query, why)
 }
 
 /// Heading of a `/recent` answer (plain text).
@@ -510,6 +723,8 @@ pub struct Status {
     pub dead_letters: usize,
     pub subscribers_active: usize,
     pub subscribers_total: usize,
+    /// Active chats with at least one watch word.
+    pub watching: usize,
 }
 
 pub fn status(lang: Lang, s: &Status) -> String {
@@ -519,22 +734,24 @@ pub fn status(lang: Lang, s: &Status) -> String {
     };
     let mut out = match lang {
         Lang::Ko => format!(
-            "<b>policy-watch {}</b>\n가동 시간 {}\n발송 대기 {} · 보류(dead letter) {}\n구독자 {} (전체 {})\n",
+            "<b>policy-watch {}</b>\n가동 시간 {}\n발송 대기 {} · 보류(dead letter) {}\n구독자 {} (전체 {}) · 키워드 알림 {}\n",
             s.version,
             s.uptime,
             s.outbox,
             s.dead_letters,
             s.subscribers_active,
-            s.subscribers_total
+            s.subscribers_total,
+            s.watching
         ),
         Lang::En => format!(
-            "<b>policy-watch {}</b>\nup {}\noutbox {} · dead letters {}\nsubscribers {} active ({} total)\n",
+            "<b>policy-watch {}</b>\nup {}\noutbox {} · dead letters {}\nsubscribers {} active ({} total) · {} with watch words\n",
             s.version,
             s.uptime,
             s.outbox,
             s.dead_letters,
             s.subscribers_active,
-            s.subscribers_total
+            s.subscribers_total,
+            s.watching
         ),
     };
     for (shown, src) in s.sources.iter().enumerate() {
@@ -608,6 +825,7 @@ mod tests {
             dead_letters: 0,
             subscribers_active: 1,
             subscribers_total: 1,
+            watching: 0,
         };
         for lang in [Lang::Ko, Lang::En] {
             let text = status(lang, &long);

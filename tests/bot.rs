@@ -732,6 +732,7 @@ fn notice(title: &str, topic: &str) -> policy_watch::outbox::Notice {
             keywords: vec![],
         }],
         seen_at: chrono::Utc::now(),
+        watched: vec![],
     }
 }
 
@@ -742,7 +743,8 @@ fn queue_for_digest(store: &Store, chat: i64, title: &str) {
         title_key: None,
         deliveries: vec![],
         history: Some(notice(title, "chips")),
-        digests: vec![chat],
+        digests: vec![(chat, notice(title, "chips"))],
+        archive: None,
     };
     let report = store
         .commit_poll(
@@ -970,5 +972,270 @@ async fn commands_say_what_they_did() {
         reply.contains("모르는 주제입니다") && reply.chars().count() < 1500,
         "{reply}"
     );
+    daemon.stop().await;
+}
+
+/// Waits until the item titled `title` is in the archive (matched or not) and nothing waits in
+/// the outbox.
+async fn archived(store: &Store, title: &str) {
+    eventually(&format!("{title} archived and delivered"), || {
+        let seen = store
+            .archived(100)
+            .unwrap()
+            .iter()
+            .any(|n| n.item.title == title);
+        (seen && store.outbox_len() == 0).then_some(())
+    })
+    .await;
+}
+
+/// The messages to `chat` that are notices (not answers): they carry the feed's links.
+fn notices_to(tg: &TelegramServer, chat: &str) -> Vec<Sent> {
+    tg.sent_to(chat)
+        .into_iter()
+        .filter(|s| s.text.contains("https://f.example/"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_words_bring_any_item_containing_them_to_that_chat_once() {
+    let world = World::new(None, &[("old", "퓨리오사 옛 소식 (기준선)")]).await;
+    let (tg, feed) = (&world.tg, &world.feed);
+    let daemon = world.start();
+    let store = daemon.store.clone();
+    let (alice, bob, carol) = (4101, 4102, 4103);
+
+    // Alice watches two words (one with odd spacing) and takes a topic; Bob only the topic.
+    tg.user_says(alice, "ko", "/watch 퓨리오사 \"리벨 리온\"");
+    let reply = nth_reply(tg, &chat(alice), 1).await;
+    assert!(
+        reply.visible.contains("등록했습니다: 퓨리오사, 리벨 리온"),
+        "{}",
+        reply.visible
+    );
+    assert!(reply.visible.contains("(2/20)"), "{}", reply.visible);
+    tg.user_says(alice, "ko", "/subscribe chips");
+    nth_reply(tg, &chat(alice), 2).await;
+    tg.user_says(bob, "ko", "/subscribe chips");
+    nth_reply(tg, &chat(bob), 1).await;
+    // Carol watches a word on a daily digest: it waits in her queue.
+    tg.user_says(carol, "ko", "/watch 리벨리온");
+    nth_reply(tg, &chat(carol), 1).await;
+    tg.user_says(carol, "ko", "/digest on 23:59");
+    nth_reply(tg, &chat(carol), 2).await;
+
+    // An item of no topic with Alice's word reaches Alice alone, saying why.
+    feed.publish("w1", "퓨리오사, 차세대 서버 출시 행사 개최");
+    archived(&store, "퓨리오사, 차세대 서버 출시 행사 개최").await;
+    let to_alice = notices_to(tg, &chat(alice));
+    assert_eq!(to_alice.len(), 1, "{to_alice:#?}");
+    assert!(
+        to_alice[0].visible.contains("👀 퓨리오사"),
+        "{}",
+        to_alice[0].visible
+    );
+    assert!(notices_to(tg, &chat(bob)).is_empty());
+    assert!(notices_to(tg, &chat(carol)).is_empty());
+    assert!(
+        store.recent(None, 10).unwrap().is_empty(),
+        "an item of no topic is no /recent notice"
+    );
+
+    // On Alice's topic and with both her words: once, with the topic and the words; Bob gets
+    // it for the topic, without Alice's words; Carol's copy waits for her digest.
+    feed.publish("w2", "리벨리온·퓨리오사 NPU 양산 협력");
+    archived(&store, "리벨리온·퓨리오사 NPU 양산 협력").await;
+    let to_alice = notices_to(tg, &chat(alice));
+    assert_eq!(to_alice.len(), 2, "{to_alice:#?}");
+    let both = &to_alice[1].visible;
+    assert!(
+        both.contains("#AI반도체") && both.contains("👀 리벨 리온, 퓨리오사"),
+        "{both}"
+    );
+    let to_bob = notices_to(tg, &chat(bob));
+    assert_eq!(to_bob.len(), 1);
+    assert!(!to_bob[0].visible.contains("👀"), "{}", to_bob[0].visible);
+    let queued = store.digest_queue(carol).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].watched, vec!["리벨리온".to_owned()]);
+    assert!(notices_to(tg, &chat(carol)).is_empty());
+
+    // /mysubs and /watches show the words.
+    tg.user_says(alice, "ko", "/mysubs");
+    let reply = nth_reply(tg, &chat(alice), 3 + 2).await;
+    assert!(
+        reply.visible.contains("내 키워드") && reply.visible.contains("• 퓨리오사"),
+        "{}",
+        reply.visible
+    );
+
+    // A restart keeps the words.
+    drop(store);
+    daemon.stop().await;
+    let daemon = world.start();
+    let store = daemon.store.clone();
+    feed.publish("w3", "퓨리오사 신규 투자 유치");
+    archived(&store, "퓨리오사 신규 투자 유치").await;
+    assert_eq!(notices_to(tg, &chat(alice)).len(), 3);
+    tg.user_says(ADMIN, "en", "/status");
+    let status = nth_reply(tg, &chat(ADMIN), 1).await.visible;
+    assert!(status.contains("· 2 with watch words"), "{status}");
+
+    // /unwatch by another spelling; then nothing more for that word.
+    let before = tg.sent_to(&chat(alice)).len();
+    tg.user_says(alice, "ko", "/unwatch 퓨리 오사");
+    let reply = nth_reply(tg, &chat(alice), before + 1).await;
+    assert!(
+        reply.visible.contains("해지했습니다: 퓨리오사") && reply.visible.contains("(1/20)"),
+        "{}",
+        reply.visible
+    );
+    feed.publish("w4", "퓨리오사 해외 법인 설립");
+    archived(&store, "퓨리오사 해외 법인 설립").await;
+    assert_eq!(notices_to(tg, &chat(alice)).len(), 3, "unwatched");
+    tg.user_says(alice, "ko", "/unwatch all");
+    let reply = nth_reply(tg, &chat(alice), before + 2).await;
+    assert!(
+        reply.visible.contains("해지했습니다: 리벨 리온"),
+        "{}",
+        reply.visible
+    );
+    assert!(store.subscriber(alice).unwrap().unwrap().watch.is_empty());
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_words_are_refused_with_reasons() {
+    // 60 items of history, a third of them about 반도체: enough to call 반도체 too common.
+    let history: Vec<(String, String)> = (0..60)
+        .map(|i| {
+            let title = if i % 3 == 0 {
+                format!("반도체 수출 동향 {i}호")
+            } else {
+                format!("지역 과학관 행사 안내 {i}호")
+            };
+            (format!("h{i}"), title)
+        })
+        .collect();
+    let history: Vec<(&str, &str)> = history
+        .iter()
+        .map(|(g, t)| (g.as_str(), t.as_str()))
+        .collect();
+    let tg = &TelegramServer::start(None).await;
+    let feed = Feed::start(&history).await;
+    let dir = tempfile::tempdir().unwrap();
+    let topics = format!("[bot]\nmax_watch_words = 3\n\n{TOPICS}");
+    let path = write_config(dir.path(), &feed, tg, &topics);
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    eventually("the baseline archived", || {
+        (store.archived(100).unwrap().len() == 60).then_some(())
+    })
+    .await;
+    let (user, group, member) = (4201, -1004204204, 4202);
+
+    tg.user_says(user, "ko", "/watch 칩 AI -- 반도체 퓨리오사");
+    let reply = nth_reply(tg, &chat(user), 1).await.visible;
+    for expected in [
+        "✗ 칩 — 1자입니다. 2–40자로 써 주세요",
+        "✗ AI — 너무 짧습니다",
+        "✗ -- — 글자나 숫자가 없습니다",
+        "✗ 반도체 — 너무 흔합니다. 최근 소식 60건 중 33%",
+        "등록했습니다: 퓨리오사",
+    ] {
+        assert!(reply.contains(expected), "{expected:?} in {reply}");
+    }
+    assert_eq!(
+        store.subscriber(user).unwrap().unwrap().watch,
+        BTreeSet::from(["퓨리오사".to_owned()])
+    );
+
+    // The limit (3 here): the fourth is refused, and a word already watched is said so.
+    tg.user_says(user, "en", "/watch 리벨리온 모아팹 딥엑스 \"퓨리 오사\"");
+    let reply = nth_reply(tg, &chat(user), 2).await.visible;
+    assert!(
+        reply.contains("Now watching: 리벨리온, 모아팹")
+            && reply.contains("Already watched: 퓨리오사")
+            && reply.contains("✗ 딥엑스 — a chat may watch 3 words"),
+        "{reply}"
+    );
+    assert_eq!(store.subscriber(user).unwrap().unwrap().watch.len(), 3);
+
+    // In a group only administrators change watch words; anyone may list them.
+    tg.set_member(group, member, GroupRole::Member);
+    tg.member_says(group, member, "/watch 퓨리오사");
+    let reply = nth_reply(tg, &group.to_string(), 1).await.visible;
+    assert!(reply.contains("그룹 관리자만"), "{reply}");
+    assert_eq!(store.subscriber(group).unwrap(), None);
+    tg.member_says(group, member, "/watches");
+    let reply = nth_reply(tg, &group.to_string(), 2).await.visible;
+    assert!(reply.contains("등록한 키워드가 없습니다"), "{reply}");
+    drop(store);
+    daemon.stop().await;
+
+    // Watch words turned off: /watch is refused and stored words bring nothing.
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "max_watch_words = 3",
+        "max_watch_words = 3\nwatch_words = false",
+    );
+    std::fs::write(&path, text).unwrap();
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    tg.user_says(user, "ko", "/watch 딥엑스");
+    let reply = nth_reply(tg, &chat(user), 3).await.visible;
+    assert!(reply.contains("키워드 알림을 쓸 수 없습니다"), "{reply}");
+    feed.publish("off", "퓨리오사 신제품 발표");
+    archived(&store, "퓨리오사 신제품 발표").await;
+    assert!(notices_to(tg, &chat(user)).is_empty());
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_items_of_no_topic_newest_first_and_respects_n() {
+    let world = World::new(
+        None,
+        &[
+            ("q1", "양자 컴퓨팅 연구센터 개소"),
+            ("q2", "우주항공 정책 설명회"),
+            ("q3", "양자암호 통신망 구축 착수"),
+        ],
+    )
+    .await;
+    let (tg, feed) = (&world.tg, &world.feed);
+    let daemon = world.start();
+    let store = daemon.store.clone();
+    archived(&store, "양자암호 통신망 구축 착수").await;
+    feed.publish("q4", "양자 센서 실증 사업 공고");
+    archived(&store, "양자 센서 실증 사업 공고").await;
+    let user = 4301;
+
+    // Newest first, only as many as asked, matched topic or not.
+    tg.user_says(user, "ko", "/search 양자 2");
+    let reply = nth_reply(tg, &chat(user), 1).await.visible;
+    assert!(reply.contains("검색 \"양자\" — 최신 2건"), "{reply}");
+    let sensor = reply.find("양자 센서").expect("newest listed");
+    let crypto = reply.find("양자암호").expect("second listed");
+    assert!(sensor < crypto, "{reply}");
+    assert!(!reply.contains("연구센터"), "only 2: {reply}");
+
+    // Default count, spacing ignored: "양자 암호" finds 양자암호.
+    tg.user_says(user, "ko", "/search 양자 암호");
+    let reply = nth_reply(tg, &chat(user), 2).await.visible;
+    assert!(
+        reply.contains("최신 1건") && reply.contains("양자암호 통신망"),
+        "{reply}"
+    );
+
+    // Nothing found, and no query at all.
+    tg.user_says(user, "ko", "/search 핵융합");
+    let reply = nth_reply(tg, &chat(user), 3).await.visible;
+    assert!(
+        reply.contains("\"핵융합\"이(가) 들어간 소식이 없습니다"),
+        "{reply}"
+    );
+    tg.user_says(user, "en", "/search");
+    let reply = nth_reply(tg, &chat(user), 4).await.visible;
+    assert!(reply.contains("Usage: /search"), "{reply}");
     daemon.stop().await;
 }

@@ -188,6 +188,7 @@ async fn store_prune_dry_run_changes_nothing() {
         deliveries: Vec::new(),
         history: None,
         digests: Vec::new(),
+        archive: None,
     };
     let mut listing = policy_watch::store::Listing::default();
     listing.push("g:kept", None);

@@ -22,9 +22,11 @@ fn notice(title: String, summary: String, link: Option<String>, keywords: Vec<St
             id: "t".into(),
             name: "T".into(),
             hashtag: "#AI반도체".into(),
-            keywords,
+            keywords: keywords.clone(),
         }],
         seen_at: Utc::now(),
+        // Watch words are typed by users: as hostile as anything a feed sends.
+        watched: keywords,
     }
 }
 

@@ -30,6 +30,10 @@ pub enum Command {
     Unsubscribe(String),
     Mysubs,
     Recent(String),
+    Watch(String),
+    Unwatch(String),
+    Watches,
+    Search(String),
     Digest(String),
     Stop,
     Status,
@@ -125,12 +129,17 @@ impl Bot {
                     Some(s) => {
                         let names = self.names(&s.topics);
                         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                        text::mysubs(lang, &names, s.digest_at)
+                        let watch: Vec<&str> = s.watch.iter().map(String::as_str).collect();
+                        text::mysubs(lang, &names, &watch, s.digest_at)
                     }
                 };
                 self.reply(cx.chat, &reply, None).await;
             }
             Command::Recent(args) => self.recent(cx, &args).await?,
+            Command::Watch(args) => self.watch(cx, &args).await?,
+            Command::Unwatch(args) => self.unwatch(cx, &args).await?,
+            Command::Watches => self.watches(cx).await?,
+            Command::Search(args) => self.search(cx, &args).await?,
             Command::Digest(args) => self.digest(cx, &args).await?,
             Command::Stop => {
                 self.store.forget_subscriber(cx.chat)?;
@@ -470,6 +479,10 @@ impl Bot {
             dead_letters: self.store.stats()?.dead_letters,
             subscribers_active: subscribers.iter().filter(|s| s.active).count(),
             subscribers_total: subscribers.len(),
+            watching: subscribers
+                .iter()
+                .filter(|s| s.active && !s.watch.is_empty())
+                .count(),
         })
     }
 }

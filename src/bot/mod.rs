@@ -20,6 +20,7 @@
 mod commands;
 mod replies;
 mod topics;
+mod words;
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
@@ -314,7 +315,12 @@ impl Bot {
         }
         let changes = matches!(
             &command,
-            Command::Start(_) | Command::Subscribe(_) | Command::Unsubscribe(_) | Command::Stop
+            Command::Start(_)
+                | Command::Subscribe(_)
+                | Command::Unsubscribe(_)
+                | Command::Stop
+                | Command::Watch(_)
+                | Command::Unwatch(_)
         ) || matches!(&command, Command::Digest(args) if !args.trim().is_empty());
         if changes && !context.may_change {
             context.may_change = match from {

@@ -25,19 +25,32 @@ struct Parts {
     title: String,
     link: Option<String>,
     meta: String,
+    /// Topics and, on a chat's own copy, the watch words that brought it.
     topics: Option<String>,
     snippet: String,
 }
 
 fn parts(notice: &Notice) -> Parts {
     let item = &notice.item;
+    let lines: Vec<String> = [
+        (!notice.topics.is_empty()).then(|| topics_line(notice)),
+        watched_line(notice),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     Parts {
         title: item.title.clone(),
         link: item.link.clone(),
         meta: meta_line(notice),
-        topics: (!notice.topics.is_empty()).then(|| topics_line(notice)),
+        topics: (!lines.is_empty()).then(|| lines.join("\n")),
         snippet: truncate_chars(&item.summary, SNIPPET_CHARS),
     }
+}
+
+/// `👀 퓨리오사, 리벨리온`: the recipient's watch words the item contains.
+pub fn watched_line(notice: &Notice) -> Option<String> {
+    (!notice.watched.is_empty()).then(|| format!("👀 {}", notice.watched.join(", ")))
 }
 
 /// Plain-text rendering (dry-run output, and Telegram's fallback when HTML is refused).
@@ -103,13 +116,14 @@ pub fn telegram_html(notice: &Notice) -> String {
 /// Characters of a title shown in a digest or a `/recent` list.
 const LIST_TITLE_CHARS: usize = 200;
 
-/// One notice as a list entry: (title, link, `meta · #tags`), plain text.
+/// One notice as a list entry: (title, link, `meta · #tags 👀 words`), plain text.
 fn list_entry(notice: &Notice) -> (String, Option<&str>, String) {
-    let tags: Vec<&str> = notice.topics.iter().map(|t| t.hashtag.as_str()).collect();
+    let mut tail: Vec<String> = notice.topics.iter().map(|t| t.hashtag.clone()).collect();
+    tail.extend(watched_line(notice));
     (
         truncate_chars(&notice.item.title, LIST_TITLE_CHARS),
         notice.item.link.as_deref(),
-        format!("{} {}", meta_line(notice), tags.join(" "))
+        format!("{} {}", meta_line(notice), tail.join(" "))
             .trim_end()
             .to_owned(),
     )

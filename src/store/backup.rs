@@ -43,7 +43,7 @@ struct ExportRecord {
 
 impl Store {
     /// Every tree: name, handle, whether its values are JSON.
-    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 13] {
+    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 14] {
         [
             ("meta", &self.meta, false),
             ("seen", &self.seen, false),
@@ -58,6 +58,7 @@ impl Store {
             ("listed", &self.listed, true),
             ("held", &self.held, true),
             ("held_titles", &self.held_titles, false),
+            ("archive", &self.archive, true),
         ]
     }
 

@@ -30,6 +30,11 @@
 //!   one (the ministry's own feed, whose copy is richer).
 //! - `held_titles`: title hash → the `held` key holding it. A source without hold that brings
 //!   the title takes the release over (its copy is sent); the held copy is then dropped.
+//! - `archive`: date (unix seconds, u64 BE: the item's date, else when it was first seen) ‖
+//!   sequence (u64 BE) → JSON [`Notice`] with the summary cut to [`ARCHIVE_SUMMARY_CHARS`]:
+//!   every item ever recorded as new (matched or not, baseline included; a second source's copy
+//!   of a release is not archived again), for `/search` and the watch words' "too generic"
+//!   check. Pruned with the seen items (`keep_seen`), capped at [`ARCHIVE_MAX`].
 //!
 //! The central promise: marking an item seen, enqueuing its deliveries and saving the source's
 //! validators happen in ONE transaction ([`Store::commit_poll`]). A crash can never leave an item
@@ -45,6 +50,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use crate::outbox::{Delivery, Notice};
 
+mod archive;
 mod backup;
 mod outbox;
 pub mod subscribers;
@@ -151,6 +157,13 @@ pub enum SourceAlert {
     Silent,
 }
 
+/// Summary characters kept with an archived item (what `/search` reads besides the title).
+pub const ARCHIVE_SUMMARY_CHARS: usize = 300;
+
+/// Archived items kept at most, newest first (a year of every configured source is a few
+/// thousand; the cap bounds a misconfigured source that invents new items every poll).
+pub const ARCHIVE_MAX: usize = 100_000;
+
 /// One item of a poll as the ingest stage decided it: its dedup key and the deliveries it causes.
 pub struct PollEntry {
     pub key: String,
@@ -159,8 +172,11 @@ pub struct PollEntry {
     pub deliveries: Vec<Delivery>,
     /// The matched notice, kept in `history` for `/recent` (also for baselined items).
     pub history: Option<Notice>,
-    /// Subscribers on a daily digest: the notice waits in their `digest` queue instead.
-    pub digests: Vec<i64>,
+    /// Subscribers on a daily digest, each with its copy of the notice (which carries that
+    /// chat's watch words): it waits in their `digest` queue instead of the outbox.
+    pub digests: Vec<(i64, Notice)>,
+    /// The item as `/search` finds it (see the `archive` tree); `None` keeps it out.
+    pub archive: Option<Notice>,
 }
 
 /// A new item's deliveries held back until `due` (see the `held` tree).
@@ -170,8 +186,31 @@ pub struct Held {
     /// Title hash as hex (the `held_titles` key), if the title is long enough to have one.
     pub title_key: Option<String>,
     pub deliveries: Vec<Delivery>,
-    pub digests: Vec<i64>,
+    pub digests: Vec<HeldDigest>,
     pub notice: Option<Notice>,
+}
+
+/// A digest queue a held notice goes to when released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HeldDigest {
+    /// The chat's own copy (with its watch words).
+    Copy { chat: i64, notice: Notice },
+    /// Held before watch words existed: the chat gets the held `notice`.
+    Chat(i64),
+}
+
+impl Held {
+    /// The digest queues and the copy each receives.
+    fn digest_copies(&self) -> Vec<(i64, &Notice)> {
+        self.digests
+            .iter()
+            .filter_map(|d| match d {
+                HeldDigest::Copy { chat, notice } => Some((*chat, notice)),
+                HeldDigest::Chat(chat) => self.notice.as_ref().map(|n| (*chat, n)),
+            })
+            .collect()
+    }
 }
 
 /// What [`Store::release_held`] did.
@@ -210,6 +249,8 @@ pub struct PruneReport {
     pub titles: usize,
     /// Seen keys older than the cutoff kept because their source still lists them.
     pub kept_listed: usize,
+    /// Archived items forgotten (older than the cutoff, or past [`ARCHIVE_MAX`]).
+    pub archived: usize,
 }
 
 impl PruneReport {
@@ -254,6 +295,7 @@ pub struct Store {
     listed: sled::Tree,
     held: sled::Tree,
     held_titles: sled::Tree,
+    archive: sled::Tree,
 }
 
 impl Store {
@@ -304,6 +346,7 @@ impl Store {
             listed: db.open_tree("listed")?,
             held: db.open_tree("held")?,
             held_titles: db.open_tree("held_titles")?,
+            archive: db.open_tree("archive")?,
             meta: meta.clone(),
             dir: dir.to_owned(),
             db,
@@ -365,12 +408,14 @@ impl Store {
             .collect();
         let present_titles: Vec<Vec<u8>> = listing.titles.iter().filter_map(|t| unhex(t)).collect();
         // Serialised once, outside the transaction (which sled may run more than once).
-        struct Prepared<'a> {
+        struct Prepared {
             seen: Vec<u8>,
             title_key: Option<[u8; 16]>,
             deliveries: Vec<Vec<u8>>,
             notice: Option<Vec<u8>>,
-            digests: &'a [i64],
+            digests: Vec<(i64, Vec<u8>)>,
+            /// The `archive` record and its date.
+            archive: Option<(u64, Vec<u8>)>,
             /// With a hold, and something to send: the `held` record instead.
             held: Option<Vec<u8>>,
             /// Whether the entry sends anything (only such a copy takes a held release over).
@@ -385,13 +430,21 @@ impl Store {
                     title_key: e.title_key,
                     deliveries: e.deliveries.iter().map(to_json).collect(),
                     notice: e.history.as_ref().map(to_json),
-                    digests: &e.digests,
+                    digests: e.digests.iter().map(|(c, n)| (*c, to_json(n))).collect(),
+                    archive: e.archive.as_ref().map(archive_record),
                     held: (due.is_some() && sends).then(|| {
                         to_json(&Held {
                             source_id: source_id.to_owned(),
                             title_key: e.title_key.map(|t| hex(&t)),
                             deliveries: e.deliveries.clone(),
-                            digests: e.digests.clone(),
+                            digests: e
+                                .digests
+                                .iter()
+                                .map(|(chat, notice)| HeldDigest::Copy {
+                                    chat: *chat,
+                                    notice: notice.clone(),
+                                })
+                                .collect(),
                             notice: e.history.clone(),
                         })
                     }),
@@ -410,6 +463,7 @@ impl Store {
             &self.listed,
             &self.held,
             &self.held_titles,
+            &self.archive,
         )
             .transaction(
                 |(
@@ -423,6 +477,7 @@ impl Store {
                     listed,
                     held,
                     held_titles,
+                    archive,
                 )| {
                     let mut report = CommitReport::default();
                     let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
@@ -438,6 +493,7 @@ impl Store {
                         }
                         seen.insert(key.as_slice(), &now)?;
                         report.new += 1;
+                        let took_over_before = report.took_over;
                         if let Some(title_key) = title_key {
                             // The same release from another source, or from this one under a
                             // changed link: recorded as seen, not sent again — unless the first
@@ -453,6 +509,13 @@ impl Store {
                                 report.took_over += 1;
                             }
                             titles.insert(title_key, title_value.as_slice())?;
+                        }
+                        // A release taken over was archived with its held copy.
+                        if let Some((date, record)) = &entry.archive
+                            && report.took_over == took_over_before
+                        {
+                            archive.insert(&archive_key(*date, next), record.as_slice())?;
+                            next += 1;
                         }
                         if let (Some(due), Some(record)) = (due, &entry.held) {
                             let mut key = due.to_be_bytes().to_vec();
@@ -470,11 +533,9 @@ impl Store {
                             &mut next,
                             deliveries,
                             entry.notice.as_deref(),
-                            entry.digests,
+                            &entry.digests,
                         )?;
-                        if entry.notice.is_some() {
-                            report.digested += entry.digests.len();
-                        }
+                        report.digested += entry.digests.len();
                     }
                     // Still listed: present now (new entries were inserted above with the same time).
                     for key in &present_keys {
@@ -512,6 +573,11 @@ impl Store {
             let record: Held = from_json(&value, || format!("held/{}", hex(&key)))?;
             let deliveries: Vec<Vec<u8>> = record.deliveries.iter().map(to_json).collect();
             let notice = record.notice.as_ref().map(to_json);
+            let digests: Vec<(i64, Vec<u8>)> = record
+                .digest_copies()
+                .into_iter()
+                .map(|(chat, n)| (chat, to_json(n)))
+                .collect();
             let title_key = record.title_key.as_deref().and_then(unhex);
             let result: Result<(bool, usize), TransactionError<()>> = (
                 &self.held,
@@ -540,7 +606,7 @@ impl Store {
                         &mut next,
                         &deliveries,
                         notice.as_deref(),
-                        &record.digests,
+                        &digests,
                     )?;
                     meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
                     Ok((true, queued))
@@ -574,7 +640,8 @@ impl Store {
 
     /// Forgets seen keys and title keys last present longer ago than `older_than`, except those
     /// a source still lists (its last parsed poll): an item still on the page or in the feed is
-    /// never forgotten, so it can never come back as new. With `dry_run`, only counts.
+    /// never forgotten, so it can never come back as new. Archived items dated before then go
+    /// too. With `dry_run`, only counts.
     pub fn prune_seen(
         &self,
         older_than: Duration,
@@ -620,6 +687,7 @@ impl Store {
                 }
             }
         }
+        report.archived = self.prune_archive(cutoff, ARCHIVE_MAX, dry_run)?;
         Ok(report)
     }
 
@@ -660,15 +728,15 @@ fn last_present(value: &[u8]) -> u64 {
 }
 
 /// Queues one notice inside a transaction: its deliveries into the outbox, the notice into the
-/// history and into the digest queues of `digests`, numbered from `next` (history and digest keys
-/// share the outbox counter: unique and ordered). The poll's commit and the release of a held
-/// notice both go through here. Returns the deliveries queued.
+/// history, and each chat's copy into its digest queue, numbered from `next` (history and digest
+/// keys share the outbox counter: unique and ordered). The poll's commit and the release of a
+/// held notice both go through here. Returns the deliveries queued.
 fn queue_notice(
     (outbox, history, digest): (&TransactionalTree, &TransactionalTree, &TransactionalTree),
     next: &mut u64,
     deliveries: &[Vec<u8>],
     notice: Option<&[u8]>,
-    digests: &[i64],
+    digests: &[(i64, Vec<u8>)],
 ) -> Result<usize, ConflictableTransactionError<()>> {
     for delivery in deliveries {
         outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
@@ -676,12 +744,32 @@ fn queue_notice(
     }
     if let Some(notice) = notice {
         history.insert(&next.to_be_bytes(), notice)?;
-        for chat in digests {
-            digest.insert(digest_key(*chat, *next).as_slice(), notice)?;
-        }
+    }
+    for (chat, copy) in digests {
+        digest.insert(digest_key(*chat, *next).as_slice(), copy.as_slice())?;
+    }
+    if notice.is_some() || !digests.is_empty() {
         *next += 1;
     }
     Ok(deliveries.len())
+}
+
+/// Key of an `archive` record: date (unix seconds, u64 BE) ‖ sequence (u64 BE).
+fn archive_key(date: u64, seq: u64) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&date.to_be_bytes());
+    key[8..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// An item as archived: its date and its record, the summary cut to [`ARCHIVE_SUMMARY_CHARS`]
+/// and no per-chat words.
+fn archive_record(notice: &Notice) -> (u64, Vec<u8>) {
+    let mut record = notice.clone();
+    record.item.summary = crate::items::truncate_chars(&record.item.summary, ARCHIVE_SUMMARY_CHARS);
+    record.watched.clear();
+    let date = record.item.published.unwrap_or(record.seen_at).timestamp();
+    (u64::try_from(date).unwrap_or(0), to_json(&record))
 }
 
 /// Meta key of the next outbox sequence number. Our own counter rather than sled's

@@ -33,6 +33,9 @@ pub struct Subscriber {
     /// Topic ids of the current config.
     #[serde(default)]
     pub topics: BTreeSet<String>,
+    /// The chat's own watch words (`/watch`), as typed.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub watch: BTreeSet<String>,
     /// False once Telegram refused to deliver (the user blocked the bot); `/start` reactivates.
     pub active: bool,
     #[serde(default)]
@@ -54,6 +57,7 @@ impl Subscriber {
             chat,
             kind,
             topics: BTreeSet::new(),
+            watch: BTreeSet::new(),
             active: true,
             inactive_reason: None,
             lang,
