@@ -48,6 +48,8 @@ impl Destination {
 /// What a delivery carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Most payloads are notices, so boxing the big variant would only add an allocation to each.
+#[allow(clippy::large_enum_variant)]
 pub enum Payload {
     Notice(Notice),
     /// An operator alert (a source failing, a destination lost).

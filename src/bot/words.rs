@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 
 use super::Bot;
 use super::commands::Context;
-use crate::classify::{ItemText, Keywords};
+use crate::classify::Keywords;
 use crate::deliver::render;
 use crate::fold::fold_keyword;
-use crate::store::{ARCHIVE_SUMMARY_CHARS, ChatKind, StoreError, Subscriber};
+use crate::store::{ChatKind, StoreError, Subscriber, archive_text};
 use crate::text::{self, WordRefusal};
 
 /// Characters of a watch word (as typed), at least and at most.
@@ -76,15 +76,6 @@ fn same_word(a: &str, b: &str) -> bool {
     fold_keyword(a) == fold_keyword(b) && a.ends_with('*') == b.ends_with('*')
 }
 
-/// An archived item's text as a watch word or a search reads it.
-fn text_of(notice: &crate::outbox::Notice) -> ItemText {
-    ItemText::new(
-        &notice.item.title,
-        &notice.item.summary,
-        ARCHIVE_SUMMARY_CHARS,
-    )
-}
-
 impl Bot {
     /// The share of the latest archived items `word` is found in, when the sample is big
     /// enough to say (`None` otherwise).
@@ -98,7 +89,7 @@ impl Bot {
         };
         let hits = sample
             .iter()
-            .filter(|n| keywords.matches(&text_of(n)))
+            .filter(|n| keywords.matches(&archive_text(n)))
             .count();
         Ok(Some((hits as f64 / sample.len() as f64, sample.len())))
     }
@@ -281,9 +272,7 @@ impl Bot {
             return Ok(());
         };
         let started = std::time::Instant::now();
-        let found = self
-            .store
-            .search(count, |n| keywords.matches(&text_of(n)))?;
+        let found = self.store.search(&keywords, count)?;
         tracing::debug!(
             results = found.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,

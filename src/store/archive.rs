@@ -1,14 +1,29 @@
 //! The archive of every item recorded as new (see the `archive` tree in `mod.rs`): what
 //! `/search` looks through, and the sample the bot measures a watch word against.
 
-use super::{Store, StoreError, from_json};
+use super::{ARCHIVE_SUMMARY_CHARS, Store, StoreError, from_json};
+use crate::classify::{ItemText, Keywords};
 use crate::outbox::Notice;
 
+/// An archived item's text as a search or a watch word reads it: the title and the summary kept.
+pub fn archive_text(notice: &Notice) -> ItemText {
+    ItemText::new(
+        &notice.item.title,
+        &notice.item.summary,
+        ARCHIVE_SUMMARY_CHARS,
+    )
+}
+
 impl Store {
-    /// The newest `n` archived items `matches` accepts, newest first (by the items' dates).
-    /// Reads backwards from the newest and stops at `n`, so a common word costs little; a word
-    /// that matches nothing reads the whole archive once.
-    pub fn search(
+    /// `/search`: the newest `n` archived items whose title or summary contains any of `words`,
+    /// newest first (by the items' dates). Reads backwards from the newest and stops at `n`, so
+    /// a common word costs little; a word that matches nothing reads the whole archive once.
+    pub fn search(&self, words: &Keywords, n: usize) -> Result<Vec<Notice>, StoreError> {
+        self.newest(n, |notice| words.matches(&archive_text(notice)))
+    }
+
+    /// The newest `n` archived items `matches` accepts, newest first.
+    fn newest(
         &self,
         n: usize,
         mut matches: impl FnMut(&Notice) -> bool,
@@ -29,7 +44,7 @@ impl Store {
 
     /// The newest `n` archived items, newest first.
     pub fn archived(&self, n: usize) -> Result<Vec<Notice>, StoreError> {
-        self.search(n, |_| true)
+        self.newest(n, |_| true)
     }
 
     /// Forgets archived items dated before `cutoff` (unix seconds) and all but the newest

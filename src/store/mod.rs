@@ -54,6 +54,7 @@ mod archive;
 mod backup;
 mod outbox;
 pub mod subscribers;
+pub use archive::archive_text;
 pub use backup::StoreStats;
 pub use outbox::{DeadLetter, DestinationState};
 use subscribers::digest_key;
@@ -195,7 +196,7 @@ pub struct Held {
 #[serde(untagged)]
 pub enum HeldDigest {
     /// The chat's own copy (with its watch words).
-    Copy { chat: i64, notice: Notice },
+    Copy { chat: i64, notice: Box<Notice> },
     /// Held before watch words existed: the chat gets the held `notice`.
     Chat(i64),
 }
@@ -206,7 +207,7 @@ impl Held {
         self.digests
             .iter()
             .filter_map(|d| match d {
-                HeldDigest::Copy { chat, notice } => Some((*chat, notice)),
+                HeldDigest::Copy { chat, notice } => Some((*chat, &**notice)),
                 HeldDigest::Chat(chat) => self.notice.as_ref().map(|n| (*chat, n)),
             })
             .collect()
@@ -442,7 +443,7 @@ impl Store {
                                 .iter()
                                 .map(|(chat, notice)| HeldDigest::Copy {
                                     chat: *chat,
-                                    notice: notice.clone(),
+                                    notice: Box::new(notice.clone()),
                                 })
                                 .collect(),
                             notice: e.history.clone(),
@@ -832,4 +833,41 @@ pub(crate) fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A notice held by a version without watch words (`digests` a list of chats) is released
+    /// to those chats' digests after an upgrade, and a new record gives each chat its own copy.
+    #[test]
+    fn held_records_of_both_shapes_name_their_digest_copies() {
+        let notice = serde_json::json!({
+            "source_id": "korea-kr", "source_name": "korea.kr", "ministry": "과학기술정보통신부",
+            "item": {"key": "l:x", "title": "NPU 실증", "link": null, "summary": "", "published": null},
+            "topics": [], "seen_at": "2026-11-30T00:00:00Z"
+        });
+        let old = serde_json::json!({
+            "source_id": "korea-kr", "title_key": null, "deliveries": [],
+            "digests": [11, 12], "notice": notice
+        });
+        let held: Held = serde_json::from_value(old).unwrap();
+        let copies = held.digest_copies();
+        assert_eq!(copies.iter().map(|c| c.0).collect::<Vec<_>>(), [11, 12]);
+        assert!(copies.iter().all(|(_, n)| n.watched.is_empty()));
+
+        let mut mine: Notice = serde_json::from_value(notice).unwrap();
+        mine.watched = vec!["NPU".into()];
+        let new = Held {
+            digests: vec![HeldDigest::Copy {
+                chat: 13,
+                notice: Box::new(mine.clone()),
+            }],
+            notice: None,
+            ..held
+        };
+        let back: Held = serde_json::from_slice(&to_json(&new)).unwrap();
+        assert_eq!(back.digest_copies(), vec![(13, &mine)]);
+    }
 }
