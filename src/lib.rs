@@ -17,13 +17,14 @@
 //! ```text
 //! leaves       fold (text folding) · backoff · secret (the token, redaction)
 //! settings     config (TOML, file:line:column errors)
-//! records      items (Item, keys, dates) → health (liveness) → classify (pure) → eval
+//! records      items (Item, keys, dates) → health (liveness) → classify (pure; its matcher
+//!              also serves watch words and /search) → eval
 //!              (measuring a config on labelled items; not in the pipeline) · outbox
 //!              (Notice, Destination, Payload, Delivery, Lang) → text (every message)
 //! state        store (sled; nothing else touches it)
 //! stages       sources (fetch, decode, parse, pollers, scheduler) · deliver (drain, pacing,
 //!              rendering, digests) · metrics → ingest (dedup + classify + fan-out, one
-//!              transaction a poll) → bot (commands, answers)
+//!              transaction a poll) → bot (commands, answers, watch words, /search)
 //! process      daemon (signals, reloads, token, logging, systemd) → lib (`run`) → main
 //! ```
 //!
