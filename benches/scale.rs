@@ -6,8 +6,13 @@
 //! with 1 % of the sources carrying one new item, and a throughput run where every item is new
 //! and queued (`backfill = 50`: parse → dedupe → classify → outbox → delivered to stdout).
 //!
-//! `cargo bench --bench scale` (about a minute). `SCALE_SOURCES=N` changes the source count.
-//! Results go to docs/benchmarks.md by hand.
+//! `cargo bench --bench scale` (about a minute). `SCALE_SOURCES=N` changes the source count,
+//! `SCALE_ITEMS=N` the items per feed (50). Results go to docs/benchmarks.md by hand.
+//!
+//! `SCALE_VERSUS=1 cargo bench --bench scale`: side by side with the Python stack people would
+//! otherwise script (benches/python_stack.py: feedparser, a JSON store, a keyword loop; it
+//! installs feedparser into target/python-stack-venv from PyPI when missing): the first cycle of
+//! each over the same 1,000 feeds × 20 on-topic items, CPU and peak RSS, and their ratio.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,9 +25,9 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-const ITEMS: usize = 50;
-
 struct Feeds {
+    /// Items per feed.
+    items: usize,
     /// Per source: how many extra (new) items it has.
     generation: Vec<AtomicU32>,
     headlines: Vec<(String, String)>,
@@ -33,8 +38,8 @@ impl Feeds {
         let mut xml = String::from(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>보도자료</title><link>https://www.msit.go.kr/</link><description>과학기술정보통신부 보도자료</description>\n",
         );
-        let total = ITEMS + generation as usize;
-        for k in (0..total).rev().take(ITEMS) {
+        let total = self.items + generation as usize;
+        for k in (0..total).rev().take(self.items) {
             let (title, summary) = &self.headlines[(n * 7 + k) % self.headlines.len()];
             let day = 1 + k % 28;
             xml.push_str(&format!(
@@ -74,12 +79,14 @@ async fn feed(
         .into_response()
 }
 
-fn headlines() -> Vec<(String, String)> {
+/// The dev headlines with their summaries (only those labelled on a topic with `on_topic`).
+fn headlines(on_topic: bool) -> Vec<(String, String)> {
     // The repository's own copy, so every clone measures the same data.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dev_headlines.jsonl");
     policy_watch::eval::load(&path)
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
+        .filter(|item| !on_topic || !item.labels.is_empty())
         .map(|item| {
             let summary = item.summary.unwrap_or_else(|| item.title.clone());
             (item.title, summary)
@@ -142,15 +149,86 @@ fn once(config: &Path, state: &Path) -> Measured {
     }
 }
 
+/// Runs the Python stack (benches/python_stack.py: feedparser, a JSON store, a keyword loop)
+/// over the same feeds under /usr/bin/time.
+fn python_once(config: &Path, store: &Path, addr: SocketAddr, sources: usize) -> Measured {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/python_stack.py");
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "TIME %e %U %S %M", "python3"])
+        .arg(&script)
+        .arg(config)
+        .arg(store)
+        .args((0..sources).map(|n| format!("http://{addr}/feed/{n}")))
+        .output()
+        .expect("/usr/bin/time runs python3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "python stack failed: {stderr}");
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("TIME "))
+        .unwrap_or_else(|| panic!("no time line: {stderr}"));
+    let f: Vec<f64> = line.split(' ').map(|x| x.parse().unwrap()).collect();
+    Measured {
+        wall: f[0],
+        cpu: f[1] + f[2],
+        rss_mb: f[3] / 1024.0,
+        stdout_bytes: out.stdout.len(),
+    }
+}
+
+/// `SCALE_VERSUS=1`: the first cycle of policy-watch and of the Python stack over the same
+/// 1,000 feeds × 20 on-topic items, alternately, 3 rounds each on fresh stores; best of each.
+fn versus(dir: &Path, addr: SocketAddr, sources: usize, items: usize) {
+    let config = config(dir, addr, sources, 0);
+    // Once, outside the measurement: the Python side installs feedparser when it is missing.
+    let _ = python_once(&config, &dir.join("warm.json"), addr, 1);
+    let mut ours: Vec<Measured> = Vec::new();
+    let mut python: Vec<Measured> = Vec::new();
+    for round in 0..3 {
+        ours.push(once(&config, &dir.join(format!("versus-state-{round}"))));
+        python.push(python_once(
+            &config,
+            &dir.join(format!("versus-{round}.json")),
+            addr,
+            sources,
+        ));
+    }
+    let best = |runs: &[Measured]| {
+        runs.iter()
+            .min_by(|a, b| a.cpu.total_cmp(&b.cpu))
+            .map(|m| (m.wall, m.cpu, m.rss_mb))
+            .unwrap()
+    };
+    let (ours, python) = (best(&ours), best(&python));
+    println!("{sources} sources × {items} on-topic items, first cycle, best of 3\n");
+    println!("| stack | wall s | CPU s | peak RSS MB |");
+    println!("|---|---|---|---|");
+    println!(
+        "| policy-watch once --dry-run | {:.2} | {:.2} | {:.1} |",
+        ours.0, ours.1, ours.2
+    );
+    println!(
+        "| Python: feedparser + JSON store + keyword loop | {:.2} | {:.2} | {:.1} |",
+        python.0, python.1, python.2
+    );
+    println!("\nCPU ratio: {:.1}×", python.1 / ours.1);
+}
+
 fn main() {
+    let versus_python = std::env::var("SCALE_VERSUS").is_ok_and(|v| v == "1");
     let sources: usize = std::env::var("SCALE_SOURCES")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
+    let items: usize = std::env::var("SCALE_ITEMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if versus_python { 20 } else { 50 });
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let feeds = Arc::new(Feeds {
+        items,
         generation: (0..sources).map(|_| AtomicU32::new(0)).collect(),
-        headlines: headlines(),
+        headlines: headlines(versus_python),
     });
     let addr = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -161,11 +239,17 @@ fn main() {
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         addr
     });
+    if versus_python {
+        let dir = tempfile::tempdir().unwrap();
+        versus(dir.path(), addr, sources, items);
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config_baseline = config(dir.path(), addr, sources, 0);
     let state = dir.path().join("state");
-    let items = sources * ITEMS;
-    println!("{sources} sources × {ITEMS} items = {items} items, one loopback server\n");
+    let per_source = items;
+    let items = sources * per_source;
+    println!("{sources} sources × {per_source} items = {items} items, one loopback server\n");
     println!("| cycle | wall s | CPU s | peak RSS MB | notes |");
     println!("|---|---|---|---|---|");
     if let Ok(out) = std::env::var("SCALE_CALLGRIND") {
@@ -207,7 +291,7 @@ fn main() {
         some_new.wall, some_new.cpu, some_new.rss_mb, some_new.stdout_bytes
     );
     // Throughput: everything new and queued.
-    let config_all = config(dir.path(), addr, sources, ITEMS);
+    let config_all = config(dir.path(), addr, sources, per_source);
     let state_all = dir.path().join("state-all");
     let all = once(&config_all, &state_all);
     println!(

@@ -40,7 +40,11 @@ fn main() {
             .map(|i| {
                 let doc = &base[i % base.len()];
                 // 1 % of the items carry the word the "rare" query looks for.
-                let marker = if i % 100 == 37 { " 모아팹 연계" } else { "" };
+                let marker = if i % 100 == 37 {
+                    " 모아팹 연계"
+                } else {
+                    ""
+                };
                 let title = format!("{}{marker} (제{i}호)", doc.title);
                 let published = start + chrono::Duration::minutes(i as i64 * 105);
                 let item = Item::new(

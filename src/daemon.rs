@@ -270,3 +270,35 @@ pub fn load_checked(path: &Path) -> Result<Config, String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(config)
 }
+
+/// Caps glibc's malloc arenas at two. glibc gives each thread that allocates an arena of its own
+/// (tokio's workers and blocking pool, sled's eight I/O threads, the log writer) and keeps what
+/// is freed in it; in an idle daemon that held several MB of RSS (docs/benchmarks.md,
+/// footprint). Call before any thread starts. Other C libraries: nothing to do.
+pub fn limit_allocator_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// How often freed heap memory is handed back to the system.
+const RELEASE_MEMORY_EVERY: Duration = Duration::from_secs(60);
+
+/// Every minute, gives the heap's free pages back to the system (glibc's `malloc_trim`): a poll
+/// that parsed a large page frees its memory, but glibc keeps the pages for reuse, so an idle
+/// daemon's RSS would stay at the high-water mark of its largest poll.
+pub async fn release_memory(shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(RELEASE_MEMORY_EVERY) => {}
+        }
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only returns free memory to the system; it is thread-safe.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}

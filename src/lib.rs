@@ -340,8 +340,10 @@ impl Pipeline {
         })
     }
 
-    /// Daily pruning and the conversation with systemd.
+    /// Daily pruning, giving freed memory back, and the conversation with systemd.
     fn start_upkeep(&self) {
+        self.tracker
+            .spawn(daemon::release_memory(self.shutdown.clone()));
         self.tracker.spawn(prune_daily(
             self.store.clone(),
             self.config.clone(),

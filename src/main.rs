@@ -115,6 +115,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    policy_watch::daemon::limit_allocator_arenas();
     let cli = Cli::parse();
     if let Command::GenerateAssets { dir } = &cli.command {
         return match generate_assets(dir) {
@@ -262,7 +263,12 @@ fn write_stdout(text: &str, what: &str) -> ExitCode {
 
 /// The async runtime, or the exit code after saying why there is none.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    // A few workers whatever the machine: the work is a few polls a minute, and every thread
+    // costs resident memory (its stack, its allocator caches).
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.clamp(1, 4))
+        .max_blocking_threads(8)
         .enable_all()
         .build()
         .map_err(|e| {

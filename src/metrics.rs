@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Method, Request, Response, StatusCode};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -81,39 +83,75 @@ pub async fn start(
             .unwrap_or_default()
     );
     let alive_within = health.beat_every() * 4;
-    let app = axum::Router::new()
-        .route(
-            "/healthz",
-            axum::routing::get(move || {
-                let health = Arc::clone(&health);
-                async move {
-                    if health.alive(alive_within) {
-                        (StatusCode::OK, "ok\n")
-                    } else {
-                        (StatusCode::SERVICE_UNAVAILABLE, "stalled\n")
-                    }
-                }
-            }),
-        )
-        .route(
-            "/metrics",
-            axum::routing::get(move || {
-                let handle = handle.clone();
-                let store = store.clone();
-                async move {
-                    metrics::gauge!(OUTBOX).set(store.outbox_len() as f64);
-                    handle.run_upkeep();
-                    handle.render()
-                }
-            }),
-        );
-    Ok(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!("the metrics listener failed: {e}");
+    // Two fixed paths on a loopback port: hyper's HTTP/1 connection handling (already in the
+    // build for reqwest) is all it takes, without a web framework.
+    let answer = Arc::new(move |request: &Request<hyper::body::Incoming>| {
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            return (StatusCode::METHOD_NOT_ALLOWED, "GET only\n".to_owned());
         }
+        match request.uri().path() {
+            "/healthz" if health.alive(alive_within) => (StatusCode::OK, "ok\n".to_owned()),
+            "/healthz" => (StatusCode::SERVICE_UNAVAILABLE, "stalled\n".to_owned()),
+            "/metrics" => {
+                metrics::gauge!(OUTBOX).set(store.outbox_len() as f64);
+                handle.run_upkeep();
+                (StatusCode::OK, handle.render())
+            }
+            _ => (
+                StatusCode::NOT_FOUND,
+                "not found: try /metrics or /healthz\n".to_owned(),
+            ),
+        }
+    });
+    Ok(async move {
+        let connections = tokio_util::task::TaskTracker::new();
+        loop {
+            let stream = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::warn!("the metrics listener cannot accept a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let answer = Arc::clone(&answer);
+            let shutdown = shutdown.clone();
+            connections.spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let (status, body) = answer(&request);
+                    let content_type =
+                        if status == StatusCode::OK && request.uri().path() == "/metrics" {
+                            "text/plain; version=0.0.4; charset=utf-8"
+                        } else {
+                            "text/plain; charset=utf-8"
+                        };
+                    let response = Response::builder()
+                        .status(status)
+                        .header(hyper::header::CONTENT_TYPE, content_type)
+                        .body(Full::new(Bytes::from(body)));
+                    async move { response }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                tokio::pin!(connection);
+                let result = tokio::select! {
+                    result = connection.as_mut() => result,
+                    _ = shutdown.cancelled() => {
+                        // Finish the request in progress, then close.
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    }
+                };
+                if let Err(e) = result {
+                    tracing::debug!("metrics connection: {e}");
+                }
+            });
+        }
+        connections.close();
+        connections.wait().await;
     })
 }
 
