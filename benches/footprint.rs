@@ -231,6 +231,7 @@ fn store_growth() {
                 &format!("source-{}", batch % 20),
                 &entries,
                 &Default::default(),
+                &Default::default(),
                 &state,
                 None,
             )

@@ -78,6 +78,7 @@ fn main() {
                 "bench",
                 &entries,
                 &Default::default(),
+                &Default::default(),
                 &SourceState::default(),
                 None,
             )

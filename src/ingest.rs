@@ -393,11 +393,16 @@ impl Ingestor {
         let total = items.len();
         let mut fresh = Vec::new();
         let mut listing = Listing::default();
+        // What the source listed last time is seen: only the rest is looked up.
+        let previous = self.store.listing(id)?;
+        let known: std::collections::HashSet<&str> =
+            previous.keys.iter().map(String::as_str).collect();
         for item in delivery_order(items) {
             let title_key = title_key(&item.title);
             listing.push(&item.key, title_key);
-            if !self.store.is_seen(id, &item.key)?
+            if !known.contains(item.key.as_str())
                 && !fresh.iter().any(|(i, _): &(Item, _)| i.key == item.key)
+                && !self.store.is_seen(id, &item.key)?
             {
                 fresh.push((item, title_key));
             }
@@ -481,9 +486,9 @@ impl Ingestor {
         state.baselined = true;
         let alert = watch_source(source, &mut state, now, Some(entries.len()));
         state.items_seen += entries.len() as u64;
-        let commit = self
-            .store
-            .commit_poll(id, &entries, &listing, &state, source.hold)?;
+        let commit =
+            self.store
+                .commit_poll(id, &entries, &listing, &previous, &state, source.hold)?;
         let (new_items, queued) = (commit.new, commit.queued);
         if entries.iter().any(|e| e.history.is_some()) {
             self.store

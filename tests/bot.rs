@@ -752,6 +752,7 @@ fn queue_for_digest(store: &Store, chat: i64, title: &str) {
             &[entry],
             &Default::default(),
             &Default::default(),
+            &Default::default(),
             None,
         )
         .unwrap();

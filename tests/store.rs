@@ -198,6 +198,7 @@ async fn store_prune_dry_run_changes_nothing() {
             &[entry("g:gone"), entry("g:kept")],
             &listing,
             &Default::default(),
+            &Default::default(),
             None,
         )
         .unwrap();
@@ -228,4 +229,60 @@ async fn store_prune_dry_run_changes_nothing() {
         "{}",
         String::from_utf8_lossy(&import.stderr)
     );
+}
+
+/// An item is forgotten `keep_seen` after its source stopped listing it, not after it was first
+/// seen: a poll that no longer lists it marks it present until then (and one that still lists
+/// it writes nothing for it).
+#[tokio::test]
+async fn pruning_counts_from_when_a_source_stopped_listing_an_item() {
+    let state = StateDir::new();
+    let store = state.open();
+    let entry = |key: &str| policy_watch::store::PollEntry {
+        key: key.to_owned(),
+        title_key: None,
+        deliveries: Vec::new(),
+        history: None,
+        digests: Vec::new(),
+        archive: None,
+    };
+    let listing = |keys: &[&str]| {
+        let mut l = policy_watch::store::Listing::default();
+        for k in keys {
+            l.push(k, None);
+        }
+        l
+    };
+    let first = listing(&["g:a", "g:b"]);
+    let none = policy_watch::store::Listing::default();
+    let state_record = Default::default();
+    store
+        .commit_poll(
+            "f",
+            &[entry("g:a"), entry("g:b")],
+            &first,
+            &none,
+            &state_record,
+            None,
+        )
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    // The next poll lists only b: a was present until now.
+    let second = listing(&["g:b"]);
+    store
+        .commit_poll("f", &[], &second, &first, &state_record, None)
+        .unwrap();
+    let window = std::time::Duration::from_secs(2);
+    let report = store.prune_seen(window, false).unwrap();
+    assert_eq!(
+        report.seen_total(),
+        0,
+        "a left the listing just now: {report:?}"
+    );
+    assert!(store.is_seen("f", "g:a").unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    let report = store.prune_seen(window, false).unwrap();
+    assert_eq!(report.seen_total(), 1, "{report:?}");
+    assert!(!store.is_seen("f", "g:a").unwrap());
+    assert!(store.is_seen("f", "g:b").unwrap(), "b is still listed");
 }

@@ -216,9 +216,16 @@ pub fn parse_settings_changed(old: &str, new: &str) -> bool {
 }
 
 /// A short, stable fingerprint of a response body and of how it is parsed: new settings make
-/// the same page worth parsing again.
+/// the same page worth parsing again. XXH3-128, not a cryptographic hash: "the body did not
+/// change" is no security boundary (a server that wants to be re-read only has to change a
+/// byte), and SHA-256 of every body was 14 % of a first cycle's CPU. Prefixed with the
+/// algorithm, so a hash of another kind (an older store's SHA-256) simply differs once.
 fn body_hash(source: &SourceConfig, bytes: &[u8]) -> String {
-    short_hex(&[settings_fingerprint(source).as_bytes(), bytes])
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(settings_fingerprint(source).as_bytes());
+    hasher.update(&[0xff]);
+    hasher.update(bytes);
+    format!("xxh3:{:032x}", hasher.digest128())
 }
 
 /// SHA-256 of the parts (each followed by a separator), first 16 bytes, hex.

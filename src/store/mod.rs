@@ -9,7 +9,8 @@
 //! Trees and keys (see docs/architecture.md):
 //! - `meta`: `schema_version` → u32 (big-endian); `next_seq` → u64 BE, the next outbox sequence.
 //! - `seen`: `source_id \0 dedup_key` → unix seconds (u64 BE) the item was last present in its
-//!   source (first seen, then refreshed by every parsed poll that lists it).
+//!   source: when first seen, rewritten by the first parsed poll that no longer lists it (while
+//!   listed, the `listed` entry keeps it from pruning, so its time does not matter).
 //! - `listed`: `source_id` → JSON [`Listing`]: the keys (and title hashes) of the source's last
 //!   parsed poll. Pruning never forgets what a source still lists, however old.
 //! - `sources`: `source_id` → JSON [`SourceState`] (validators, failures, last success, baseline).
@@ -372,17 +373,24 @@ impl Store {
         Ok(())
     }
 
+    /// What the source listed in its last committed poll (empty before its first).
+    pub fn listing(&self, source_id: &str) -> Result<Listing, StoreError> {
+        get_json(&self.listed, "listed", source_id)
+    }
+
     /// Whether `key` was already seen for `source_id`.
     pub fn is_seen(&self, source_id: &str, key: &str) -> Result<bool, StoreError> {
         Ok(self.seen.contains_key(seen_key(source_id, key))?)
     }
 
     /// Records a successful poll atomically: every entry's key as seen, its deliveries appended
-    /// to the outbox in the given order, and the source's new state. Entries already seen are
-    /// skipped inside the transaction, so a racing duplicate can never enqueue twice; entries
-    /// whose title another source already brought are recorded but not enqueued. Everything in
-    /// `listing` (the whole poll, new or not) is marked present now and kept as the source's
-    /// listing, so that pruning never forgets what the source still shows.
+    /// to the outbox in the given order, and the source's new state. `entries` are the poll's
+    /// new items, as the ingest stage found them (the keys neither in `previous`, the source's
+    /// last listing, nor in `seen`): the ingest stage is the only writer of `seen` and commits
+    /// one poll at a time, so nothing is read again here. Entries whose title another source
+    /// already brought are recorded but not enqueued. `listing` (the whole poll, new or not)
+    /// becomes the source's listing, which keeps what it shows from pruning; what `previous`
+    /// listed and `listing` does not is marked present until now.
     ///
     /// With `hold`, new entries that would send something are held back that long instead (the
     /// `held` tree; [`Store::release_held`] queues them then), and a source without hold that
@@ -392,6 +400,7 @@ impl Store {
         source_id: &str,
         entries: &[PollEntry],
         listing: &Listing,
+        previous: &Listing,
         state: &SourceState,
         hold: Option<Duration>,
     ) -> Result<CommitReport, StoreError> {
@@ -402,12 +411,23 @@ impl Store {
         title_value.extend_from_slice(source_id.as_bytes());
         let state_json = to_json(state);
         let listing_json = to_json(listing);
-        let present_keys: Vec<Vec<u8>> = listing
+        // Dropped from the listing since the last poll: last present now.
+        let listed_now: std::collections::HashSet<&str> =
+            listing.keys.iter().map(String::as_str).collect();
+        let dropped_keys: Vec<Vec<u8>> = previous
             .keys
             .iter()
+            .filter(|k| !listed_now.contains(k.as_str()))
             .map(|k| seen_key(source_id, k))
             .collect();
-        let present_titles: Vec<Vec<u8>> = listing.titles.iter().filter_map(|t| unhex(t)).collect();
+        let titles_now: std::collections::HashSet<&str> =
+            listing.titles.iter().map(String::as_str).collect();
+        let dropped_titles: Vec<Vec<u8>> = previous
+            .titles
+            .iter()
+            .filter(|t| !titles_now.contains(t.as_str()))
+            .filter_map(|t| unhex(t))
+            .collect();
         // Serialised once, outside the transaction (which sled may run more than once).
         struct Prepared {
             seen: Vec<u8>,
@@ -489,9 +509,6 @@ impl Store {
                             deliveries,
                             ..
                         } = entry;
-                        if seen.get(key)?.is_some() {
-                            continue;
-                        }
                         seen.insert(key.as_slice(), &now)?;
                         report.new += 1;
                         let took_over_before = report.took_over;
@@ -538,11 +555,10 @@ impl Store {
                         )?;
                         report.digested += entry.digests.len();
                     }
-                    // Still listed: present now (new entries were inserted above with the same time).
-                    for key in &present_keys {
+                    for key in &dropped_keys {
                         seen.insert(key.as_slice(), &now)?;
                     }
-                    for title in &present_titles {
+                    for title in &dropped_titles {
                         if let Some(value) = titles.get(title)? {
                             let mut touched = value.to_vec();
                             if touched.len() >= 8 {
