@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::{ClassifyConfig, TopicConfig};
-use crate::fold::{Normalized, fold_keyword, is_ignorable, is_word_char, normalize};
+use crate::fold::{
+    Normalized, fold_keyword, is_ignorable, is_word_char, normalize, normalize_into,
+};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 
@@ -144,7 +146,7 @@ impl Scanner {
 
 /// An item's text as matching reads it: the title and the read part of the summary, each
 /// normalised once, so the classifier and the watch words share the work.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ItemText {
     title: Normalized,
     summary: Normalized,
@@ -153,15 +155,26 @@ pub struct ItemText {
 impl ItemText {
     /// `title` and the first `summary_chars` characters of `summary`, normalised.
     pub fn new(title: &str, summary: &str, summary_chars: usize) -> ItemText {
+        let mut text = ItemText::default();
+        text.set(title, summary, summary_chars);
+        text
+    }
+
+    /// Replaces the text with another item's, reusing the buffers (a loop over many items
+    /// allocates nothing once they have grown).
+    pub fn set(&mut self, title: &str, summary: &str, summary_chars: usize) {
         let read = summary
             .char_indices()
             .nth(summary_chars)
             .map_or(summary, |(i, _)| &summary[..i]);
-        ItemText {
-            title: normalize(title),
-            summary: normalize(read),
-        }
+        normalize_into(title, &mut self.title);
+        normalize_into(read, &mut self.summary);
     }
+}
+
+thread_local! {
+    /// [`Classifier::classify`]'s buffers, reused from call to call on each thread.
+    static SCRATCH: std::cell::RefCell<ItemText> = std::cell::RefCell::default();
 }
 
 /// A list of words matched under the classifier's rules (NFKC, spacing and punctuation ignored,
@@ -668,9 +681,17 @@ impl Classifier {
         ItemText::new(title, summary, self.summary_chars)
     }
 
+    /// [`Classifier::read`] into `text`'s buffers.
+    pub fn read_into(&self, text: &mut ItemText, title: &str, summary: &str) {
+        text.set(title, summary, self.summary_chars);
+    }
+
     /// The topics an item belongs to, in config order.
     pub fn classify(&self, title: &str, summary: &str) -> Vec<TopicMatch> {
-        self.classify_text(&self.read(title, summary))
+        SCRATCH.with_borrow_mut(|text| {
+            self.read_into(text, title, summary);
+            self.classify_text(text)
+        })
     }
 
     /// [`Classifier::classify`] of a text already read (shared with the watch words).

@@ -271,15 +271,18 @@ pub fn load_checked(path: &Path) -> Result<Config, String> {
     Ok(config)
 }
 
-/// Caps glibc's malloc arenas at two. glibc gives each thread that allocates an arena of its own
-/// (tokio's workers and blocking pool, sled's eight I/O threads, the log writer) and keeps what
-/// is freed in it; in an idle daemon that held several MB of RSS (docs/benchmarks.md,
-/// footprint). Call before any thread starts. Other C libraries: nothing to do.
+/// Caps glibc's malloc arenas at two, unless `MALLOC_ARENA_MAX` says otherwise. glibc gives
+/// each thread that allocates an arena of its own (tokio's workers and blocking pool, sled's
+/// eight I/O threads, the log writer) and keeps what is freed in it; in an idle daemon that held
+/// several MB of RSS (docs/benchmarks.md, footprint). Call before any thread starts. Other C
+/// libraries: nothing to do.
 pub fn limit_allocator_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
     }
 }
 

@@ -32,6 +32,8 @@ pub struct IngestReport {
     pub new_items: usize,
     /// Deliveries enqueued (notices and operator alerts).
     pub queued: usize,
+    /// Matched notices were added to the history (which is trimmed now and then).
+    pub history_grew: bool,
 }
 
 /// Totals over a run (what `policy-watch once` reports).
@@ -85,6 +87,9 @@ pub fn routes(config: &Config, telegram: bool) -> Vec<Route> {
         })
         .collect()
 }
+
+/// How often the `/recent` history is cut back to its size (it grows by what a minute brings).
+const HISTORY_TRIM_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Ingestor {
     pub store: Store,
@@ -183,6 +188,7 @@ impl Ingestor {
         let initial = self.config.borrow_and_update().clone();
         let mut rules =
             Rules::new(&initial, self.telegram).expect("run() validated the classifier");
+        let mut history_trimmed: Option<std::time::Instant> = None;
         loop {
             // Held notices (sources with `hold`) are released when due, between poll events.
             let next_due = match self.store.next_held_due() {
@@ -220,6 +226,13 @@ impl Ingestor {
             let committed = match result {
                 Ok((report, state)) => {
                     self.health.polled();
+                    // Counting the history walks it: at most once a minute (and at the end).
+                    if report.history_grew
+                        && history_trimmed.is_none_or(|t| t.elapsed() >= HISTORY_TRIM_EVERY)
+                    {
+                        self.trim_history();
+                        history_trimmed = Some(std::time::Instant::now());
+                    }
                     if report.failed {
                         totals.failed_sources.push(event.source.id().to_owned());
                     }
@@ -237,7 +250,21 @@ impl Ingestor {
             let _ = event.committed.send(committed);
         }
         self.release_held().await;
+        if history_trimmed.is_some() || totals.new_items > 0 {
+            self.trim_history();
+        }
         totals
+    }
+
+    /// Keeps the newest [`HISTORY_MAX`](crate::store::subscribers::HISTORY_MAX) notices of
+    /// `/recent`.
+    fn trim_history(&self) {
+        if let Err(e) = self
+            .store
+            .trim_history(crate::store::subscribers::HISTORY_MAX)
+        {
+            tracing::error!("cannot trim the history of notices: {e}");
+        }
     }
 
     /// Something was queued: make it durable, then wake the deliverer. Durable before anything
@@ -427,8 +454,11 @@ impl Ingestor {
         let rules = &*rules;
         let mut previews = Vec::new();
         let mut entries = Vec::with_capacity(fresh.len());
+        let mut text = ItemText::default();
         for (i, (item, title_key)) in fresh.into_iter().enumerate() {
-            let text = rules.classifier.read(&item.title, &item.summary);
+            rules
+                .classifier
+                .read_into(&mut text, &item.title, &item.summary);
             let topics = rules.classifier.classify_text(&text);
             for topic in &topics {
                 metrics::counter!(crate::metrics::MATCHED, "topic" => topic.id.clone())
@@ -490,10 +520,6 @@ impl Ingestor {
             self.store
                 .commit_poll(id, &entries, &listing, &previous, &state, source.hold)?;
         let (new_items, queued) = (commit.new, commit.queued);
-        if entries.iter().any(|e| e.history.is_some()) {
-            self.store
-                .trim_history(crate::store::subscribers::HISTORY_MAX)?;
-        }
         metrics::counter!(crate::metrics::ITEMS_NEW, "source" => id.to_owned())
             .increment(new_items as u64);
         let alerts = self.alert(rules, alert)?;
@@ -531,6 +557,7 @@ impl Ingestor {
             baseline,
             new_items,
             queued: queued + alerts,
+            history_grew: entries.iter().any(|e| e.history.is_some()),
             ..IngestReport::default()
         };
         Ok((report, state))

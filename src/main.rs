@@ -263,12 +263,15 @@ fn write_stdout(text: &str, what: &str) -> ExitCode {
 
 /// The async runtime, or the exit code after saying why there is none.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    // A few workers whatever the machine: the work is a few polls a minute, and every thread
-    // costs resident memory (its stack, its allocator caches).
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // A few threads whatever the machine: the work is a few polls a minute, every thread costs
+    // resident memory (its stack, its allocator caches), and parsing (on the blocking pool) gains
+    // nothing from more threads than cores — with more, they only contend for the allocator.
+    let cores = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores.clamp(1, 4))
-        .max_blocking_threads(8)
+        .worker_threads(cores)
+        .max_blocking_threads(cores.max(2))
         .enable_all()
         .build()
         .map_err(|e| {

@@ -64,7 +64,48 @@ fn variant(keyword: &str, seps: &[u8], widths: &[bool], upper: &[bool]) -> Strin
     out
 }
 
+/// The normalisation spelled out one character at a time, as simply as it can be: each
+/// character's NFKC form; folded: lower case, without whitespace, punctuation or combining marks.
+fn reference(text: &str) -> (String, String) {
+    use unicode_normalization::UnicodeNormalization;
+    let nfkc: String = text
+        .chars()
+        .flat_map(|c| std::iter::once(c).nfkc())
+        .collect();
+    let folded = nfkc
+        .chars()
+        .filter(|c| !policy_watch::fold::ignored(*c))
+        .flat_map(char::to_lowercase)
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect();
+    (nfkc, folded)
+}
+
+/// Text with what ministries write most (Hangul, ASCII) and what takes the slow path
+/// (full-width forms, compatibility characters, combining marks, other scripts).
+fn mixed_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            "[가-힣]{1,5}",
+            "[ -~]{1,5}",
+            "[ＡＢＣ１２３ﾊﾟ㈜①Ⅳ·「」…ﬁ]{1,3}",
+            "[\u{0300}-\u{036f}\u{1100}-\u{11ff}]{1,2}",
+            any::<String>(),
+        ],
+        0..12,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
 proptest! {
+    #[test]
+    fn normalising_in_one_pass_equals_the_reference(text in mixed_text()) {
+        let n = normalize(&text);
+        let (nfkc, folded) = reference(&text);
+        prop_assert_eq!(n.nfkc, nfkc);
+        prop_assert_eq!(n.folded, folded);
+    }
+
     #[test]
     fn folding_is_idempotent(text in any::<String>()) {
         let once = normalize(&text).folded;
