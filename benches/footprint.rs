@@ -221,7 +221,6 @@ fn store_growth() {
                 ),
                 title_key: None,
                 deliveries: vec![],
-                history: None,
                 digests: vec![],
                 archive: None,
             })

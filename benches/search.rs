@@ -67,7 +67,6 @@ fn main() {
                     key: format!("g:{i}"),
                     title_key: None,
                     deliveries: Vec::new(),
-                    history: None,
                     digests: Vec::new(),
                     archive: Some(notice),
                 }

@@ -32,8 +32,6 @@ pub struct IngestReport {
     pub new_items: usize,
     /// Deliveries enqueued (notices and operator alerts).
     pub queued: usize,
-    /// Matched notices were added to the history (which is trimmed now and then).
-    pub history_grew: bool,
 }
 
 /// Totals over a run (what `policy-watch once` reports).
@@ -87,9 +85,6 @@ pub fn routes(config: &Config, telegram: bool) -> Vec<Route> {
         })
         .collect()
 }
-
-/// How often the `/recent` history is cut back to its size (it grows by what a minute brings).
-const HISTORY_TRIM_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Ingestor {
     pub store: Store,
@@ -188,7 +183,6 @@ impl Ingestor {
         let initial = self.config.borrow_and_update().clone();
         let mut rules =
             Rules::new(&initial, self.telegram).expect("run() validated the classifier");
-        let mut history_trimmed: Option<std::time::Instant> = None;
         loop {
             // Held notices (sources with `hold`) are released when due, between poll events.
             let next_due = match self.store.next_held_due() {
@@ -226,13 +220,6 @@ impl Ingestor {
             let committed = match result {
                 Ok((report, state)) => {
                     self.health.polled();
-                    // Counting the history walks it: at most once a minute (and at the end).
-                    if report.history_grew
-                        && history_trimmed.is_none_or(|t| t.elapsed() >= HISTORY_TRIM_EVERY)
-                    {
-                        self.trim_history();
-                        history_trimmed = Some(std::time::Instant::now());
-                    }
                     if report.failed {
                         totals.failed_sources.push(event.source.id().to_owned());
                     }
@@ -250,21 +237,7 @@ impl Ingestor {
             let _ = event.committed.send(committed);
         }
         self.release_held().await;
-        if history_trimmed.is_some() || totals.new_items > 0 {
-            self.trim_history();
-        }
         totals
-    }
-
-    /// Keeps the newest [`HISTORY_MAX`](crate::store::subscribers::HISTORY_MAX) notices of
-    /// `/recent`.
-    fn trim_history(&self) {
-        if let Err(e) = self
-            .store
-            .trim_history(crate::store::subscribers::HISTORY_MAX)
-        {
-            tracing::error!("cannot trim the history of notices: {e}");
-        }
     }
 
     /// Something was queued: make it durable, then wake the deliverer. Durable before anything
@@ -477,7 +450,6 @@ impl Ingestor {
             };
             let mut deliveries = Vec::new();
             let mut digests = Vec::new();
-            let mut history = None;
             if !notice.topics.is_empty() {
                 if sends {
                     deliveries = rules
@@ -494,7 +466,6 @@ impl Ingestor {
                 } else {
                     previews.push(notice.clone());
                 }
-                history = Some(notice.clone());
             }
             if sends && !subscribers.is_empty() {
                 let found = if rules.watch_words {
@@ -508,9 +479,9 @@ impl Ingestor {
                 key,
                 title_key,
                 deliveries,
-                history,
                 digests,
-                archive: Some(notice),
+                // Matched or not: `/search` finds it, and `/recent` if it matched.
+                archive: Some(crate::store::archived(notice)),
             });
         }
         state.baselined = true;
@@ -557,7 +528,6 @@ impl Ingestor {
             baseline,
             new_items,
             queued: queued + alerts,
-            history_grew: entries.iter().any(|e| e.history.is_some()),
             ..IngestReport::default()
         };
         Ok((report, state))

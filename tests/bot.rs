@@ -742,7 +742,6 @@ fn queue_for_digest(store: &Store, chat: i64, title: &str) {
         key: format!("g:{title}"),
         title_key: None,
         deliveries: vec![],
-        history: Some(notice(title, "chips")),
         digests: vec![(chat, notice(title, "chips"))],
         archive: None,
     };

@@ -186,7 +186,6 @@ async fn store_prune_dry_run_changes_nothing() {
         key: key.to_owned(),
         title_key: None,
         deliveries: Vec::new(),
-        history: None,
         digests: Vec::new(),
         archive: None,
     };
@@ -242,7 +241,6 @@ async fn pruning_counts_from_when_a_source_stopped_listing_an_item() {
         key: key.to_owned(),
         title_key: None,
         deliveries: Vec::new(),
-        history: None,
         digests: Vec::new(),
         archive: None,
     };
@@ -285,4 +283,50 @@ async fn pruning_counts_from_when_a_source_stopped_listing_an_item() {
     assert_eq!(report.seen_total(), 1, "{report:?}");
     assert!(!store.is_seen("f", "g:a").unwrap());
     assert!(store.is_seen("f", "g:b").unwrap(), "b is still listed");
+}
+
+/// A store written before the archive existed kept `/recent`'s notices in `history`: opening it
+/// moves them into the archive, where `/recent` (and `/search`) find them.
+#[tokio::test]
+async fn the_old_history_tree_is_moved_into_the_archive_when_the_store_opens() {
+    let original = StateDir::new();
+    populated(&original).await;
+    let exported = export_text(&original.open());
+    let header = exported.lines().next().unwrap();
+    let archived: Vec<serde_json::Value> = exported
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["tree"] == "archive")
+        .collect();
+    assert_eq!(archived.len(), 4, "the feed's four items");
+    // The same notices as an older version kept them: in `history`, under sequence keys.
+    let mut old = format!("{header}\n");
+    for (seq, record) in archived.iter().enumerate() {
+        let line = serde_json::json!({
+            "tree": "history", "key_hex": format!("{seq:016x}"), "value": record["value"]
+        });
+        old.push_str(&format!("{line}\n"));
+    }
+    let state = StateDir::new();
+    let store = state.open();
+    store.import(old.as_bytes()).unwrap();
+    assert!(store.recent(None, 10).unwrap().is_empty(), "not moved yet");
+    drop(store);
+
+    let store = state.open();
+    let recent: Vec<String> = store
+        .recent(None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.item.title)
+        .collect();
+    assert_eq!(recent.len(), 4, "{recent:?}");
+    assert!(recent.contains(&numbered_title(1)), "{recent:?}");
+    let history = store.stats().unwrap().trees;
+    assert_eq!(
+        history.iter().find(|(t, _)| t == "history").unwrap().1,
+        0,
+        "moved, not copied"
+    );
 }

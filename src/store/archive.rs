@@ -23,7 +23,7 @@ impl Store {
     }
 
     /// The newest `n` archived items `matches` accepts, newest first.
-    fn newest(
+    pub(super) fn newest(
         &self,
         n: usize,
         mut matches: impl FnMut(&Notice) -> bool,

@@ -3,7 +3,7 @@
 //! sled is unmaintained since 2021, so nothing outside this module touches it: a move to another
 //! engine replaces this module only. Files: this one (opening, the poll's commit, holds,
 //! pruning), `outbox.rs` (the deliverer's operations, dead letters, destination state),
-//! `subscribers.rs` (the bot's subscribers, history, digest queues, update offset), `backup.rs`
+//! `subscribers.rs` (the bot's subscribers, `/recent`, digest queues, update offset), `archive.rs` (`/search`), `backup.rs`
 //! (stats, export, import).
 //!
 //! Trees and keys (see docs/architecture.md):
@@ -20,7 +20,8 @@
 //! - `destinations`: destination key → JSON [`DestinationState`] (deactivated, migrated).
 //! - `subscribers`: chat id (decimal text) → JSON [`Subscriber`]: topics, active flag, language,
 //!   digest time. Written by the bot; read by the ingest stage's fan-out.
-//! - `history`: sequence → JSON [`Notice`]: the latest matched notices, for `/recent` (capped).
+//! - `history`: sequence → JSON [`Notice`]: where `/recent` read from before the archive
+//!   existed; a store that has it is migrated into `archive` when opened, and it stays empty.
 //! - `digest`: chat id (i64 BE) ‖ sequence → JSON [`Notice`]: notices waiting for a subscriber's
 //!   daily digest; moved into the outbox as one message (per 4096 units) at the digest time.
 //! - `titles`: hash of the folded title → last-present unix seconds (u64 BE) + source id. The same
@@ -172,12 +173,11 @@ pub struct PollEntry {
     /// Cross-source identity of the item (see the `titles` tree); `None` for empty titles.
     pub title_key: Option<[u8; 16]>,
     pub deliveries: Vec<Delivery>,
-    /// The matched notice, kept in `history` for `/recent` (also for baselined items).
-    pub history: Option<Notice>,
     /// Subscribers on a daily digest, each with its copy of the notice (which carries that
     /// chat's watch words): it waits in their `digest` queue instead of the outbox.
     pub digests: Vec<(i64, Notice)>,
-    /// The item as `/search` finds it (see the `archive` tree); `None` keeps it out.
+    /// The item as `/search` and `/recent` find it (see the `archive` tree; its summary is cut
+    /// to [`ARCHIVE_SUMMARY_CHARS`] when stored); `None` keeps it out.
     pub archive: Option<Notice>,
 }
 
@@ -335,7 +335,7 @@ impl Store {
                 }
             }
         }
-        Ok(Store {
+        let store = Store {
             seen: db.open_tree("seen")?,
             sources: db.open_tree("sources")?,
             outbox: db.open_tree("outbox")?,
@@ -352,7 +352,31 @@ impl Store {
             meta: meta.clone(),
             dir: dir.to_owned(),
             db,
-        })
+        };
+        store.migrate_history()?;
+        Ok(store)
+    }
+
+    /// Moves what a store kept in `history` (the matched notices behind `/recent` before the
+    /// archive held every item) into the archive, once: `/recent` reads the archive now.
+    fn migrate_history(&self) -> Result<(), StoreError> {
+        if self.history.is_empty() {
+            return Ok(());
+        }
+        let mut moved = 0;
+        for entry in self.history.iter() {
+            let (key, bytes) = entry?;
+            let notice: Notice = from_json(&bytes, || format!("history/{}", hex(&key)))?;
+            let seq = u64::from_be_bytes(key.as_ref().try_into().unwrap_or([0; 8]));
+            let notice = archived(notice);
+            self.archive
+                .insert(archive_key(archive_date(&notice), seq), to_json(&notice))?;
+            self.history.remove(key)?;
+            moved += 1;
+        }
+        self.db.flush()?;
+        tracing::info!("moved {moved} notices of /recent's history into the archive");
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -433,7 +457,6 @@ impl Store {
             seen: Vec<u8>,
             title_key: Option<[u8; 16]>,
             deliveries: Vec<Vec<u8>>,
-            notice: Option<Vec<u8>>,
             digests: Vec<(i64, Vec<u8>)>,
             /// The `archive` record and its date.
             archive: Option<(u64, Vec<u8>)>,
@@ -450,7 +473,6 @@ impl Store {
                     seen: seen_key(source_id, &e.key),
                     title_key: e.title_key,
                     deliveries: e.deliveries.iter().map(to_json).collect(),
-                    notice: e.history.as_ref().map(to_json),
                     digests: e.digests.iter().map(|(c, n)| (*c, to_json(n))).collect(),
                     archive: e.archive.as_ref().map(archive_record),
                     held: (due.is_some() && sends).then(|| {
@@ -466,7 +488,7 @@ impl Store {
                                     notice: Box::new(notice.clone()),
                                 })
                                 .collect(),
-                            notice: e.history.clone(),
+                            notice: None,
                         })
                     }),
                     sends,
@@ -479,7 +501,6 @@ impl Store {
             &self.outbox,
             &self.titles,
             &self.meta,
-            &self.history,
             &self.digest,
             &self.listed,
             &self.held,
@@ -493,7 +514,6 @@ impl Store {
                     outbox,
                     titles,
                     meta,
-                    history,
                     digest,
                     listed,
                     held,
@@ -546,13 +566,8 @@ impl Store {
                             report.held += 1;
                             continue;
                         }
-                        report.queued += queue_notice(
-                            (outbox, history, digest),
-                            &mut next,
-                            deliveries,
-                            entry.notice.as_deref(),
-                            &entry.digests,
-                        )?;
+                        report.queued +=
+                            queue_notice((outbox, digest), &mut next, deliveries, &entry.digests)?;
                         report.digested += entry.digests.len();
                     }
                     for key in &dropped_keys {
@@ -577,7 +592,7 @@ impl Store {
     }
 
     /// Queues the held items due at `now` (unix seconds): their deliveries go into the outbox,
-    /// their notice into the history and digest queues — unless another source took the
+    /// their copies into the digest queues — unless another source took the
     /// release over meanwhile, in which case they are dropped. Each item in one transaction.
     pub fn release_held(&self, now: u64) -> Result<ReleaseReport, StoreError> {
         let mut report = ReleaseReport::default();
@@ -589,7 +604,6 @@ impl Store {
         for (key, value) in due {
             let record: Held = from_json(&value, || format!("held/{}", hex(&key)))?;
             let deliveries: Vec<Vec<u8>> = record.deliveries.iter().map(to_json).collect();
-            let notice = record.notice.as_ref().map(to_json);
             let digests: Vec<(i64, Vec<u8>)> = record
                 .digest_copies()
                 .into_iter()
@@ -601,10 +615,9 @@ impl Store {
                 &self.held_titles,
                 &self.outbox,
                 &self.meta,
-                &self.history,
                 &self.digest,
             )
-                .transaction(|(held, held_titles, outbox, meta, history, digest)| {
+                .transaction(|(held, held_titles, outbox, meta, digest)| {
                     if held.remove(&key)?.is_none() {
                         return Ok((false, 0)); // released meanwhile
                     }
@@ -618,13 +631,7 @@ impl Store {
                         }
                     }
                     let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
-                    let queued = queue_notice(
-                        (outbox, history, digest),
-                        &mut next,
-                        &deliveries,
-                        notice.as_deref(),
-                        &digests,
-                    )?;
+                    let queued = queue_notice((outbox, digest), &mut next, &deliveries, &digests)?;
                     meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
                     Ok((true, queued))
                 });
@@ -744,28 +751,24 @@ fn last_present(value: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Queues one notice inside a transaction: its deliveries into the outbox, the notice into the
-/// history, and each chat's copy into its digest queue, numbered from `next` (history and digest
-/// keys share the outbox counter: unique and ordered). The poll's commit and the release of a
-/// held notice both go through here. Returns the deliveries queued.
+/// Queues one notice inside a transaction: its deliveries into the outbox and each chat's copy
+/// into its digest queue, numbered from `next` (digest keys share the outbox counter: unique and
+/// ordered). The poll's commit and the release of a held notice both go through here. Returns
+/// the deliveries queued.
 fn queue_notice(
-    (outbox, history, digest): (&TransactionalTree, &TransactionalTree, &TransactionalTree),
+    (outbox, digest): (&TransactionalTree, &TransactionalTree),
     next: &mut u64,
     deliveries: &[Vec<u8>],
-    notice: Option<&[u8]>,
     digests: &[(i64, Vec<u8>)],
 ) -> Result<usize, ConflictableTransactionError<()>> {
     for delivery in deliveries {
         outbox.insert(&next.to_be_bytes(), delivery.as_slice())?;
         *next += 1;
     }
-    if let Some(notice) = notice {
-        history.insert(&next.to_be_bytes(), notice)?;
-    }
     for (chat, copy) in digests {
         digest.insert(digest_key(*chat, *next).as_slice(), copy.as_slice())?;
     }
-    if notice.is_some() || !digests.is_empty() {
+    if !digests.is_empty() {
         *next += 1;
     }
     Ok(deliveries.len())
@@ -779,14 +782,32 @@ fn archive_key(date: u64, seq: u64) -> [u8; 16] {
     key
 }
 
-/// An item as archived: its date and its record, the summary cut to [`ARCHIVE_SUMMARY_CHARS`]
-/// and no per-chat words.
+/// An item as archived: its date and its record (the ingest stage cut the summary, see
+/// [`archived`]).
 fn archive_record(notice: &Notice) -> (u64, Vec<u8>) {
-    let mut record = notice.clone();
-    record.item.summary = crate::items::truncate_chars(&record.item.summary, ARCHIVE_SUMMARY_CHARS);
-    record.watched.clear();
-    let date = record.item.published.unwrap_or(record.seen_at).timestamp();
-    (u64::try_from(date).unwrap_or(0), to_json(&record))
+    (archive_date(notice), to_json(notice))
+}
+
+/// The date an item is archived under: its own, else when it was first seen.
+fn archive_date(notice: &Notice) -> u64 {
+    u64::try_from(notice.item.published.unwrap_or(notice.seen_at).timestamp()).unwrap_or(0)
+}
+
+/// The shared notice as the archive keeps it: the summary cut to [`ARCHIVE_SUMMARY_CHARS`]
+/// (in place: no copy), no per-chat words.
+pub fn archived(mut notice: Notice) -> Notice {
+    if notice
+        .item
+        .summary
+        .char_indices()
+        .nth(ARCHIVE_SUMMARY_CHARS)
+        .is_some()
+    {
+        notice.item.summary =
+            crate::items::truncate_chars(&notice.item.summary, ARCHIVE_SUMMARY_CHARS);
+    }
+    notice.watched.clear();
+    notice
 }
 
 /// Meta key of the next outbox sequence number. Our own counter rather than sled's

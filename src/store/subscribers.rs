@@ -1,5 +1,5 @@
-//! Subscribers (people and groups who chose topics by talking to the bot), the history of matched
-//! notices behind `/recent`, and the per-subscriber digest queues.
+//! Subscribers (people and groups who chose topics by talking to the bot), `/recent`, and the
+//! per-subscriber digest queues.
 //!
 //! The bot writes subscriptions; the ingest stage reads them to fan a notice out (in the same
 //! transaction that marks the item seen, see [`Store::commit_poll`]); the deliverer deactivates a
@@ -90,9 +90,6 @@ pub(super) fn digest_key(chat: i64, seq: u64) -> [u8; 16] {
 
 /// Meta key of the last Telegram update handled (so a restart never handles one twice).
 const UPDATE_OFFSET: &str = "update_offset";
-
-/// Entries kept in `history` (enough for `/recent` with a topic filter).
-pub const HISTORY_MAX: usize = 500;
 
 impl Store {
     pub fn subscriber(&self, chat: i64) -> Result<Option<Subscriber>, StoreError> {
@@ -232,35 +229,15 @@ impl Store {
         Ok(changed)
     }
 
-    /// The latest matched notices, newest first, optionally of one topic.
-    ///
-    /// Newest first by the items' own dates (the first-seen time where a source gave none), not
-    /// by when they were recorded: a baseline or a slow source records old items late. The
-    /// history is small (`HISTORY_MAX`), so it is read whole.
+    /// The latest matched notices, newest first, optionally of one topic: the archive's newest
+    /// items that matched (it is keyed by the items' own dates, the first-seen time where a
+    /// source gave none, so a baseline or a slow source that records old items late does not
+    /// put them first).
     pub fn recent(&self, topic: Option<&str>, n: usize) -> Result<Vec<Notice>, StoreError> {
-        let mut out = Vec::new();
-        for entry in self.history.iter().rev() {
-            let (key, bytes) = entry?;
-            let notice: Notice = from_json(&bytes, || format!("history/{}", super::hex(&key)))?;
-            if topic.is_none_or(|t| notice.topics.iter().any(|m| m.id == t)) {
-                out.push(notice);
-            }
-        }
-        // Stable: among equal dates, the later recorded first.
-        out.sort_by_key(|n| std::cmp::Reverse(n.item.published.unwrap_or(n.seen_at)));
-        out.truncate(n);
-        Ok(out)
-    }
-
-    /// Keeps the newest `max` history entries.
-    pub fn trim_history(&self, max: usize) -> Result<usize, StoreError> {
-        let excess = self.history.len().saturating_sub(max);
-        let mut removed = 0;
-        for key in self.history.iter().keys().take(excess) {
-            self.history.remove(key?)?;
-            removed += 1;
-        }
-        Ok(removed)
+        self.newest(n, |notice| match topic {
+            None => !notice.topics.is_empty(),
+            Some(t) => notice.topics.iter().any(|m| m.id == t),
+        })
     }
 
     /// Notices waiting in `chat`'s digest queue, oldest first.
