@@ -19,7 +19,6 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Instant;
 
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -101,7 +100,9 @@ fn config(dir: &Path, addr: SocketAddr, sources: usize, backfill: usize) -> std:
     let topics = &shipped[shipped
         .find("[classify]")
         .expect("[classify] in the shipped config")..];
-    let mut text = String::from("[http]\ntimeout = \"60s\"\n\n");
+    let mut text = String::from(
+        "[http]\ntimeout = \"60s\"\n\n[telegram]\napi_url = \"http://127.0.0.1:9\"\n\n",
+    );
     for n in 0..sources {
         text.push_str(&format!(
             "[[source]]\nid = \"s{n}\"\nname = \"보도자료 {n}\"\nministry = \"과학기술정보통신부\"\nkind = \"feed\"\nurl = \"http://{addr}/feed/{n}\"\nbackfill = {backfill}\n\n"
@@ -125,16 +126,21 @@ fn once(config: &Path, state: &Path) -> Measured {
     once_with(config, state, true)
 }
 
-/// Runs `policy-watch once` (a dry run: `--dry-run`, which also previews what a baseline
-/// matched) under /usr/bin/time, without a Telegram token (notices go to stdout).
+/// Runs `policy-watch once` under /usr/bin/time: a dry run (`--dry-run`: notices and a preview
+/// of what a baseline matched go to stdout), or as in production, with a Telegram token (the
+/// config's `api_url` points at a closed port: a first cycle sends nothing, it records).
 fn once_with(config: &Path, state: &Path, dry_run: bool) -> Measured {
-    let started = Instant::now();
-    let out = Command::new("/usr/bin/time")
+    let mut command = Command::new("/usr/bin/time");
+    if dry_run {
+        command.env_remove("TELOXIDE_TOKEN");
+    } else {
+        command.env("TELOXIDE_TOKEN", "123456:bench-token-never-sent");
+    }
+    let out = command
         .args(["-f", "TIME %e %U %S %M"])
         .arg(env!("CARGO_BIN_EXE_policy-watch"))
         .arg("once")
         .args(dry_run.then_some("--dry-run"))
-        .env_remove("TELOXIDE_TOKEN")
         .arg("--config")
         .arg(config)
         .arg("--state-dir")
@@ -142,14 +148,18 @@ fn once_with(config: &Path, state: &Path, dry_run: bool) -> Measured {
         .env("RUST_LOG", "warn")
         .output()
         .expect("/usr/bin/time runs the binary");
+    measured(&out, "policy-watch once")
+}
+
+/// Wall, CPU and peak RSS of a run under `/usr/bin/time -f "TIME %e %U %S %M"`.
+fn measured(out: &std::process::Output, what: &str) -> Measured {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "once failed: {stderr}");
+    assert!(out.status.success(), "{what} failed: {stderr}");
     let line = stderr
         .lines()
         .find_map(|l| l.strip_prefix("TIME "))
         .unwrap_or_else(|| panic!("no time line: {stderr}"));
     let f: Vec<f64> = line.split(' ').map(|x| x.parse().unwrap()).collect();
-    let _ = started;
     Measured {
         wall: f[0],
         cpu: f[1] + f[2],
@@ -170,19 +180,7 @@ fn python_once(config: &Path, store: &Path, addr: SocketAddr, sources: usize) ->
         .args((0..sources).map(|n| format!("http://{addr}/feed/{n}")))
         .output()
         .expect("/usr/bin/time runs python3");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "python stack failed: {stderr}");
-    let line = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("TIME "))
-        .unwrap_or_else(|| panic!("no time line: {stderr}"));
-    let f: Vec<f64> = line.split(' ').map(|x| x.parse().unwrap()).collect();
-    Measured {
-        wall: f[0],
-        cpu: f[1] + f[2],
-        rss_mb: f[3] / 1024.0,
-        stdout_bytes: out.stdout.len(),
-    }
+    measured(&out, "the python stack")
 }
 
 /// `SCALE_VERSUS=1`: the first cycle of policy-watch and of the Python stack over the same
@@ -194,8 +192,9 @@ fn versus(dir: &Path, addr: SocketAddr, sources: usize, items: usize) {
     let mut ours: Vec<Measured> = Vec::new();
     let mut python: Vec<Measured> = Vec::new();
     for round in 0..3 {
-        // A fresh install's first run: the baseline is recorded silently, as the Python stack
-        // records its store (a dry run would also print a preview of every match).
+        // A fresh install's first run, as in production (with a token): the baseline is
+        // recorded silently, as the Python stack records its store (a dry run, or a run without
+        // a token, would also print a preview of every match).
         ours.push(once_with(
             &config,
             &dir.join(format!("versus-state-{round}")),

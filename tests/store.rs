@@ -177,24 +177,28 @@ async fn store_commands_work_on_the_binary() {
     );
 }
 
-/// `store prune --dry-run` previews and writes nothing; `store import --dry-run` is refused.
-#[tokio::test]
-async fn store_prune_dry_run_changes_nothing() {
-    let state = StateDir::new();
-    let store = state.open();
-    let entry = |key: &str| policy_watch::store::PollEntry {
+/// A new item that sends nothing and is not archived: only its key matters.
+fn bare_entry(key: &str) -> policy_watch::store::PollEntry {
+    policy_watch::store::PollEntry {
         key: key.to_owned(),
         title_key: None,
         deliveries: Vec::new(),
         digests: Vec::new(),
         archive: None,
-    };
+    }
+}
+
+/// `store prune --dry-run` previews and writes nothing; `store import --dry-run` is refused.
+#[tokio::test]
+async fn store_prune_dry_run_changes_nothing() {
+    let state = StateDir::new();
+    let store = state.open();
     let mut listing = policy_watch::store::Listing::default();
     listing.push("g:kept", None);
     store
         .commit_poll(
             "f",
-            &[entry("g:gone"), entry("g:kept")],
+            &[bare_entry("g:gone"), bare_entry("g:kept")],
             &listing,
             &Default::default(),
             &Default::default(),
@@ -237,13 +241,6 @@ async fn store_prune_dry_run_changes_nothing() {
 async fn pruning_counts_from_when_a_source_stopped_listing_an_item() {
     let state = StateDir::new();
     let store = state.open();
-    let entry = |key: &str| policy_watch::store::PollEntry {
-        key: key.to_owned(),
-        title_key: None,
-        deliveries: Vec::new(),
-        digests: Vec::new(),
-        archive: None,
-    };
     let listing = |keys: &[&str]| {
         let mut l = policy_watch::store::Listing::default();
         for k in keys {
@@ -257,7 +254,7 @@ async fn pruning_counts_from_when_a_source_stopped_listing_an_item() {
     store
         .commit_poll(
             "f",
-            &[entry("g:a"), entry("g:b")],
+            &[bare_entry("g:a"), bare_entry("g:b")],
             &first,
             &none,
             &state_record,
