@@ -416,12 +416,14 @@ impl Ingestor {
         };
         let now = Utc::now();
         // Subscribers are read once per poll, and only when something may go out to them.
-        let subscribers = if self.telegram && fresh.len() > send_from {
+        let may_send = self.telegram && fresh.len() > send_from;
+        let subscribers = if may_send {
             self.store.subscribers()?
         } else {
             Vec::new()
         };
-        if rules.watch_words {
+        // Only from a real read: an empty list here means "not read", not "no words".
+        if rules.watch_words && may_send {
             rules.watch.update(&subscribers);
         }
         let rules = &*rules;
