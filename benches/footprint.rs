@@ -19,6 +19,28 @@ use support::feeds::{FeedServer, Reply};
 use support::telegram::TelegramServer;
 use support::*;
 
+/// The shipped config from `[classify]` on: its classification settings and topics.
+fn shipped_topics() -> String {
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/policy-watch.toml"
+    ))
+    .unwrap();
+    shipped[shipped.find("[classify]").unwrap()..].to_owned()
+}
+
+/// The release binary's `run` on `config`, quiet, without a Telegram token.
+fn run_binary(config: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_policy-watch"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env_remove("TELOXIDE_TOKEN")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// Resident set size of this process, in MB.
 fn rss_mb() -> f64 {
     rss_of("self")
@@ -120,12 +142,7 @@ async fn idle_footprint() {
         "korea_kr_list.html",
         "text/html; charset=utf-8",
     );
-    let shipped = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/config/policy-watch.toml"
-    ))
-    .unwrap();
-    let topics = &shipped[shipped.find("[classify]").unwrap()..];
+    let topics = &shipped_topics();
     let mut sources = String::new();
     for (id, path) in [
         ("msit", "/msit.xml"),
@@ -165,14 +182,7 @@ async fn idle_footprint() {
         ),
     )
     .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_policy-watch"))
-        .args(["run", "--config"])
-        .arg(&binary_config)
-        .env_remove("TELOXIDE_TOKEN")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = run_binary(&binary_config);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let binary_started = rss_of(&child.id().to_string());
     tokio::time::sleep(Duration::from_secs(62)).await; // one more poll of every source
@@ -336,12 +346,7 @@ async fn idle_50_sources(minutes: u64) {
             );
         }
     }
-    let shipped = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/config/policy-watch.toml"
-    ))
-    .unwrap();
-    let topics = &shipped[shipped.find("[classify]").unwrap()..];
+    let topics = &shipped_topics();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("idle50.toml");
     std::fs::write(
@@ -352,14 +357,7 @@ async fn idle_50_sources(minutes: u64) {
         ),
     )
     .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_policy-watch"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .env_remove("TELOXIDE_TOKEN")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = run_binary(&config);
     let pid = child.id().to_string();
     let started = Instant::now();
     let mut samples = Vec::new();
