@@ -106,7 +106,7 @@ fn default_store_path() -> PathBuf {
     PathBuf::from("/var/lib/policy-watch")
 }
 fn default_cache() -> u64 {
-    16 * 1024 * 1024
+    8 * 1024 * 1024
 }
 fn default_keep_seen() -> Duration {
     Duration::from_secs(365 * 24 * 3600)
@@ -1376,7 +1376,7 @@ url = "https://example.org/rss"
         let config = Config::parse(Path::new("t.toml"), SOURCE).unwrap();
         assert_eq!(config.sources.len(), 1);
         assert_eq!(config.sources[0].interval, Duration::from_secs(600));
-        assert_eq!(config.store.cache_size, 16 * 1024 * 1024);
+        assert_eq!(config.store.cache_size, 8 * 1024 * 1024);
     }
 
     #[test]
