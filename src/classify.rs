@@ -107,16 +107,49 @@ struct Found {
     original: (usize, usize),
 }
 
-impl Scanner {
-    fn new(folded: &[String], edges: Vec<Edges>) -> Result<Scanner, BuildError> {
+/// Collects the distinct patterns of a scanner: a keyword's folded form and whether it ends in
+/// `*` make one pattern, whatever its spelling ("퓨리 오사", "퓨리오사").
+#[derive(Default)]
+struct ScannerBuilder {
+    index: HashMap<(String, bool), usize>,
+    folded: Vec<String>,
+    edges: Vec<Edges>,
+}
+
+impl ScannerBuilder {
+    /// The pattern `keyword` stands for, added if it is new (patterns are numbered from 0 in
+    /// the order they are added); `None` when it folds to nothing (only punctuation).
+    fn slot(&mut self, keyword: &str) -> Option<usize> {
+        let folded = fold_keyword(keyword);
+        if folded.is_empty() {
+            return None;
+        }
+        let next = self.folded.len();
+        let slot = *self
+            .index
+            .entry((folded.clone(), keyword.ends_with('*')))
+            .or_insert(next);
+        if slot == next {
+            self.folded.push(folded);
+            self.edges.push(Edges::of(keyword));
+        }
+        Some(slot)
+    }
+
+    fn build(self) -> Result<Scanner, BuildError> {
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
-            .build(folded)
+            .build(&self.folded)
             .map_err(|e| BuildError(e.to_string()))?;
-        Ok(Scanner { automaton, edges })
+        Ok(Scanner {
+            automaton,
+            edges: self.edges,
+        })
     }
+}
 
+impl Scanner {
     /// Every occurrence of every pattern in `text` that passes its edge rule, overlapping ones
     /// included.
     fn scan(&self, text: &Normalized, mut found: impl FnMut(Found)) {
@@ -190,29 +223,21 @@ pub struct Keywords {
 impl Keywords {
     /// Builds the matcher. Words that fold to nothing (only punctuation) never match.
     pub fn new<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Keywords, BuildError> {
-        let mut index: HashMap<(String, bool), usize> = HashMap::new();
-        let mut folded = Vec::new();
-        let mut edges = Vec::new();
+        let mut builder = ScannerBuilder::default();
         let mut words_of: Vec<Vec<usize>> = Vec::new();
         let mut len = 0;
         for (i, word) in words.into_iter().enumerate() {
             len = i + 1;
-            let f = fold_keyword(word);
-            if f.is_empty() {
+            let Some(slot) = builder.slot(word) else {
                 continue;
+            };
+            if slot == words_of.len() {
+                words_of.push(Vec::new());
             }
-            let slot = *index
-                .entry((f.clone(), word.ends_with('*')))
-                .or_insert_with(|| {
-                    folded.push(f);
-                    edges.push(Edges::of(word));
-                    words_of.push(Vec::new());
-                    words_of.len() - 1
-                });
             words_of[slot].push(i);
         }
         Ok(Keywords {
-            scanner: Scanner::new(&folded, edges)?,
+            scanner: builder.build()?,
             words_of,
             len,
         })
@@ -243,13 +268,12 @@ impl Keywords {
         out
     }
 
-    /// Whether any word is found.
+    /// Whether any word is found (the summary is not scanned when the title has one).
     pub fn matches(&self, text: &ItemText) -> bool {
         let mut any = false;
-        for field in [&text.title, &text.summary] {
-            if !any {
-                self.scanner.scan(field, |_| any = true);
-            }
+        self.scanner.scan(&text.title, |_| any = true);
+        if !any {
+            self.scanner.scan(&text.summary, |_| any = true);
         }
         any
     }
@@ -444,7 +468,7 @@ impl Classifier {
             }
         }
         Ok(Classifier {
-            scanner: Scanner::new(&builder.folded, builder.edges)?,
+            scanner: builder.scanner.build()?,
             patterns: builder.patterns,
             owners: builder.owners,
             lead_chars: classify.lead_chars,
@@ -804,33 +828,23 @@ fn overrides(strong_fields: &[Field], veto_fields: &[Field]) -> bool {
 /// Collects distinct folded patterns and the keywords behind each.
 #[derive(Default)]
 struct PatternSet {
-    index: HashMap<(String, bool), usize>,
-    folded: Vec<String>,
-    edges: Vec<Edges>,
+    scanner: ScannerBuilder,
     patterns: Vec<Pattern>,
     owners: Vec<Owner>,
 }
 
 impl PatternSet {
     fn add(&mut self, keyword: &str, role: Role, topic: Option<usize>) {
-        let prefix = keyword.ends_with('*');
-        let folded = fold_keyword(keyword);
-        if folded.is_empty() {
-            return; // config validation rejects these; nothing to search for
-        }
-        let slot = match self.index.get(&(folded.clone(), prefix)) {
-            Some(&slot) => slot,
-            None => {
-                self.folded.push(folded.clone());
-                self.edges.push(Edges::of(keyword));
-                self.patterns.push(Pattern {
-                    owners: Vec::new(),
-                    topical: false,
-                });
-                self.index.insert((folded, prefix), self.patterns.len() - 1);
-                self.patterns.len() - 1
-            }
+        // Config validation rejects keywords that fold to nothing: nothing to search for.
+        let Some(slot) = self.scanner.slot(keyword) else {
+            return;
         };
+        if slot == self.patterns.len() {
+            self.patterns.push(Pattern {
+                owners: Vec::new(),
+                topical: false,
+            });
+        }
         // Two spellings of one keyword in the same role ("인공지능 반도체", "인공지능반도체") are one
         // keyword: keep the first, so notices and explanations do not list it twice.
         let pattern = &self.patterns[slot];

@@ -15,13 +15,8 @@ pub struct Normalized {
     origin: Vec<u32>,
 }
 
-/// Whitespace and punctuation that never break a match (for tests that spell the folding out).
-pub fn ignored(c: char) -> bool {
-    is_ignorable(c)
-}
-
 /// Whitespace and punctuation that never break a match.
-pub(crate) fn is_ignorable(c: char) -> bool {
+pub fn is_ignorable(c: char) -> bool {
     c.is_whitespace()
         || c.is_ascii_punctuation()
         || matches!(

@@ -74,7 +74,7 @@ fn reference(text: &str) -> (String, String) {
         .collect();
     let folded = nfkc
         .chars()
-        .filter(|c| !policy_watch::fold::ignored(*c))
+        .filter(|c| !policy_watch::fold::is_ignorable(*c))
         .flat_map(char::to_lowercase)
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .collect();
