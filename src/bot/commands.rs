@@ -12,8 +12,8 @@ use teloxide::utils::command::BotCommands;
 use super::topics::{TopicQueryError, resolve_topics};
 use std::time::Duration;
 
-use super::{Bot, Session, chat_kind};
-use crate::deliver::{digest, render};
+use super::{Bot, Session, chat_kind, strs};
+use crate::deliver::digest;
 use crate::items::format_kst;
 use crate::outbox::Lang;
 use crate::store::{ChatKind, StoreError, Subscriber};
@@ -93,7 +93,7 @@ impl Bot {
                     .iter()
                     .map(|t| t.name.clone())
                     .collect();
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let names = strs(&names);
                 self.reply(
                     cx.chat,
                     &text::greeting(lang, &names),
@@ -128,9 +128,7 @@ impl Bot {
                     None => text::not_subscribed(lang),
                     Some(s) => {
                         let names = self.names(&s.topics);
-                        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                        let watch: Vec<&str> = s.watch.iter().map(String::as_str).collect();
-                        text::mysubs(lang, &names, &watch, s.digest_at)
+                        text::mysubs(lang, &strs(&names), &strs(&s.watch), s.digest_at)
                     }
                 };
                 self.reply(cx.chat, &reply, None).await;
@@ -211,9 +209,7 @@ impl Bot {
         let all = self.names(&updated.map(|s| s.topics).unwrap_or_default());
         let changed = self.names(&changed);
         let unchanged = self.names(&unchanged);
-        let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        let changed: Vec<&str> = changed.iter().map(String::as_str).collect();
-        let unchanged: Vec<&str> = unchanged.iter().map(String::as_str).collect();
+        let (all, changed, unchanged) = (strs(&all), strs(&changed), strs(&unchanged));
         let reply = if add {
             text::subscribed(cx.lang, &changed, &unchanged, &all)
         } else {
@@ -232,7 +228,7 @@ impl Bot {
         changes: bool,
     ) -> Result<(), StoreError> {
         let lines = self.topic_lines(&self.topics_of(cx.chat)?);
-        let unknown: Vec<&str> = error.unknown.iter().map(String::as_str).collect();
+        let unknown = strs(&error.unknown);
         let ambiguous: Vec<(String, Vec<String>)> = error
             .ambiguous
             .iter()
@@ -281,10 +277,7 @@ impl Bot {
             .as_ref()
             .map(|t| self.names(&BTreeSet::from([t.clone()])).remove(0));
         let heading = text::recent_heading_plain(cx.lang, topic_name.as_deref(), notices.len());
-        for part in render::split_list(notices, render::utf16_len(&heading)) {
-            self.reply(cx.chat, &render::notice_list_html(&heading, &part), None)
-                .await;
-        }
+        self.reply_list(cx.chat, &heading, notices).await;
         Ok(())
     }
 

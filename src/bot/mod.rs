@@ -389,6 +389,21 @@ impl Bot {
     async fn reply(&self, chat: i64, html: &str, keyboard: Option<InlineKeyboardMarkup>) {
         self.replies.send(chat, html.to_owned(), keyboard);
     }
+
+    /// Answers with a list of notices under `heading` (`/recent`, `/search`), in as many
+    /// messages as Telegram's length limit needs.
+    async fn reply_list(&self, chat: i64, heading: &str, notices: Vec<crate::outbox::Notice>) {
+        use crate::deliver::render;
+        for part in render::split_list(notices, render::utf16_len(heading)) {
+            self.reply(chat, &render::notice_list_html(heading, &part), None)
+                .await;
+        }
+    }
+}
+
+/// Borrowed views of owned strings, as the `text` functions take them.
+fn strs<'a>(words: impl IntoIterator<Item = &'a String>) -> Vec<&'a str> {
+    words.into_iter().map(String::as_str).collect()
 }
 
 fn chat_kind(chat: &Chat) -> Option<ChatKind> {

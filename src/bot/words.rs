@@ -4,14 +4,15 @@
 
 use std::collections::BTreeSet;
 
-use super::Bot;
 use super::commands::Context;
-use crate::classify::Keywords;
-use crate::deliver::render;
+use super::{Bot, strs};
+use crate::classify::{ItemText, Keywords};
 use crate::fold::fold_keyword;
 use crate::store::{ChatKind, StoreError, Subscriber, archive_text};
 use crate::text::{self, WordRefusal};
 
+/// Quotation marks around a phrase (straight, and the curly ones phone keyboards type).
+const QUOTES: [char; 3] = ['"', '“', '”'];
 /// Characters of a watch word (as typed), at least and at most.
 const WORD_CHARS: std::ops::RangeInclusive<usize> = 2..=40;
 /// Latest archived items a new watch word is measured against.
@@ -34,7 +35,7 @@ pub(super) fn split_words(args: &str) -> Vec<String> {
     let mut quoted = false;
     for c in args.chars() {
         match c {
-            '"' | '“' | '”' => quoted = !quoted,
+            c if QUOTES.contains(&c) => quoted = !quoted,
             ',' | '，' => words.push(std::mem::take(&mut current)),
             c if c.is_whitespace() && !quoted && !commas => {
                 words.push(std::mem::take(&mut current))
@@ -76,22 +77,25 @@ fn same_word(a: &str, b: &str) -> bool {
     fold_keyword(a) == fold_keyword(b) && a.ends_with('*') == b.ends_with('*')
 }
 
+/// The share of `sample` that `word` is found in, when the sample is big enough to say.
+fn generic_share(word: &str, sample: &[ItemText]) -> Option<f64> {
+    if sample.is_empty() {
+        return None;
+    }
+    let keywords = Keywords::new([word]).ok()?;
+    let hits = sample.iter().filter(|text| keywords.matches(text)).count();
+    Some(hits as f64 / sample.len() as f64)
+}
+
 impl Bot {
-    /// The share of the latest archived items `word` is found in, when the sample is big
-    /// enough to say (`None` otherwise).
-    fn generic_share(&self, word: &str) -> Result<Option<(f64, usize)>, StoreError> {
+    /// The latest archived items, read and normalised once per `/watch`, which every new word
+    /// is measured against (empty when too few to say anything).
+    fn generic_sample(&self) -> Result<Vec<ItemText>, StoreError> {
         let sample = self.store.archived(GENERIC_SAMPLE)?;
         if sample.len() < GENERIC_MIN_SAMPLE {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        let Ok(keywords) = Keywords::new([word]) else {
-            return Ok(None);
-        };
-        let hits = sample
-            .iter()
-            .filter(|n| keywords.matches(&archive_text(n)))
-            .count();
-        Ok(Some((hits as f64 / sample.len() as f64, sample.len())))
+        Ok(sample.iter().map(archive_text).collect())
     }
 
     fn watch_limit(&self) -> usize {
@@ -117,14 +121,18 @@ impl Bot {
         let current = self.watch_words_of(cx.chat)?;
         let asked = split_words(args);
         if asked.is_empty() {
-            let words: Vec<&str> = current.iter().map(String::as_str).collect();
-            self.reply(cx.chat, &text::watch_usage(cx.lang, &words, max), None)
-                .await;
+            self.reply(
+                cx.chat,
+                &text::watch_usage(cx.lang, &strs(&current), max),
+                None,
+            )
+            .await;
             return Ok(());
         }
         let mut accepted: Vec<String> = Vec::new();
         let mut already: Vec<String> = Vec::new();
         let mut refused: Vec<(String, WordRefusal)> = Vec::new();
+        let mut sample: Option<Vec<ItemText>> = None;
         for word in asked {
             if let Some(have) = current
                 .iter()
@@ -138,10 +146,15 @@ impl Bot {
                 refused.push((word, why));
                 continue;
             }
-            if let Some((share, sample)) = self.generic_share(&word)?
+            let sample = match &sample {
+                Some(sample) => sample,
+                None => sample.insert(self.generic_sample()?),
+            };
+            if let Some(share) = generic_share(&word, sample)
                 && share > GENERIC_SHARE
             {
                 let percent = (share * 100.0).round() as u32;
+                let sample = sample.len();
                 refused.push((word, WordRefusal::TooGeneric { percent, sample }));
                 continue;
             }
@@ -164,9 +177,7 @@ impl Bot {
         if !accepted.is_empty() {
             tracing::info!(chat = cx.chat, words = accepted.len(), "watch words added");
         }
-        let all: Vec<String> = updated
-            .map(|s| s.watch.into_iter().collect())
-            .unwrap_or_default();
+        let all = updated.map(|s| s.watch).unwrap_or_default();
         let (all, added, already) = (strs(&all), strs(&accepted), strs(&already));
         self.reply(
             cx.chat,
@@ -182,7 +193,7 @@ impl Bot {
         let max = self.watch_limit();
         let current = self.watch_words_of(cx.chat)?;
         // The whole argument may be one watched phrase typed without quotes ("퓨리 오사").
-        let whole = args.trim().trim_matches(['"', '“', '”']);
+        let whole = args.trim().trim_matches(QUOTES);
         let asked = if current.iter().any(|w| same_word(w, whole)) {
             vec![whole.to_owned()]
         } else {
@@ -213,10 +224,7 @@ impl Bot {
                 })
             })?
         };
-        let all: Vec<String> = updated
-            .map(|s| s.watch.into_iter().collect())
-            .unwrap_or_default();
-        let removed: Vec<String> = removed.into_iter().collect();
+        let all = updated.map(|s| s.watch).unwrap_or_default();
         let (all, removed, unknown) = (strs(&all), strs(&removed), strs(&unknown));
         self.reply(
             cx.chat,
@@ -251,7 +259,7 @@ impl Bot {
             words.pop();
         }
         let query = words.join(" ");
-        let query = query.trim_matches(['"', '“', '”']);
+        let query = query.trim_matches(QUOTES);
         if query.is_empty() {
             self.reply(cx.chat, &text::search_usage(cx.lang), None)
                 .await;
@@ -290,16 +298,9 @@ impl Bot {
             return Ok(());
         }
         let heading = text::search_heading_plain(cx.lang, query, found.len());
-        for part in render::split_list(found, render::utf16_len(&heading)) {
-            self.reply(cx.chat, &render::notice_list_html(&heading, &part), None)
-                .await;
-        }
+        self.reply_list(cx.chat, &heading, found).await;
         Ok(())
     }
-}
-
-fn strs(words: &[String]) -> Vec<&str> {
-    words.iter().map(String::as_str).collect()
 }
 
 #[cfg(test)]
