@@ -483,7 +483,7 @@ impl Ingestor {
                 deliveries,
                 digests,
                 // Matched or not: `/search` finds it, and `/recent` if it matched.
-                archive: Some(crate::store::archived(notice)),
+                archive: Some(crate::store::archive_copy(notice)),
             });
         }
         state.baselined = true;

@@ -29,6 +29,10 @@ pub const OUTBOX: &str = "policy_watch_outbox_depth";
 pub const LAST_SUCCESS: &str = "policy_watch_source_last_success_timestamp_seconds";
 pub const RELOADS: &str = "policy_watch_config_reloads_total";
 
+/// Content types of the answers: Prometheus' text format, and plain text.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
+
 static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
 
 /// Installs the Prometheus recorder once per process.
@@ -85,20 +89,30 @@ pub async fn start(
     let alive_within = health.beat_every() * 4;
     // Two fixed paths on a loopback port: hyper's HTTP/1 connection handling (already in the
     // build for reqwest) is all it takes, without a web framework.
+    // (status, content type, body) of the answer to a request.
     let answer = Arc::new(move |request: &Request<hyper::body::Incoming>| {
         if request.method() != Method::GET && request.method() != Method::HEAD {
-            return (StatusCode::METHOD_NOT_ALLOWED, "GET only\n".to_owned());
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                TEXT,
+                "GET only\n".to_owned(),
+            );
         }
         match request.uri().path() {
-            "/healthz" if health.alive(alive_within) => (StatusCode::OK, "ok\n".to_owned()),
-            "/healthz" => (StatusCode::SERVICE_UNAVAILABLE, "stalled\n".to_owned()),
+            "/healthz" if health.alive(alive_within) => (StatusCode::OK, TEXT, "ok\n".to_owned()),
+            "/healthz" => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                "stalled\n".to_owned(),
+            ),
             "/metrics" => {
                 metrics::gauge!(OUTBOX).set(store.outbox_len() as f64);
                 handle.run_upkeep();
-                (StatusCode::OK, handle.render())
+                (StatusCode::OK, PROMETHEUS_TEXT, handle.render())
             }
             _ => (
                 StatusCode::NOT_FOUND,
+                TEXT,
                 "not found: try /metrics or /healthz\n".to_owned(),
             ),
         }
@@ -121,13 +135,7 @@ pub async fn start(
             let shutdown = shutdown.clone();
             connections.spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
-                    let (status, body) = answer(&request);
-                    let content_type =
-                        if status == StatusCode::OK && request.uri().path() == "/metrics" {
-                            "text/plain; version=0.0.4; charset=utf-8"
-                        } else {
-                            "text/plain; charset=utf-8"
-                        };
+                    let (status, content_type, body) = answer(&request);
                     let response = Response::builder()
                         .status(status)
                         .header(hyper::header::CONTENT_TYPE, content_type)

@@ -368,7 +368,7 @@ impl Store {
             let (key, bytes) = entry?;
             let notice: Notice = from_json(&bytes, || format!("history/{}", hex(&key)))?;
             let seq = u64::from_be_bytes(key.as_ref().try_into().unwrap_or([0; 8]));
-            let notice = archived(notice);
+            let notice = archive_copy(notice);
             self.archive
                 .insert(archive_key(archive_date(&notice), seq), to_json(&notice))?;
             self.history.remove(key)?;
@@ -436,20 +436,10 @@ impl Store {
         let state_json = to_json(state);
         let listing_json = to_json(listing);
         // Dropped from the listing since the last poll: last present now.
-        let listed_now: std::collections::HashSet<&str> =
-            listing.keys.iter().map(String::as_str).collect();
-        let dropped_keys: Vec<Vec<u8>> = previous
-            .keys
-            .iter()
-            .filter(|k| !listed_now.contains(k.as_str()))
+        let dropped_keys: Vec<Vec<u8>> = dropped(&previous.keys, &listing.keys)
             .map(|k| seen_key(source_id, k))
             .collect();
-        let titles_now: std::collections::HashSet<&str> =
-            listing.titles.iter().map(String::as_str).collect();
-        let dropped_titles: Vec<Vec<u8>> = previous
-            .titles
-            .iter()
-            .filter(|t| !titles_now.contains(t.as_str()))
+        let dropped_titles: Vec<Vec<u8>> = dropped(&previous.titles, &listing.titles)
             .filter_map(|t| unhex(t))
             .collect();
         // Serialised once, outside the transaction (which sled may run more than once).
@@ -774,6 +764,12 @@ fn queue_notice(
     Ok(deliveries.len())
 }
 
+/// What `before` lists and `now` does not.
+fn dropped<'a>(before: &'a [String], now: &[String]) -> impl Iterator<Item = &'a String> {
+    let now: std::collections::HashSet<&str> = now.iter().map(String::as_str).collect();
+    before.iter().filter(move |k| !now.contains(k.as_str()))
+}
+
 /// Key of an `archive` record: date (unix seconds, u64 BE) ‖ sequence (u64 BE).
 fn archive_key(date: u64, seq: u64) -> [u8; 16] {
     let mut key = [0; 16];
@@ -783,7 +779,7 @@ fn archive_key(date: u64, seq: u64) -> [u8; 16] {
 }
 
 /// An item as archived: its date and its record (the ingest stage cut the summary, see
-/// [`archived`]).
+/// [`archive_copy`]).
 fn archive_record(notice: &Notice) -> (u64, Vec<u8>) {
     (archive_date(notice), to_json(notice))
 }
@@ -795,7 +791,7 @@ fn archive_date(notice: &Notice) -> u64 {
 
 /// The shared notice as the archive keeps it: the summary cut to [`ARCHIVE_SUMMARY_CHARS`]
 /// (in place: no copy), no per-chat words.
-pub fn archived(mut notice: Notice) -> Notice {
+pub fn archive_copy(mut notice: Notice) -> Notice {
     if notice
         .item
         .summary
