@@ -12,7 +12,9 @@
 //! `SCALE_VERSUS=1 cargo bench --bench scale`: side by side with the Python stack people would
 //! otherwise script (benches/python_stack.py: feedparser, a JSON store, a keyword loop; it
 //! installs feedparser into target/python-stack-venv from PyPI when missing): the first cycle of
-//! each over the same 1,000 feeds × 20 on-topic items, CPU and peak RSS, and their ratio.
+//! each over the same 1,000 feeds × 20 on-topic items, CPU and peak RSS, and their ratio. With
+//! `SCALE_HOLD=1` as well it only serves the feeds and prints the config's path, for profiling
+//! a run by hand (`perf record … policy-watch once --config …`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -187,6 +189,13 @@ fn python_once(config: &Path, store: &Path, addr: SocketAddr, sources: usize) ->
 /// 1,000 feeds × 20 on-topic items, alternately, 3 rounds each on fresh stores; best of each.
 fn versus(dir: &Path, addr: SocketAddr, sources: usize, items: usize) {
     let config = config(dir, addr, sources, 0);
+    if std::env::var("SCALE_HOLD").is_ok_and(|v| v == "1") {
+        // For profiling by hand: keep the feeds served and say where the config is.
+        println!("serving on {addr}; config {}", config.display());
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
     // Once, outside the measurement: the Python side installs feedparser when it is missing.
     let _ = python_once(&config, &dir.join("warm.json"), addr, 1);
     let mut ours: Vec<Measured> = Vec::new();

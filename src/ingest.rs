@@ -18,9 +18,13 @@ use crate::items::Item;
 use crate::outbox::{Delivery, Destination, Notice, Payload};
 use crate::sources::{PollEvent, PollOutcome, SourceError};
 use crate::store::{
-    Listing, PollEntry, SourceAlert, SourceState, Store, StoreError, Subscriber, Validators,
-    unix_now,
+    CommitReport, Listing, PollCommit, PollEntry, SourceAlert, SourceState, Store, StoreError,
+    Subscriber, Validators, unix_now,
 };
+
+/// Most polls committed in one transaction (those already waiting when one arrives; at most
+/// [`crate::sources::scheduler::POLLS_IN_FLIGHT`] can be).
+const MAX_GROUP: usize = 8;
 
 /// What one ingested poll did (for logs, `once`'s exit code and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -96,6 +100,28 @@ pub struct Ingestor {
     pub preview: Option<Printer>,
     pub wake: Arc<Notify>,
     pub health: Arc<Health>,
+}
+
+/// A poll result after [`Ingestor::ingest`].
+enum Ingested {
+    /// Recorded: what it did and the source's state as committed.
+    Done(IngestReport, SourceState),
+    /// Items to commit with the rest of the group.
+    Pending(Box<PendingPoll>),
+}
+
+/// A poll with items, classified and fanned out, waiting for its group's transaction.
+struct PendingPoll {
+    entries: Vec<PollEntry>,
+    listing: Listing,
+    previous: Listing,
+    state: SourceState,
+    baseline: bool,
+    /// Items the poll read (new or not).
+    total: usize,
+    /// Baselined matches to show in a dry run.
+    previews: Vec<Notice>,
+    alert: Option<String>,
 }
 
 /// What the ingest stage derives from one config.
@@ -206,35 +232,53 @@ impl Ingestor {
                 None => events.recv().await,
             };
             let Some(event) = event else { break };
+            // The polls already waiting join this one: one transaction for the group.
+            let mut group = vec![event];
+            while group.len() < MAX_GROUP {
+                match events.try_recv() {
+                    Ok(event) => group.push(event),
+                    Err(_) => break,
+                }
+            }
             if self.config.has_changed().unwrap_or(false) {
                 let new = self.config.borrow_and_update().clone();
                 if let Some(new_rules) = Rules::new(&new, self.telegram) {
                     rules = new_rules;
                 }
             }
-            totals.polls += 1;
-            let result = self.ingest(&mut rules, &event.source, event.attempted_at, event.result);
-            if result.as_ref().is_ok_and(|(r, _)| r.queued > 0) {
+            let results = self.ingest_group(&mut rules, &mut group);
+            let mut queued = false;
+            let mut replies = Vec::with_capacity(group.len());
+            for (event, result) in group.into_iter().zip(results) {
+                totals.polls += 1;
+                let committed = match result {
+                    Ok((report, state)) => {
+                        self.health.polled();
+                        if report.failed {
+                            totals.failed_sources.push(event.source.id().to_owned());
+                        }
+                        queued |= report.queued > 0;
+                        totals.new_items += report.new_items;
+                        totals.queued += report.queued;
+                        Some(state)
+                    }
+                    Err(e) => {
+                        // Nothing was committed: the items stay unseen and the next poll
+                        // retries them.
+                        totals.store_errors += 1;
+                        tracing::error!(source = %event.source.id(), "cannot record the poll in the store: {e}; the items will be retried on the next poll");
+                        None
+                    }
+                };
+                replies.push((event.committed, committed));
+            }
+            // Durable before anyone is told: a poller sends its next request only then.
+            if queued {
                 self.queued().await;
             }
-            let committed = match result {
-                Ok((report, state)) => {
-                    self.health.polled();
-                    if report.failed {
-                        totals.failed_sources.push(event.source.id().to_owned());
-                    }
-                    totals.new_items += report.new_items;
-                    totals.queued += report.queued;
-                    Some(state)
-                }
-                Err(e) => {
-                    // Nothing was committed: the items stay unseen and the next poll retries them.
-                    totals.store_errors += 1;
-                    tracing::error!(source = %event.source.id(), "cannot record the poll in the store: {e}; the items will be retried on the next poll");
-                    None
-                }
-            };
-            let _ = event.committed.send(committed);
+            for (reply, committed) in replies {
+                let _ = reply.send(committed);
+            }
         }
         self.release_held().await;
         totals
@@ -273,14 +317,82 @@ impl Ingestor {
         }
     }
 
-    /// Records one poll result; returns what it did and the source's state as committed.
+    /// Ingests a group of poll events: each is read, classified and fanned out, then every poll
+    /// with items is committed in one transaction. A result per event, in order; a failed
+    /// group commit fails each of its polls (nothing of them was recorded).
+    fn ingest_group(
+        &self,
+        rules: &mut Rules,
+        group: &mut [PollEvent],
+    ) -> Vec<Result<(IngestReport, SourceState), StoreError>> {
+        let ingested: Vec<Result<Ingested, StoreError>> = group
+            .iter_mut()
+            .map(|event| {
+                let result = std::mem::replace(
+                    &mut event.result,
+                    Ok(PollOutcome::NotModified { max_age: None }),
+                );
+                self.ingest(rules, &event.source, event.attempted_at, result)
+            })
+            .collect();
+        let polls: Vec<PollCommit<'_>> = ingested
+            .iter()
+            .zip(group.iter())
+            .filter_map(|(result, event)| match result {
+                Ok(Ingested::Pending(p)) => Some(PollCommit {
+                    source_id: event.source.id(),
+                    entries: &p.entries,
+                    listing: &p.listing,
+                    previous: &p.previous,
+                    state: &p.state,
+                    hold: event.source.hold,
+                }),
+                _ => None,
+            })
+            .collect();
+        // One transaction for the group; should it fail, each poll alone, so that one poll the
+        // store cannot take does not hold back the others.
+        let commits: Vec<Result<CommitReport, StoreError>> = match polls.len() {
+            0 => Vec::new(),
+            1 => vec![self.store.commit_poll_one(&polls[0])],
+            _ => match self.store.commit_polls(&polls) {
+                Ok(reports) => reports.into_iter().map(Ok).collect(),
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot record {} polls together: {e}; recording each alone",
+                        polls.len()
+                    );
+                    polls
+                        .iter()
+                        .map(|p| self.store.commit_poll_one(p))
+                        .collect()
+                }
+            },
+        };
+        drop(polls);
+        let mut commits = commits.into_iter();
+        ingested
+            .into_iter()
+            .zip(group.iter())
+            .map(|(result, event)| match result? {
+                Ingested::Done(report, state) => Ok((report, state)),
+                Ingested::Pending(pending) => {
+                    let commit = commits.next().expect("a commit per pending poll")?;
+                    self.finish_items(rules, &event.source, *pending, commit)
+                }
+            })
+            .collect()
+    }
+
+    /// Records one poll result — failures and 304s at once; a poll with items is prepared for
+    /// the group's commit ([`Ingestor::ingest_group`]).
     fn ingest(
         &self,
         rules: &mut Rules,
         source: &SourceConfig,
         attempted_at: chrono::DateTime<Utc>,
         result: Result<PollOutcome, SourceError>,
-    ) -> Result<(IngestReport, SourceState), StoreError> {
+    ) -> Result<Ingested, StoreError> {
         let id = source.id();
         let mut state = self.store.source_state(id)?;
         state.last_attempt = Some(attempted_at);
@@ -303,7 +415,7 @@ impl Ingestor {
                     queued,
                     ..IngestReport::default()
                 };
-                Ok((report, state))
+                Ok(Ingested::Done(report, state))
             }
             Ok(PollOutcome::NotModified { .. }) => {
                 self.recovered(source, &mut state);
@@ -316,7 +428,7 @@ impl Ingestor {
                     queued,
                     ..IngestReport::default()
                 };
-                Ok((report, state))
+                Ok(Ingested::Done(report, state))
             }
             Ok(PollOutcome::Items {
                 items,
@@ -344,7 +456,7 @@ impl Ingestor {
                     state.validators = Validators::default();
                     self.store.save_source_state(id, &state)?;
                     tracing::warn!(source = %id, "{} ({}) returned no items; not taking this as its baseline (the next poll reads it again)", source.name, source.url);
-                    return Ok((IngestReport::default(), state));
+                    return Ok(Ingested::Done(IngestReport::default(), state));
                 }
                 if changed {
                     tracing::info!(source = %id, "{}: how it is read changed (selectors, filter, identity or paging); re-baselining: what it lists now is recorded as seen, nothing is sent", source.name);
@@ -352,7 +464,8 @@ impl Ingestor {
                 }
                 state.settings = Some(settings);
                 state.validators = validators;
-                self.commit_items(rules, source, state, items)
+                self.prepare_items(rules, source, state, items)
+                    .map(|p| Ingested::Pending(Box::new(p)))
             }
         }
     }
@@ -382,13 +495,15 @@ impl Ingestor {
         state.last_success = Some(Utc::now());
     }
 
-    fn commit_items(
+    /// Everything about a poll with items but its commit: what is new, classified and fanned
+    /// out, ready for [`Store::commit_polls`].
+    fn prepare_items(
         &self,
         rules: &mut Rules,
         source: &SourceConfig,
         mut state: SourceState,
         items: Vec<Item>,
-    ) -> Result<(IngestReport, SourceState), StoreError> {
+    ) -> Result<PendingPoll, StoreError> {
         let id = source.id();
         let total = items.len();
         let mut fresh = Vec::new();
@@ -489,9 +604,35 @@ impl Ingestor {
         state.baselined = true;
         let alert = watch_source(source, &mut state, now, Some(entries.len()));
         state.items_seen += entries.len() as u64;
-        let commit =
-            self.store
-                .commit_poll(id, &entries, &listing, &previous, &state, source.hold)?;
+        Ok(PendingPoll {
+            entries,
+            listing,
+            previous,
+            state,
+            baseline,
+            total,
+            previews,
+            alert,
+        })
+    }
+
+    /// Logs and reports a poll once [`Store::commit_polls`] recorded it.
+    fn finish_items(
+        &self,
+        rules: &Rules,
+        source: &SourceConfig,
+        pending: PendingPoll,
+        commit: CommitReport,
+    ) -> Result<(IngestReport, SourceState), StoreError> {
+        let id = source.id();
+        let PendingPoll {
+            state,
+            baseline,
+            total,
+            previews,
+            alert,
+            ..
+        } = pending;
         let (new_items, queued) = (commit.new, commit.queued);
         metrics::counter!(crate::metrics::ITEMS_NEW, "source" => id.to_owned())
             .increment(new_items as u64);

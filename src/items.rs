@@ -211,26 +211,77 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
 }
 
-/// Plain text of an HTML fragment (entities decoded by the HTML parser).
+/// Plain text of an HTML fragment: the text of its elements (entities decoded), a space where a
+/// block element starts or ends, nothing from `<script>` or `<style>`. Read with html5ever's
+/// tokenizer alone: a summary needs no tree, and building one (a node and its attributes per
+/// element) was most of the cost of reading an item with an HTML description.
 pub fn html_to_text(html: &str) -> String {
+    use html5ever::tokenizer::{
+        BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+    };
+    use std::cell::{Cell, RefCell};
+
+    struct Text {
+        text: RefCell<String>,
+        /// Inside `<script>` or `<style>`.
+        hidden: Cell<bool>,
+    }
+    impl TokenSink for Text {
+        type Handle = ();
+        fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+            match token {
+                Token::CharacterTokens(t) if !self.hidden.get() => {
+                    self.text.borrow_mut().push_str(&t)
+                }
+                Token::TagToken(tag) => {
+                    let name: &str = &tag.name;
+                    if is_block(name) {
+                        self.text.borrow_mut().push(' ');
+                    }
+                    let raw = match name {
+                        "script" => Some(html5ever::tokenizer::states::RawKind::ScriptData),
+                        "style" => Some(html5ever::tokenizer::states::RawKind::Rawtext),
+                        _ => None,
+                    };
+                    if let Some(kind) = raw {
+                        let start = tag.kind == TagKind::StartTag && !tag.self_closing;
+                        self.hidden.set(start);
+                        if start {
+                            return TokenSinkResult::RawData(kind);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            TokenSinkResult::Continue
+        }
+    }
+
     if !html.contains('<') {
         return clean_text(html);
     }
-    let fragment = scraper::Html::parse_fragment(html);
-    let mut text = String::with_capacity(html.len().min(64 * 1024));
-    for node in fragment.root_element().descendants() {
-        match node.value() {
-            scraper::Node::Text(t) => {
-                text.push_str(t);
-                // Stop early: the summary is capped anyway and MSIT bodies are huge.
-                if text.len() > MAX_SUMMARY_CHARS * 8 {
-                    break;
-                }
-            }
-            scraper::Node::Element(e) if is_block(e.name()) => text.push(' '),
-            _ => {}
+    let tokenizer = Tokenizer::new(
+        Text {
+            text: RefCell::new(String::with_capacity(html.len().min(16 * 1024))),
+            hidden: Cell::new(false),
+        },
+        TokenizerOpts::default(),
+    );
+    let input = BufferQueue::default();
+    // In pieces, to stop early: the summary is capped anyway and MSIT bodies are huge.
+    let mut rest = html;
+    while !rest.is_empty() && tokenizer.sink.text.borrow().len() <= MAX_SUMMARY_CHARS * 8 {
+        let mut cut = rest.len().min(8 * 1024);
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
         }
+        let (piece, tail) = rest.split_at(cut);
+        input.push_back(piece.into());
+        let _ = tokenizer.feed(&input);
+        rest = tail;
     }
+    tokenizer.end();
+    let text = tokenizer.sink.text.take();
     collapse_whitespace(&text)
 }
 
@@ -255,13 +306,22 @@ fn is_block(name: &str) -> bool {
 
 /// Cuts `text` to at most `max` characters, on a character boundary, marking the cut with `…`.
 pub fn truncate_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_owned(),
-        Some((_, _)) => {
-            let cut: String = text.chars().take(max.saturating_sub(1)).collect();
-            format!("{}…", cut.trim_end())
-        }
+    let mut starts = text.char_indices().map(|(i, _)| i);
+    // Where character `max - 1` starts: what is kept before the `…`.
+    let cut = match max.checked_sub(1) {
+        Some(last) => match starts.nth(last) {
+            Some(cut) => cut,
+            None => return text.to_owned(), // fewer than `max` characters
+        },
+        None => 0,
+    };
+    if max > 0 && starts.next().is_none() {
+        return text.to_owned(); // exactly `max`
     }
+    if text.is_empty() {
+        return String::new();
+    }
+    format!("{}…", text[..cut].trim_end())
 }
 
 /// Parses the date forms seen on Korean government sites and in feeds: RFC 2822 (also with a
@@ -461,6 +521,38 @@ mod tests {
     #[test]
     fn truncation_is_on_characters() {
         assert_eq!(truncate_chars("가나다라", 3), "가나…");
+        assert_eq!(truncate_chars("가나다", 3), "가나다");
         assert_eq!(truncate_chars("가나", 3), "가나");
+        assert_eq!(truncate_chars("가 나다라", 2), "가…");
+        assert_eq!(truncate_chars("가", 1), "가");
+        assert_eq!(truncate_chars("가나", 1), "…");
+        assert_eq!(truncate_chars("가", 0), "…");
+        assert_eq!(truncate_chars("", 0), "");
+        assert_eq!(truncate_chars("", 5), "");
+    }
+
+    #[test]
+    fn html_text_skips_scripts_and_styles_and_separates_blocks() {
+        assert_eq!(
+            html_to_text(
+                "<style>p { color: red }</style><div>AI<br>반도체</div><script>var a = '<p>x</p>';</script><td>NPU</td>끝"
+            ),
+            "AI 반도체 NPU 끝"
+        );
+        // Inline elements join their text; a self-closing script hides nothing.
+        assert_eq!(html_to_text("<b>K</b>-<i>칩</i><script/>스"), "K-칩스");
+        // Entities in text and a long body cut early (the summary is capped anyway).
+        assert_eq!(
+            html_to_text("<p>&lt;AI&gt; &#xBC18;도체</p>"),
+            "<AI> 반도체"
+        );
+        let long = format!("<p>{}</p>", "가나다라 ".repeat(20_000));
+        let text = html_to_text(&long);
+        assert!(text.chars().count() >= MAX_SUMMARY_CHARS);
+        assert!(
+            text.len() < long.len() / 2,
+            "read to the end: {}",
+            text.len()
+        );
     }
 }

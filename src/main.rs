@@ -205,8 +205,16 @@ fn main() -> ExitCode {
                 cli.dry_run,
             )
         }
-        Command::Run => execute(cli, &path, config, Mode::Daemon),
-        Command::Once => execute(cli, &path, config, Mode::Once),
+        // The pipeline builds its own: this one (its automaton is megabytes) must not stay
+        // resident beside it for the daemon's whole life.
+        Command::Run => {
+            drop(classifier);
+            execute(cli, &path, config, Mode::Daemon)
+        }
+        Command::Once => {
+            drop(classifier);
+            execute(cli, &path, config, Mode::Once)
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 mod support;
 
 use policy_watch::outbox::{Delivery, Destination, Payload};
-use policy_watch::store::{Store, StoreError};
+use policy_watch::store::{PollEntry, Store, StoreError};
 use support::feeds::FeedServer;
 use support::telegram::{ChatStatus, Fault, Limits, TelegramServer};
 use support::*;
@@ -326,4 +326,106 @@ async fn the_old_history_tree_is_moved_into_the_archive_when_the_store_opens() {
         0,
         "moved, not copied"
     );
+}
+
+/// Polls committed together (the ingest stage's group commit) are recorded as one at a time
+/// would be: each source its own state and listing; a release whose title an earlier poll of
+/// the group brought is recorded but not queued again; the outbox order follows the group.
+#[tokio::test]
+async fn polls_committed_together_see_each_others_titles() {
+    use policy_watch::store::{Listing, PollCommit, SourceState};
+    let state = StateDir::new();
+    let store = state.open();
+    let title = policy_watch::ingest::title_key("AI 반도체 육성 전략 발표");
+    let alert = |text: &str| Delivery {
+        destination: Destination::Stdout,
+        payload: Payload::Alert { text: text.into() },
+        attempts: 0,
+        plain: false,
+    };
+    let entry = |key: &str, text: &str| policy_watch::store::PollEntry {
+        title_key: title,
+        deliveries: vec![alert(text)],
+        ..bare_entry(key)
+    };
+    let (a_entries, b_entries) = ([entry("g:a1", "from a")], [entry("g:b1", "from b")]);
+    let listing = |key: &str| {
+        let mut l = Listing::default();
+        l.push(key, title);
+        l
+    };
+    let (a_listing, b_listing, none) = (listing("g:a1"), listing("g:b1"), Listing::default());
+    let a_state = SourceState {
+        items_seen: 1,
+        ..Default::default()
+    };
+    let b_state = SourceState {
+        items_seen: 7,
+        ..Default::default()
+    };
+    let reports = store
+        .commit_polls(&[
+            PollCommit {
+                source_id: "a",
+                entries: &a_entries,
+                listing: &a_listing,
+                previous: &none,
+                state: &a_state,
+                hold: None,
+            },
+            PollCommit {
+                source_id: "b",
+                entries: &b_entries,
+                listing: &b_listing,
+                previous: &none,
+                state: &b_state,
+                hold: None,
+            },
+        ])
+        .unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!((reports[0].new, reports[0].queued), (1, 1), "{reports:?}");
+    assert_eq!(
+        (
+            reports[1].new,
+            reports[1].queued,
+            reports[1].title_duplicates
+        ),
+        (1, 0, 1),
+        "b's copy of a's release: {reports:?}"
+    );
+    assert!(store.is_seen("a", "g:a1").unwrap() && store.is_seen("b", "g:b1").unwrap());
+    assert!(!store.is_seen("a", "g:b1").unwrap());
+    assert_eq!(store.source_state("a").unwrap().items_seen, 1);
+    assert_eq!(store.source_state("b").unwrap().items_seen, 7);
+    assert_eq!(store.listing("b").unwrap().keys, vec!["g:b1".to_owned()]);
+    let queued: Vec<Payload> = store.outbox_iter().map(|e| e.unwrap().1.payload).collect();
+    assert!(
+        matches!(&queued[..], [Payload::Alert { text }] if text == "from a"),
+        "{queued:?}"
+    );
+    // The next group continues the sequence after this one.
+    let c_entries = [PollEntry {
+        title_key: None,
+        ..entry("g:c1", "from c")
+    }];
+    let report = store
+        .commit_poll(
+            "c",
+            &c_entries,
+            &Listing::default(),
+            &none,
+            &SourceState::default(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(report.queued, 1);
+    let texts: Vec<String> = store
+        .outbox_iter()
+        .map(|e| match e.unwrap().1.payload {
+            Payload::Alert { text } => text,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, ["from a", "from c"]);
 }
