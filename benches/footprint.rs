@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench --bench footprint` (about 10 minutes; `LATENCY_SAMPLES=N`, default 20;
 //! `FOOTPRINT_PARTS=store,churn,idle,idle50,latency` to pick parts; `IDLE_MINUTES=60` for the
-//! hour-long idle run of 50 sources).
+//! hour-long idle run of 50 sources; `FOOTPRINT_BINARY=path` to run another build of the binary).
 //! Results go to docs/benchmarks.md by hand.
 
 #[path = "../tests/support/mod.rs"]
@@ -30,8 +30,11 @@ fn shipped_topics() -> String {
 }
 
 /// The release binary's `run` on `config`, quiet, without a Telegram token.
+/// `FOOTPRINT_BINARY=path` runs another build instead (to compare two builds side by side).
 fn run_binary(config: &std::path::Path) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_policy-watch"))
+    let binary = std::env::var_os("FOOTPRINT_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_policy-watch").into());
+    std::process::Command::new(binary)
         .args(["run", "--config"])
         .arg(config)
         .env_remove("TELOXIDE_TOKEN")

@@ -284,7 +284,22 @@ pub fn limit_allocator_arenas() {
             libc::mallopt(libc::M_ARENA_MAX, 2);
         }
     }
+    // A fixed mmap threshold: glibc otherwise raises it to the size of each large block freed,
+    // so once a classifier's automaton (2.3 MB) is dropped, every block below that size lands
+    // in the heap, where it fragments and stays: 5 MB more RSS in an idle daemon, measured.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+        // SAFETY: as above.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        }
+    }
 }
+
+/// Blocks from this size up get their own mapping, returned to the system when freed (glibc's
+/// initial default, kept fixed; see [`limit_allocator_arenas`]).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
 
 /// How often freed heap memory is handed back to the system.
 const RELEASE_MEMORY_EVERY: Duration = Duration::from_secs(60);
