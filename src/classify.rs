@@ -196,10 +196,7 @@ impl ItemText {
     /// Replaces the text with another item's, reusing the buffers (a loop over many items
     /// allocates nothing once they have grown).
     pub fn set(&mut self, title: &str, summary: &str, summary_chars: usize) {
-        let read = summary
-            .char_indices()
-            .nth(summary_chars)
-            .map_or(summary, |(i, _)| &summary[..i]);
+        let read = crate::fold::first_chars(summary, summary_chars);
         normalize_into(title, &mut self.title);
         normalize_into(read, &mut self.summary);
     }
@@ -208,6 +205,8 @@ impl ItemText {
 thread_local! {
     /// [`Classifier::classify`]'s buffers, reused from call to call on each thread.
     static SCRATCH: std::cell::RefCell<ItemText> = std::cell::RefCell::default();
+    /// [`Classifier::classify_text`]'s list of occurrences, likewise.
+    static OCCURRENCES: std::cell::Cell<Vec<Occurrence>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// A list of words matched under the classifier's rules (NFKC, spacing and punctuation ignored,
@@ -492,11 +491,7 @@ impl Classifier {
     fn occurrences(&self, text: &Normalized, field: Field, out: &mut Vec<Occurrence>) {
         let lead_end = match field {
             Field::Title => 0,
-            Field::Summary => text
-                .nfkc
-                .char_indices()
-                .nth(self.lead_chars)
-                .map_or(text.nfkc.len(), |(i, _)| i),
+            Field::Summary => crate::fold::first_chars(&text.nfkc, self.lead_chars).len(),
         };
         self.scanner.scan(text, |f| {
             out.push(Occurrence {
@@ -720,15 +715,17 @@ impl Classifier {
 
     /// [`Classifier::classify`] of a text already read (shared with the watch words).
     pub fn classify_text(&self, text: &ItemText) -> Vec<TopicMatch> {
-        let mut occurrences = Vec::new();
+        let mut occurrences = OCCURRENCES.take();
+        occurrences.clear();
         self.occurrences(&text.title, Field::Title, &mut occurrences);
         self.occurrences(&text.summary, Field::Summary, &mut occurrences);
         // Fast path: nothing that belongs to a topic matched.
         if !occurrences.iter().any(|o| self.patterns[o.pattern].topical) {
+            OCCURRENCES.set(occurrences);
             return Vec::new();
         }
         let evaluation = self.evaluate(occurrences);
-        evaluation
+        let matches = evaluation
             .topics
             .iter()
             .zip(&self.topics)
@@ -748,7 +745,9 @@ impl Classifier {
                     keywords,
                 }
             })
-            .collect()
+            .collect();
+        OCCURRENCES.set(evaluation.occurrences);
+        matches
     }
 
     /// Explains the decision for every topic.

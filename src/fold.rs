@@ -6,13 +6,27 @@
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
-/// Text prepared for matching: its NFKC form, the folded form the automaton searches, and for
-/// each byte of the folded form the start of the NFKC character it came from.
+/// Text prepared for matching: its NFKC form, the folded form the automaton searches, and where
+/// in the NFKC form each part of the folded form came from.
 #[derive(Debug, Default)]
 pub struct Normalized {
     pub nfkc: String,
     pub folded: String,
-    origin: Vec<u32>,
+    /// Checkpoints, ascending by `folded`: what a byte of `folded` maps to is decided by the last
+    /// mark at or before it. Runs copied as they are (ASCII letters and digits, Hangul) need one
+    /// mark each, where a skipped character shifted them, instead of one entry per byte — the
+    /// per-byte map was four bytes written for every byte of text.
+    marks: Vec<Mark>,
+}
+
+/// From `folded` on, folded bytes come from the NFKC text at `nfkc` onwards, byte for byte —
+/// or, when `whole`, all from the one NFKC character at `nfkc` (a character folded on its own,
+/// whose folded form may differ in length).
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    folded: u32,
+    nfkc: u32,
+    whole: bool,
 }
 
 /// Whitespace and punctuation that never break a match.
@@ -75,11 +89,7 @@ pub(crate) fn is_word_char(c: char) -> bool {
 /// them are copied into `nfkc` whole; any other character is NFKC-normalised on its own, which
 /// maps full-width forms, compatibility punctuation and the like exactly as whole-text NFKC does.
 pub fn normalize(text: &str) -> Normalized {
-    let mut out = Normalized {
-        nfkc: String::new(),
-        folded: String::new(),
-        origin: Vec::new(),
-    };
+    let mut out = Normalized::default();
     normalize_into(text, &mut out);
     out
 }
@@ -89,14 +99,15 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
     let Normalized {
         nfkc,
         folded,
-        origin,
+        marks,
     } = out;
     nfkc.clear();
     folded.clear();
-    origin.clear();
+    marks.clear();
     nfkc.reserve(text.len());
     folded.reserve(text.len());
-    origin.reserve(text.len());
+    // About one mark a word.
+    marks.reserve(text.len() / 8);
     let bytes = text.as_bytes();
     // `text[run..i]` is already NFKC and not yet copied into `nfkc`; a character at byte `i`
     // of `text` sits at `i - run + nfkc.len()` in `nfkc`.
@@ -105,48 +116,50 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
     while i < bytes.len() {
         let b = bytes[i];
         if b < 0x80 {
-            // ASCII punctuation, whitespace and controls are all ignorable.
+            // ASCII punctuation, whitespace and controls are all ignorable; letters and digits
+            // are copied a run at a time, lower-cased.
             if b.is_ascii_alphanumeric() {
-                origin.push((i - run + nfkc.len()) as u32);
-                folded.push(b.to_ascii_lowercase() as char);
+                let start = i;
+                while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                copied(marks, folded.len(), start - run + nfkc.len());
+                let from = folded.len();
+                folded.push_str(&text[start..i]);
+                folded[from..].make_ascii_lowercase();
+            } else {
+                i += 1;
             }
-            i += 1;
             continue;
         }
-        // Hangul syllables U+AC00..=U+D7A3 are EA B0 80 ..= ED 9E A3 in UTF-8.
-        if (0xEA..=0xED).contains(&b)
-            && let Some(&[b1, b2]) = bytes.get(i + 1..i + 3)
-        {
-            let c =
-                (u32::from(b & 0x0f) << 12) | (u32::from(b1 & 0x3f) << 6) | u32::from(b2 & 0x3f);
-            if (0xAC00..=0xD7A3).contains(&c) {
-                let at = (i - run + nfkc.len()) as u32;
-                origin.extend([at; 3]);
-                folded.push_str(&text[i..i + 3]);
+        if is_hangul_syllable(bytes, i) {
+            let start = i;
+            i += 3;
+            while is_hangul_syllable(bytes, i) {
                 i += 3;
-                continue;
             }
+            copied(marks, folded.len(), start - run + nfkc.len());
+            folded.push_str(&text[start..i]);
+            continue;
         }
         let c = text[i..]
             .chars()
             .next()
             .expect("a character at a char boundary");
         let len = c.len_utf8();
-        let start;
         if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
-            start = i - run + nfkc.len();
-            // Stays in the run: nfkc[start..start + len] is c.
-            fold_char(c, start, folded, origin);
+            // Stays in the run: nfkc[at..at + len] is c.
+            fold_char(c, i - run + nfkc.len(), folded, marks);
         } else {
             nfkc.push_str(&text[run..i]);
             run = i + len;
-            start = nfkc.len();
+            let start = nfkc.len();
             nfkc.extend(std::iter::once(c).nfkc());
             let end = nfkc.len();
             let mut offset = start;
             while offset < end {
                 let d = nfkc[offset..].chars().next().expect("within nfkc");
-                fold_char(d, offset, folded, origin);
+                fold_char(d, offset, folded, marks);
                 offset += d.len_utf8();
             }
         }
@@ -155,32 +168,111 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
     nfkc.push_str(&text[run..]);
 }
 
+/// Whether a Hangul syllable (U+AC00..=U+D7A3, `EA B0 80 ..= ED 9E A3` in UTF-8) starts at
+/// byte `i`: its own NFKC form and its own folded form.
+fn is_hangul_syllable(bytes: &[u8], i: usize) -> bool {
+    // `bytes` is UTF-8 (a `str`): after a lead byte come its continuation bytes, so the lead
+    // byte decides, but at the two ends of the block.
+    match bytes.get(i..i + 3) {
+        Some(&[0xEB | 0xEC, _, _]) => true,
+        Some(&[0xEA, b1, _]) => b1 >= 0xB0,
+        Some(&[0xED, b1, b2]) => b1 < 0x9E || (b1 == 0x9E && b2 <= 0xA3),
+        _ => false,
+    }
+}
+
+/// Notes that folded bytes from `folded_at` on are NFKC bytes from `nfkc_at` on, unless the
+/// last mark already says so.
+fn copied(marks: &mut Vec<Mark>, folded_at: usize, nfkc_at: usize) {
+    if let Some(last) = marks.last()
+        && !last.whole
+        && last.nfkc as usize + (folded_at - last.folded as usize) == nfkc_at
+    {
+        return;
+    }
+    marks.push(Mark {
+        folded: folded_at as u32,
+        nfkc: nfkc_at as u32,
+        whole: false,
+    });
+}
+
 /// Folds one NFKC character found at `at` in the NFKC text.
-fn fold_char(d: char, at: usize, folded: &mut String, origin: &mut Vec<u32>) {
+fn fold_char(d: char, at: usize, folded: &mut String, marks: &mut Vec<Mark>) {
     if is_ignorable(d) {
         return;
     }
     // Combining marks are dropped: removing punctuation between two of them would leave a
     // sequence that is not normalised (and folding would not be idempotent).
     for lower in d.to_lowercase().filter(|l| !is_combining_mark(*l)) {
-        for _ in 0..lower.len_utf8() {
-            origin.push(at as u32);
-        }
+        marks.push(Mark {
+            folded: folded.len() as u32,
+            nfkc: at as u32,
+            whole: true,
+        });
         folded.push(lower);
     }
 }
 
 impl Normalized {
-    /// The byte range in `nfkc` covered by `folded[start..end]`.
-    pub(crate) fn original_range(&self, start: usize, end: usize) -> (usize, usize) {
-        let from = self.origin[start] as usize;
-        let last = self.origin[end - 1] as usize;
-        let to = last + self.nfkc[last..].chars().next().map_or(0, char::len_utf8);
+    /// The byte range in `nfkc` covered by `folded[start..end]` (`start` on a character of
+    /// `folded`, `end` after one): from the start of the NFKC character the first folded byte
+    /// came from to the end of the one the last came from.
+    pub fn original_range(&self, start: usize, end: usize) -> (usize, usize) {
+        let from = self.origin(start);
+        let mut to = self.origin(end - 1) + 1;
+        while !self.nfkc.is_char_boundary(to) {
+            to += 1;
+        }
         (from, to)
     }
+
+    /// Where in `nfkc` folded byte `at` came from (within its character, for a copied run).
+    fn origin(&self, at: usize) -> usize {
+        let mark = self.marks[self.marks.partition_point(|m| m.folded as usize <= at) - 1];
+        if mark.whole {
+            mark.nfkc as usize
+        } else {
+            mark.nfkc as usize + (at - mark.folded as usize)
+        }
+    }
+}
+
+/// The first `n` characters of `text` (all of it when it has fewer). Counts lead bytes rather
+/// than decoding characters: the classifier cuts every summary it reads.
+pub fn first_chars(text: &str, n: usize) -> &str {
+    if text.len() <= n {
+        return text; // never more characters than bytes
+    }
+    let mut count = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        // Not a UTF-8 continuation byte (10xxxxxx): a character starts here.
+        if (b as i8) >= -0x40 {
+            if count == n {
+                return &text[..i];
+            }
+            count += 1;
+        }
+    }
+    text
 }
 
 /// The folded form of a keyword (what the automaton searches for).
 pub fn fold_keyword(keyword: &str) -> String {
     normalize(keyword.trim_end_matches('*')).folded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_chars;
+
+    #[test]
+    fn first_chars_counts_characters_not_bytes() {
+        for text in ["", "a", "가", "가나다", "ab가c", "é가👀z"] {
+            for n in 0..6 {
+                let expected: String = text.chars().take(n).collect();
+                assert_eq!(first_chars(text, n), expected, "{text:?} {n}");
+            }
+        }
+    }
 }

@@ -81,6 +81,24 @@ fn reference(text: &str) -> (String, String) {
     (nfkc, folded)
 }
 
+/// For each byte of the folded text, the start of the NFKC character it came from: the per-byte
+/// map that `Normalized`'s checkpoints stand for.
+fn reference_origin(nfkc: &str) -> Vec<usize> {
+    let mut origin = Vec::new();
+    for (at, c) in nfkc.char_indices() {
+        if policy_watch::fold::is_ignorable(c) {
+            continue;
+        }
+        for lower in c
+            .to_lowercase()
+            .filter(|l| !unicode_normalization::char::is_combining_mark(*l))
+        {
+            origin.extend(std::iter::repeat_n(at, lower.len_utf8()));
+        }
+    }
+    origin
+}
+
 /// Text with what ministries write most (Hangul, ASCII) and what takes the slow path
 /// (full-width forms, compatibility characters, combining marks, other scripts).
 fn mixed_text() -> impl Strategy<Value = String> {
@@ -104,6 +122,22 @@ proptest! {
         let (nfkc, folded) = reference(&text);
         prop_assert_eq!(n.nfkc, nfkc);
         prop_assert_eq!(n.folded, folded);
+    }
+
+    #[test]
+    fn every_folded_span_maps_to_the_nfkc_characters_it_came_from(text in mixed_text()) {
+        let n = normalize(&text);
+        let origin = reference_origin(&n.nfkc);
+        prop_assert_eq!(origin.len(), n.folded.len());
+        let starts: Vec<usize> = n.folded.char_indices().map(|(i, _)| i).collect();
+        for (k, &start) in starts.iter().enumerate() {
+            let ends = starts[k + 1..].iter().copied().chain([n.folded.len()]).take(8);
+            for end in ends {
+                let last = origin[end - 1];
+                let to = last + n.nfkc[last..].chars().next().unwrap().len_utf8();
+                prop_assert_eq!(n.original_range(start, end), (origin[start], to), "{:?} {}..{}", &n.folded, start, end);
+            }
+        }
     }
 
     #[test]
