@@ -271,7 +271,8 @@ pub fn load_checked(path: &Path) -> Result<Config, String> {
     Ok(config)
 }
 
-/// Caps glibc's malloc arenas at two, unless `MALLOC_ARENA_MAX` says otherwise. glibc gives
+/// Caps glibc's malloc arenas at two, unless `MALLOC_ARENA_MAX` says otherwise, and fixes the mmap
+/// threshold unless `MALLOC_MMAP_THRESHOLD_` does. glibc gives
 /// each thread that allocates an arena of its own (tokio's workers and blocking pool, sled's
 /// eight I/O threads, the log writer) and keeps what is freed in it; in an idle daemon that held
 /// several MB of RSS (docs/benchmarks.md, footprint). Call before any thread starts. Other C

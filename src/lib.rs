@@ -24,7 +24,8 @@
 //! state        store (sled; nothing else touches it)
 //! stages       sources (fetch, decode, parse, pollers, scheduler) · deliver (drain, pacing,
 //!              rendering, digests) · metrics → ingest (dedup + classify + fan-out, one
-//!              transaction a poll) → bot (commands, answers, watch words, /search)
+//!              transaction for the polls waiting) → bot (commands, answers, watch words,
+//!              /search)
 //! process      daemon (signals, reloads, token, logging, systemd) → lib (`run`) → main
 //! ```
 //!
