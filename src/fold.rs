@@ -117,29 +117,26 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
         let b = bytes[i];
         if b < 0x80 {
             // ASCII punctuation, whitespace and controls are all ignorable; letters and digits
-            // are copied a run at a time, lower-cased.
+            // are copied lower-cased, with one mark for the run.
             if b.is_ascii_alphanumeric() {
-                let start = i;
+                copied(marks, folded.len(), i - run + nfkc.len());
                 while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                    folded.push(bytes[i].to_ascii_lowercase() as char);
                     i += 1;
                 }
-                copied(marks, folded.len(), start - run + nfkc.len());
-                let from = folded.len();
-                folded.push_str(&text[start..i]);
-                folded[from..].make_ascii_lowercase();
             } else {
                 i += 1;
             }
             continue;
         }
         if is_hangul_syllable(bytes, i) {
-            let start = i;
-            i += 3;
+            copied(marks, folded.len(), i - run + nfkc.len());
+            // A syllable at a time: words are a few syllables long, and a copy of known
+            // length is cheaper than a call to copy a short run.
             while is_hangul_syllable(bytes, i) {
+                folded.push_str(&text[i..i + 3]);
                 i += 3;
             }
-            copied(marks, folded.len(), start - run + nfkc.len());
-            folded.push_str(&text[start..i]);
             continue;
         }
         let c = text[i..]
