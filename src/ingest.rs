@@ -112,6 +112,18 @@ enum Ingested {
     Pending(Box<PendingPoll>),
 }
 
+/// Whose poll it was and where its poller waits for the answer.
+struct PollReply {
+    source: Arc<SourceConfig>,
+    committed: tokio::sync::oneshot::Sender<Option<SourceState>>,
+}
+
+/// A poll event once its group is recorded: what it did and the source's state as committed.
+struct Outcome {
+    reply: PollReply,
+    result: Result<(IngestReport, SourceState), StoreError>,
+}
+
 /// A poll with items, classified and fanned out, waiting for its group's transaction.
 struct PendingPoll {
     entries: Vec<PollEntry>,
@@ -248,16 +260,16 @@ impl Ingestor {
                     rules = new_rules;
                 }
             }
-            let results = self.ingest_group(&mut rules, &mut group);
+            let outcomes = self.ingest_group(&mut rules, group);
             let mut queued = false;
-            let mut replies = Vec::with_capacity(group.len());
-            for (event, result) in group.into_iter().zip(results) {
+            let mut replies = Vec::with_capacity(outcomes.len());
+            for Outcome { reply, result } in outcomes {
                 totals.polls += 1;
                 let committed = match result {
                     Ok((report, state)) => {
                         self.health.polled();
                         if report.failed {
-                            totals.failed_sources.push(event.source.id().to_owned());
+                            totals.failed_sources.push(reply.source.id().to_owned());
                         }
                         queued |= report.queued > 0;
                         totals.new_items += report.new_items;
@@ -268,11 +280,11 @@ impl Ingestor {
                         // Nothing was committed: the items stay unseen and the next poll
                         // retries them.
                         totals.store_errors += 1;
-                        tracing::error!(source = %event.source.id(), "cannot record the poll in the store: {e}; the items will be retried on the next poll");
+                        tracing::error!(source = %reply.source.id(), "cannot record the poll in the store: {e}; the items will be retried on the next poll");
                         None
                     }
                 };
-                replies.push((event.committed, committed));
+                replies.push((reply.committed, committed));
             }
             // Durable before anyone is told: a poller sends its next request only then.
             if queued {
@@ -320,40 +332,35 @@ impl Ingestor {
     }
 
     /// Ingests a group of poll events: each is read, classified and fanned out, then every poll
-    /// with items is committed in one transaction. A result per event, in order; a failed
-    /// group commit fails each of its polls (nothing of them was recorded).
-    fn ingest_group(
-        &self,
-        rules: &mut Rules,
-        group: &mut [PollEvent],
-    ) -> Vec<Result<(IngestReport, SourceState), StoreError>> {
-        let ingested: Vec<Result<Ingested, StoreError>> = group
-            .iter_mut()
+    /// with items is committed in one transaction (or, should that fail, each alone, so that
+    /// one poll the store cannot take does not hold back the others). An outcome per event, in
+    /// order.
+    fn ingest_group(&self, rules: &mut Rules, group: Vec<PollEvent>) -> Vec<Outcome> {
+        let read: Vec<(PollReply, Result<Ingested, StoreError>)> = group
+            .into_iter()
             .map(|event| {
-                let result = std::mem::replace(
-                    &mut event.result,
-                    Ok(PollOutcome::NotModified { max_age: None }),
-                );
-                self.ingest(rules, &event.source, event.attempted_at, result)
+                let ingested = self.ingest(rules, &event.source, event.attempted_at, event.result);
+                let reply = PollReply {
+                    source: event.source,
+                    committed: event.committed,
+                };
+                (reply, ingested)
             })
             .collect();
-        let polls: Vec<PollCommit<'_>> = ingested
+        let polls: Vec<PollCommit<'_>> = read
             .iter()
-            .zip(group.iter())
-            .filter_map(|(result, event)| match result {
+            .filter_map(|(reply, ingested)| match ingested {
                 Ok(Ingested::Pending(p)) => Some(PollCommit {
-                    source_id: event.source.id(),
+                    source_id: reply.source.id(),
                     entries: &p.entries,
                     listing: &p.listing,
                     previous: &p.previous,
                     state: &p.state,
-                    hold: event.source.hold,
+                    hold: reply.source.hold,
                 }),
                 _ => None,
             })
             .collect();
-        // One transaction for the group; should it fail, each poll alone, so that one poll the
-        // store cannot take does not hold back the others.
         let commits: Vec<Result<CommitReport, StoreError>> = match polls.len() {
             0 => Vec::new(),
             1 => vec![self.store.commit_poll_one(&polls[0])],
@@ -373,15 +380,16 @@ impl Ingestor {
         };
         drop(polls);
         let mut commits = commits.into_iter();
-        ingested
-            .into_iter()
-            .zip(group.iter())
-            .map(|(result, event)| match result? {
-                Ingested::Done(report, state) => Ok((report, state)),
-                Ingested::Pending(pending) => {
-                    let commit = commits.next().expect("a commit per pending poll")?;
-                    self.finish_items(rules, &event.source, *pending, commit)
-                }
+        read.into_iter()
+            .map(|(reply, ingested)| {
+                let result = ingested.and_then(|ingested| match ingested {
+                    Ingested::Done(report, state) => Ok((report, state)),
+                    Ingested::Pending(pending) => {
+                        let commit = commits.next().expect("a commit per pending poll")?;
+                        self.finish_items(rules, &reply.source, *pending, commit)
+                    }
+                });
+                Outcome { reply, result }
             })
             .collect()
     }
