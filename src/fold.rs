@@ -236,7 +236,8 @@ impl Normalized {
 }
 
 /// The first `n` characters of `text` (all of it when it has fewer). Counts lead bytes rather
-/// than decoding characters: the classifier cuts every summary it reads.
+/// than decoding characters: every item's summary is cut this way several times (when it is
+/// read, classified and archived).
 pub fn first_chars(text: &str, n: usize) -> &str {
     if text.len() <= n {
         return text; // never more characters than bytes

@@ -306,22 +306,11 @@ fn is_block(name: &str) -> bool {
 
 /// Cuts `text` to at most `max` characters, on a character boundary, marking the cut with `…`.
 pub fn truncate_chars(text: &str, max: usize) -> String {
-    let mut starts = text.char_indices().map(|(i, _)| i);
-    // Where character `max - 1` starts: what is kept before the `…`.
-    let cut = match max.checked_sub(1) {
-        Some(last) => match starts.nth(last) {
-            Some(cut) => cut,
-            None => return text.to_owned(), // fewer than `max` characters
-        },
-        None => 0,
-    };
-    if max > 0 && starts.next().is_none() {
-        return text.to_owned(); // exactly `max`
+    use crate::fold::first_chars;
+    if first_chars(text, max).len() == text.len() {
+        return text.to_owned();
     }
-    if text.is_empty() {
-        return String::new();
-    }
-    format!("{}…", text[..cut].trim_end())
+    format!("{}…", first_chars(text, max.saturating_sub(1)).trim_end())
 }
 
 /// Parses the date forms seen on Korean government sites and in feeds: RFC 2822 (also with a

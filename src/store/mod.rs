@@ -865,12 +865,8 @@ fn archive_date(notice: &Notice) -> u64 {
 /// The shared notice as the archive keeps it: the summary cut to [`ARCHIVE_SUMMARY_CHARS`]
 /// (in place: no copy), no per-chat words.
 pub fn archive_copy(mut notice: Notice) -> Notice {
-    if notice
-        .item
-        .summary
-        .char_indices()
-        .nth(ARCHIVE_SUMMARY_CHARS)
-        .is_some()
+    if crate::fold::first_chars(&notice.item.summary, ARCHIVE_SUMMARY_CHARS).len()
+        < notice.item.summary.len()
     {
         notice.item.summary =
             crate::items::truncate_chars(&notice.item.summary, ARCHIVE_SUMMARY_CHARS);
