@@ -372,6 +372,98 @@ impl<'a> PreparedPoll<'a> {
     }
 }
 
+/// The trees a poll's commit writes, inside its transaction (`meta`'s sequence is the caller's).
+struct PollTrees<'t> {
+    seen: &'t TransactionalTree,
+    sources: &'t TransactionalTree,
+    outbox: &'t TransactionalTree,
+    titles: &'t TransactionalTree,
+    digest: &'t TransactionalTree,
+    listed: &'t TransactionalTree,
+    held: &'t TransactionalTree,
+    held_titles: &'t TransactionalTree,
+    archive: &'t TransactionalTree,
+}
+
+impl PreparedPoll<'_> {
+    /// Writes this poll inside a transaction ([`Store::commit_polls`]), numbering what it queues
+    /// from `next`, at `now` (unix seconds, BE).
+    fn record(
+        &self,
+        trees: &PollTrees<'_>,
+        now: [u8; 8],
+        next: &mut u64,
+    ) -> Result<CommitReport, ConflictableTransactionError<()>> {
+        let mut report = CommitReport::default();
+        for entry in &self.entries {
+            trees.seen.insert(entry.seen.as_slice(), &now)?;
+            report.new += 1;
+            let took_over_before = report.took_over;
+            if let Some(title_key) = &entry.title_key {
+                // The same release from another source, or from this one under a changed link:
+                // recorded as seen, not sent again — unless the first copy is still held and
+                // this source holds nothing: this copy wins.
+                if trees.titles.get(title_key)?.is_some() {
+                    let takes_over = self.due.is_none()
+                        && entry.sends
+                        && trees.held_titles.remove(title_key)?.is_some();
+                    if !takes_over {
+                        report.title_duplicates += 1;
+                        continue;
+                    }
+                    report.took_over += 1;
+                }
+                trees
+                    .titles
+                    .insert(title_key, self.title_value.as_slice())?;
+            }
+            // A release taken over was archived with its held copy.
+            if let Some((date, record)) = &entry.archive
+                && report.took_over == took_over_before
+            {
+                trees
+                    .archive
+                    .insert(&archive_key(*date, *next), record.as_slice())?;
+                *next += 1;
+            }
+            if let (Some(due), Some(record)) = (self.due, &entry.held) {
+                let mut key = due.to_be_bytes().to_vec();
+                key.extend_from_slice(&next.to_be_bytes());
+                *next += 1;
+                trees.held.insert(key.as_slice(), record.as_slice())?;
+                if let Some(title_key) = &entry.title_key {
+                    trees.held_titles.insert(title_key, key.as_slice())?;
+                }
+                report.held += 1;
+                continue;
+            }
+            report.queued += queue_notice(
+                (trees.outbox, trees.digest),
+                next,
+                &entry.deliveries,
+                &entry.digests,
+            )?;
+            report.digested += entry.digests.len();
+        }
+        for key in &self.dropped_keys {
+            trees.seen.insert(key.as_slice(), &now)?;
+        }
+        for title in &self.dropped_titles {
+            if let Some(value) = trees.titles.get(title)? {
+                let mut touched = value.to_vec();
+                if touched.len() >= 8 {
+                    touched[..8].copy_from_slice(&now);
+                    trees.titles.insert(title.as_slice(), touched)?;
+                }
+            }
+        }
+        let source = self.source_id.as_bytes();
+        trees.listed.insert(source, self.listing_json.as_slice())?;
+        trees.sources.insert(source, self.state_json.as_slice())?;
+        Ok(report)
+    }
+}
+
 /// The sled database.
 #[derive(Clone)]
 pub struct Store {
@@ -574,78 +666,21 @@ impl Store {
                     held_titles,
                     archive,
                 )| {
-                    let mut reports = Vec::with_capacity(prepared.len());
+                    let trees = PollTrees {
+                        seen,
+                        sources,
+                        outbox,
+                        titles,
+                        digest,
+                        listed,
+                        held,
+                        held_titles,
+                        archive,
+                    };
                     let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
+                    let mut reports = Vec::with_capacity(prepared.len());
                     for poll in &prepared {
-                        let mut report = CommitReport::default();
-                        for entry in &poll.entries {
-                            let PreparedEntry {
-                                seen: key,
-                                title_key,
-                                deliveries,
-                                ..
-                            } = entry;
-                            seen.insert(key.as_slice(), &now)?;
-                            report.new += 1;
-                            let took_over_before = report.took_over;
-                            if let Some(title_key) = title_key {
-                                // The same release from another source, or from this one under
-                                // a changed link: recorded as seen, not sent again — unless the
-                                // first copy is still held and this source holds nothing: this
-                                // copy wins.
-                                if titles.get(title_key)?.is_some() {
-                                    let takes_over = poll.due.is_none()
-                                        && entry.sends
-                                        && held_titles.remove(title_key)?.is_some();
-                                    if !takes_over {
-                                        report.title_duplicates += 1;
-                                        continue;
-                                    }
-                                    report.took_over += 1;
-                                }
-                                titles.insert(title_key, poll.title_value.as_slice())?;
-                            }
-                            // A release taken over was archived with its held copy.
-                            if let Some((date, record)) = &entry.archive
-                                && report.took_over == took_over_before
-                            {
-                                archive.insert(&archive_key(*date, next), record.as_slice())?;
-                                next += 1;
-                            }
-                            if let (Some(due), Some(record)) = (poll.due, &entry.held) {
-                                let mut key = due.to_be_bytes().to_vec();
-                                key.extend_from_slice(&next.to_be_bytes());
-                                next += 1;
-                                held.insert(key.as_slice(), record.as_slice())?;
-                                if let Some(title_key) = title_key {
-                                    held_titles.insert(title_key, key.as_slice())?;
-                                }
-                                report.held += 1;
-                                continue;
-                            }
-                            report.queued += queue_notice(
-                                (outbox, digest),
-                                &mut next,
-                                deliveries,
-                                &entry.digests,
-                            )?;
-                            report.digested += entry.digests.len();
-                        }
-                        for key in &poll.dropped_keys {
-                            seen.insert(key.as_slice(), &now)?;
-                        }
-                        for title in &poll.dropped_titles {
-                            if let Some(value) = titles.get(title)? {
-                                let mut touched = value.to_vec();
-                                if touched.len() >= 8 {
-                                    touched[..8].copy_from_slice(&now);
-                                    titles.insert(title.as_slice(), touched)?;
-                                }
-                            }
-                        }
-                        listed.insert(poll.source_id.as_bytes(), poll.listing_json.as_slice())?;
-                        sources.insert(poll.source_id.as_bytes(), poll.state_json.as_slice())?;
-                        reports.push(report);
+                        reports.push(poll.record(&trees, now, &mut next)?);
                     }
                     meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
                     Ok::<_, ConflictableTransactionError<()>>(reports)
