@@ -54,6 +54,7 @@ async fn export_then_import_restores_everything_exactly() {
         "titles",
         "dead",
         "destinations",
+        "archive",
     ] {
         let keys = stats.trees.iter().find(|(t, _)| t == tree).unwrap().1;
         assert!(
@@ -280,6 +281,95 @@ async fn pruning_counts_from_when_a_source_stopped_listing_an_item() {
     assert_eq!(report.seen_total(), 1, "{report:?}");
     assert!(!store.is_seen("f", "g:a").unwrap());
     assert!(store.is_seen("f", "g:b").unwrap(), "b is still listed");
+}
+
+/// A store written while the archive was a sled tree: opening it moves the items into the
+/// archive's files (newest first as before, exported as before) and drops the tree.
+#[tokio::test]
+async fn the_old_archive_tree_is_moved_into_files_when_the_store_opens() {
+    let original = StateDir::new();
+    populated(&original).await;
+    let exported = export_text(&original.open());
+    let archived: Vec<serde_json::Value> = exported
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["tree"] == "archive")
+        .collect();
+    assert_eq!(archived.len(), 4, "the feed's four items");
+
+    // The layout of the older version, written with sled itself.
+    let state = StateDir::new();
+    let dir = state.path();
+    {
+        let db = sled::open(&dir).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", &1u32.to_be_bytes())
+            .unwrap();
+        let tree = db.open_tree("archive").unwrap();
+        for record in &archived {
+            let key = match (record["key"].as_str(), record["key_hex"].as_str()) {
+                (Some(text), _) => text.as_bytes().to_vec(),
+                (None, Some(hex)) => (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect(),
+                _ => panic!("{record}"),
+            };
+            tree.insert(key, serde_json::to_vec(&record["value"]).unwrap())
+                .unwrap();
+        }
+        db.flush().unwrap();
+    }
+    assert!(!dir.join("archive").exists(), "no files yet");
+
+    let store = state.open();
+    let mut titles: Vec<String> = store
+        .archived(10)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.item.title)
+        .collect();
+    assert_eq!(titles.len(), 4, "{titles:?}");
+    let original_order: Vec<String> = original
+        .open()
+        .archived(10)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.item.title)
+        .collect();
+    assert_eq!(titles, original_order, "newest first, as before");
+    titles.sort();
+    assert!(titles.contains(&numbered_title(1)), "{titles:?}");
+    let archive_lines = |export: &str| -> Vec<String> {
+        export
+            .lines()
+            .filter(|l| l.contains(r#""tree":"archive""#))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        archive_lines(&export_text(&store)),
+        archive_lines(&exported),
+        "exported as before"
+    );
+    drop(store);
+    let started = std::time::Instant::now();
+    let db = loop {
+        match sled::open(&dir) {
+            Ok(db) => break db,
+            Err(_) if started.elapsed().as_secs() < 5 => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert!(
+        !db.tree_names().iter().any(|n| n.as_ref() == b"archive"),
+        "the tree is dropped"
+    );
+    assert!(std::fs::read_dir(dir.join("archive")).unwrap().count() >= 1);
 }
 
 /// A store written before the archive existed kept `/recent`'s notices in `history`: opening it

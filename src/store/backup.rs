@@ -1,11 +1,19 @@
 //! Backups and statistics: `store stats`, and `store export`/`import` as JSON Lines (a header
-//! with the schema version, then one line per key of every tree) — also the way off sled.
+//! with the schema version, then one line per key of every tree) — also the way off sled. The
+//! archive, kept in its own files, is exported as the `archive` tree it used to be (key: date ‖
+//! sequence), so exports of either layout import into either.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{SCHEMA_VERSION, Store, StoreError, from_json, hex, unhex};
+use super::archive::Record;
+use super::{
+    SCHEMA_VERSION, Store, StoreError, archive_key, from_json, hex, split_archive_key, unhex,
+};
+
+/// Archived items an import buffers before writing them to the archive's files.
+const IMPORT_ARCHIVE_BATCH: usize = 4096;
 
 /// Size and contents of the store (`policy-watch store stats`).
 #[derive(Debug, Clone, Serialize)]
@@ -42,8 +50,8 @@ struct ExportRecord {
 }
 
 impl Store {
-    /// Every tree: name, handle, whether its values are JSON.
-    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 14] {
+    /// Every tree: name, handle, whether its values are JSON. (The archive is not a tree.)
+    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 13] {
         [
             ("meta", &self.meta, false),
             ("seen", &self.seen, false),
@@ -58,7 +66,6 @@ impl Store {
             ("listed", &self.listed, true),
             ("held", &self.held, true),
             ("held_titles", &self.held_titles, false),
-            ("archive", &self.archive, true),
         ]
     }
 
@@ -72,12 +79,13 @@ impl Store {
         Ok(StoreStats {
             dir: self.dir.clone(),
             schema_version,
-            size_on_disk: self.db.size_on_disk()?,
+            size_on_disk: self.db.size_on_disk()? + self.archive.size_on_disk()?,
             trees: self
                 .trees()
                 .iter()
-                .map(|(name, tree, _)| (name.to_string(), tree.len()))
-                .collect(),
+                .map(|(name, tree, _)| Ok((name.to_string(), tree.len())))
+                .chain([self.archive.len().map(|n| ("archive".to_string(), n))])
+                .collect::<Result<_, StoreError>>()?,
             pending_deliveries: self.outbox.len(),
             dead_letters: self.dead.len(),
         })
@@ -99,33 +107,15 @@ impl Store {
         for (name, tree, json) in self.trees() {
             for entry in tree.iter() {
                 let (k, v) = entry?;
-                let (key, key_hex) = match std::str::from_utf8(&k) {
-                    Ok(text) => (Some(text.to_owned()), None),
-                    Err(_) => (None, Some(hex(&k))),
-                };
-                let (value, value_hex) = if json {
-                    let parsed = from_json(&v, || {
-                        format!("{name}/{}", key.clone().unwrap_or_else(|| hex(&k)))
-                    })?;
-                    (Some(parsed), None)
-                } else {
-                    (None, Some(hex(&v)))
-                };
-                let record = ExportRecord {
-                    tree: name.to_owned(),
-                    key,
-                    key_hex,
-                    value,
-                    value_hex,
-                };
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&record).expect("serialisable")
-                )?;
+                write_record(out, name, &k, &v, json)?;
                 count += 1;
             }
         }
+        self.archive.for_each(|date, seq, json| {
+            write_record(out, "archive", &archive_key(date, seq), json, true)?;
+            count += 1;
+            Ok(())
+        })?;
         out.flush()?;
         Ok(count)
     }
@@ -135,7 +125,8 @@ impl Store {
         let empty = self
             .trees()
             .iter()
-            .all(|(name, tree, _)| *name == "meta" || tree.is_empty());
+            .all(|(name, tree, _)| *name == "meta" || tree.is_empty())
+            && self.archive.is_empty()?;
         if !empty {
             return Err(StoreError::NotEmpty {
                 dir: self.dir.clone(),
@@ -158,6 +149,17 @@ impl Store {
             ));
         }
         let mut count = 0;
+        let mut archived: Vec<(u64, u64, Vec<u8>)> = Vec::new();
+        let write_archived = |archived: &mut Vec<(u64, u64, Vec<u8>)>| {
+            let records = archived.iter().map(|(date, seq, json)| Record {
+                date: *date,
+                seq: *seq,
+                json,
+            });
+            let written = self.archive.append(records);
+            archived.clear();
+            written
+        };
         for (i, line) in lines.enumerate() {
             let number = i + 2;
             let line = line?;
@@ -166,6 +168,26 @@ impl Store {
             }
             let record: ExportRecord =
                 serde_json::from_str(&line).map_err(|e| bad(number, e.to_string()))?;
+            if record.tree == "archive" {
+                // A key is text when its bytes happen to be UTF-8, as for every tree.
+                let key = match (&record.key, &record.key_hex) {
+                    (Some(k), _) => Some(k.as_bytes().to_vec()),
+                    (None, Some(h)) => unhex(h),
+                    (None, None) => None,
+                }
+                .filter(|k| k.len() == 16)
+                .ok_or_else(|| bad(number, "an archive record needs a 16-byte key".into()))?;
+                let value = record
+                    .value
+                    .ok_or_else(|| bad(number, "an archive record needs a value".into()))?;
+                let (date, seq) = split_archive_key(&key);
+                archived.push((date, seq, serde_json::to_vec(&value).expect("serialisable")));
+                if archived.len() >= IMPORT_ARCHIVE_BATCH {
+                    write_archived(&mut archived)?;
+                }
+                count += 1;
+                continue;
+            }
             let tree = self
                 .trees()
                 .into_iter()
@@ -187,7 +209,43 @@ impl Store {
             tree.insert(key, value)?;
             count += 1;
         }
+        write_archived(&mut archived)?;
         self.db.flush()?;
         Ok(count)
     }
+}
+
+/// One line of an export: a key of `tree` and its value (embedded as JSON when `json`).
+fn write_record(
+    out: &mut dyn std::io::Write,
+    tree: &str,
+    k: &[u8],
+    v: &[u8],
+    json: bool,
+) -> Result<(), StoreError> {
+    let (key, key_hex) = match std::str::from_utf8(k) {
+        Ok(text) => (Some(text.to_owned()), None),
+        Err(_) => (None, Some(hex(k))),
+    };
+    let (value, value_hex) = if json {
+        let parsed = from_json(v, || {
+            format!("{tree}/{}", key.clone().unwrap_or_else(|| hex(k)))
+        })?;
+        (Some(parsed), None)
+    } else {
+        (None, Some(hex(v)))
+    };
+    let record = ExportRecord {
+        tree: tree.to_owned(),
+        key,
+        key_hex,
+        value,
+        value_hex,
+    };
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&record).expect("serialisable")
+    )?;
+    Ok(())
 }

@@ -32,11 +32,16 @@
 //!   one (the ministry's own feed, whose copy is richer).
 //! - `held_titles`: title hash → the `held` key holding it. A source without hold that brings
 //!   the title takes the release over (its copy is sent); the held copy is then dropped.
-//! - `archive`: date (unix seconds, u64 BE: the item's date, else when it was first seen) ‖
-//!   sequence (u64 BE) → JSON [`Notice`] with the summary cut to [`ARCHIVE_SUMMARY_CHARS`]:
-//!   every item ever recorded as new (matched or not, baseline included; a second source's copy
-//!   of a release is not archived again), for `/search` and the watch words' "too generic"
-//!   check. Pruned with the seen items (`keep_seen`), capped at [`ARCHIVE_MAX`].
+//! - `archive`: where the archive was kept before it moved out of sled (below); a store that
+//!   has it is migrated into the segment files when opened, and the tree is dropped.
+//!
+//! Beside the trees, in `<state dir>/archive/`, the archive (`archive.rs`): every item ever
+//! recorded as new (matched or not, baseline included; a second source's copy of a release is
+//! not archived again) as JSON [`Notice`] with the summary cut to [`ARCHIVE_SUMMARY_CHARS`], in
+//! append-only files per month of the items' dates, keyed by date (the item's, else when it was
+//! first seen) and sequence number. For `/search`, `/recent` and the watch words' "too generic"
+//! check. Written right after the poll's transaction; pruned with the seen items (`keep_seen`),
+//! capped at [`ARCHIVE_MAX`].
 //!
 //! The central promise: marking an item seen, enqueuing its deliveries and saving the source's
 //! validators happen in ONE transaction ([`Store::commit_poll`]). A crash can never leave an item
@@ -51,6 +56,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use crate::outbox::{Delivery, Notice};
+use archive::{Archive, Record};
 
 mod archive;
 mod backup;
@@ -94,6 +100,14 @@ pub enum StoreError {
     Import { line: usize, message: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(
+        "cannot read or write the archive at {path}: {source}; check the state directory's free space and permissions"
+    )]
+    Archive {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("store record {what} is corrupt: {source}")]
     Corrupt {
         what: String,
@@ -382,17 +396,18 @@ struct PollTrees<'t> {
     listed: &'t TransactionalTree,
     held: &'t TransactionalTree,
     held_titles: &'t TransactionalTree,
-    archive: &'t TransactionalTree,
 }
 
 impl PreparedPoll<'_> {
     /// Writes this poll inside a transaction ([`Store::commit_polls`]), numbering what it queues
     /// from `next`, at `now` (unix seconds, BE).
-    fn record(
-        &self,
+    /// What it archives goes into `archived` (written after the transaction commits).
+    fn record<'p>(
+        &'p self,
         trees: &PollTrees<'_>,
         now: [u8; 8],
         next: &mut u64,
+        archived: &mut Vec<Record<'p>>,
     ) -> Result<CommitReport, ConflictableTransactionError<()>> {
         let mut report = CommitReport::default();
         for entry in &self.entries {
@@ -421,9 +436,11 @@ impl PreparedPoll<'_> {
             if let Some((date, record)) = &entry.archive
                 && report.took_over == took_over_before
             {
-                trees
-                    .archive
-                    .insert(&archive_key(*date, *next), record.as_slice())?;
+                archived.push(Record {
+                    date: *date,
+                    seq: *next,
+                    json: record,
+                });
                 *next += 1;
             }
             if let (Some(due), Some(record)) = (self.due, &entry.held) {
@@ -482,7 +499,8 @@ pub struct Store {
     listed: sled::Tree,
     held: sled::Tree,
     held_titles: sled::Tree,
-    archive: sled::Tree,
+    /// Shared by the store's clones: one lock for its writers.
+    archive: std::sync::Arc<Archive>,
 }
 
 impl Store {
@@ -533,13 +551,61 @@ impl Store {
             listed: db.open_tree("listed")?,
             held: db.open_tree("held")?,
             held_titles: db.open_tree("held_titles")?,
-            archive: db.open_tree("archive")?,
+            archive: std::sync::Arc::new(Archive::open(dir.join("archive"))?),
             meta: meta.clone(),
             dir: dir.to_owned(),
             db,
         };
+        store.migrate_archive_tree()?;
         store.migrate_history()?;
         Ok(store)
+    }
+
+    /// Moves the `archive` tree (where the archive was kept before it moved to its own files)
+    /// into the segment files, once, then drops the tree. A crash midway repeats the move on
+    /// the next open; lines written twice are read once.
+    fn migrate_archive_tree(&self) -> Result<(), StoreError> {
+        if !self
+            .db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == b"archive")
+        {
+            return Ok(());
+        }
+        let tree = self.db.open_tree("archive")?;
+        let mut moved = 0;
+        let mut chunk: Vec<(u64, u64, sled::IVec)> = Vec::new();
+        let mut entries = tree.iter();
+        loop {
+            let entry = entries.next().transpose()?;
+            if let Some((key, value)) = &entry {
+                let (date, seq) = split_archive_key(key);
+                chunk.push((date, seq, value.clone()));
+            }
+            if chunk.len() >= 4096 || (entry.is_none() && !chunk.is_empty()) {
+                self.archive
+                    .append(chunk.iter().map(|(date, seq, json)| Record {
+                        date: *date,
+                        seq: *seq,
+                        json,
+                    }))?;
+                moved += chunk.len();
+                chunk.clear();
+            }
+            if entry.is_none() {
+                break;
+            }
+        }
+        self.db.drop_tree("archive")?;
+        self.db.flush()?;
+        if moved > 0 {
+            tracing::info!(
+                "moved {moved} archived items out of sled into {}",
+                self.dir.join("archive").display()
+            );
+        }
+        Ok(())
     }
 
     /// Moves what a store kept in `history` (the matched notices behind `/recent` before the
@@ -548,19 +614,29 @@ impl Store {
         if self.history.is_empty() {
             return Ok(());
         }
-        let mut moved = 0;
+        // `history` was trimmed to 500 notices: one batch.
+        let mut moving = Vec::new();
         for entry in self.history.iter() {
             let (key, bytes) = entry?;
             let notice: Notice = from_json(&bytes, || format!("history/{}", hex(&key)))?;
             let seq = u64::from_be_bytes(key.as_ref().try_into().unwrap_or([0; 8]));
-            let notice = archive_copy(notice);
-            self.archive
-                .insert(archive_key(archive_date(&notice), seq), to_json(&notice))?;
+            let (date, json) = archive_record(&archive_copy(notice));
+            moving.push((key, date, seq, json));
+        }
+        self.archive
+            .append(moving.iter().map(|(_, date, seq, json)| Record {
+                date: *date,
+                seq: *seq,
+                json,
+            }))?;
+        for (key, ..) in &moving {
             self.history.remove(key)?;
-            moved += 1;
         }
         self.db.flush()?;
-        tracing::info!("moved {moved} notices of /recent's history into the archive");
+        tracing::info!(
+            "moved {} notices of /recent's history into the archive",
+            moving.len()
+        );
         Ok(())
     }
 
@@ -641,7 +717,7 @@ impl Store {
             .iter()
             .map(|poll| PreparedPoll::new(poll, now_secs))
             .collect();
-        let result: Result<Vec<CommitReport>, TransactionError<()>> = (
+        let result: Result<(Vec<CommitReport>, Vec<Record>), TransactionError<()>> = (
             &self.seen,
             &self.sources,
             &self.outbox,
@@ -651,21 +727,9 @@ impl Store {
             &self.listed,
             &self.held,
             &self.held_titles,
-            &self.archive,
         )
             .transaction(
-                |(
-                    seen,
-                    sources,
-                    outbox,
-                    titles,
-                    meta,
-                    digest,
-                    listed,
-                    held,
-                    held_titles,
-                    archive,
-                )| {
+                |(seen, sources, outbox, titles, meta, digest, listed, held, held_titles)| {
                     let trees = PollTrees {
                         seen,
                         sources,
@@ -675,18 +739,27 @@ impl Store {
                         listed,
                         held,
                         held_titles,
-                        archive,
                     };
                     let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
                     let mut reports = Vec::with_capacity(prepared.len());
+                    let mut archived = Vec::new();
                     for poll in &prepared {
-                        reports.push(poll.record(&trees, now, &mut next)?);
+                        reports.push(poll.record(&trees, now, &mut next, &mut archived)?);
                     }
                     meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
-                    Ok::<_, ConflictableTransactionError<()>>(reports)
+                    Ok::<_, ConflictableTransactionError<()>>((reports, archived))
                 },
             );
-        result.map_err(storage_error)
+        let (reports, archived) = result.map_err(storage_error)?;
+        // The polls are recorded: an archive that cannot be written costs search entries, not
+        // the commit (failing it now would have the polls retried as if nothing was recorded).
+        if let Err(e) = self.archive.append(archived.iter().copied()) {
+            tracing::error!(
+                "{e}; {} new items will be missing from /search and /recent",
+                archived.len()
+            );
+        }
+        Ok(reports)
     }
 
     /// Queues the held items due at `now` (unix seconds): their deliveries go into the outbox,
@@ -809,7 +882,7 @@ impl Store {
                 }
             }
         }
-        report.archived = self.prune_archive(cutoff, ARCHIVE_MAX, dry_run)?;
+        report.archived = self.archive.prune(cutoff, ARCHIVE_MAX, dry_run)?;
         Ok(report)
     }
 
@@ -878,12 +951,24 @@ fn dropped<'a>(before: &'a [String], now: &[String]) -> impl Iterator<Item = &'a
     before.iter().filter(move |k| !now.contains(k.as_str()))
 }
 
-/// Key of an `archive` record: date (unix seconds, u64 BE) ‖ sequence (u64 BE).
+/// Key of an archived item as the `archive` tree had it, and as an export names it: date (unix
+/// seconds, u64 BE) ‖ sequence (u64 BE).
 fn archive_key(date: u64, seq: u64) -> [u8; 16] {
     let mut key = [0; 16];
     key[..8].copy_from_slice(&date.to_be_bytes());
     key[8..].copy_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// Date and sequence of an [`archive_key`] (0 for what a short key lacks).
+fn split_archive_key(key: &[u8]) -> (u64, u64) {
+    let part = |range: std::ops::Range<usize>| {
+        key.get(range)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0)
+    };
+    (part(0..8), part(8..16))
 }
 
 /// An item as archived: its date and its record (the ingest stage cut the summary, see
