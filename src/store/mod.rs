@@ -69,7 +69,9 @@ use subscribers::digest_key;
 pub use subscribers::{ChatKind, Subscriber};
 
 /// Version of the on-disk layout. Bump it with a migration when keys or values change shape.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the archive is in its own files, not a sled tree (an older binary would neither read nor
+/// back up those files, so it refuses the store).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -524,18 +526,13 @@ impl Store {
                 },
             })?;
         let meta = db.open_tree("meta")?;
-        match meta.get("schema_version")? {
-            None => {
-                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
-            }
-            Some(v) => {
-                let found = u32::from_be_bytes(v.as_ref().try_into().unwrap_or([0xff; 4]));
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
-                        dir: dir.to_owned(),
-                        found,
-                    });
-                }
+        if let Some(v) = meta.get("schema_version")? {
+            let found = u32::from_be_bytes(v.as_ref().try_into().unwrap_or([0xff; 4]));
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::NewerSchema {
+                    dir: dir.to_owned(),
+                    found,
+                });
             }
         }
         let store = Store {
@@ -558,6 +555,10 @@ impl Store {
         };
         store.migrate_archive_tree()?;
         store.migrate_history()?;
+        // Migrated (or new): the layout is this version's.
+        store
+            .meta
+            .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
         Ok(store)
     }
 
