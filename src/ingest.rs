@@ -133,7 +133,9 @@ struct PendingPoll {
     baseline: bool,
     /// Items the poll read (new or not).
     total: usize,
-    /// Baselined matches to show in a dry run.
+    /// Baselined items that matched a topic (recorded, not sent).
+    baseline_matches: usize,
+    /// Those items, to show in a dry run (empty without a preview printer).
     previews: Vec<Notice>,
     alert: Option<String>,
 }
@@ -553,6 +555,7 @@ impl Ingestor {
         }
         let rules = &*rules;
         let mut previews = Vec::new();
+        let mut baseline_matches = 0;
         let mut entries = Vec::with_capacity(fresh.len());
         let mut text = ItemText::default();
         for (i, (item, title_key)) in fresh.into_iter().enumerate() {
@@ -591,7 +594,11 @@ impl Ingestor {
                         })
                         .collect();
                 } else {
-                    previews.push(notice.clone());
+                    baseline_matches += 1;
+                    // Shown only with a preview printer (`--dry-run`): no copy otherwise.
+                    if self.preview.is_some() {
+                        previews.push(notice.clone());
+                    }
                 }
             }
             if sends && !subscribers.is_empty() {
@@ -621,6 +628,7 @@ impl Ingestor {
             state,
             baseline,
             total,
+            baseline_matches,
             previews,
             alert,
         })
@@ -639,6 +647,7 @@ impl Ingestor {
             state,
             baseline,
             total,
+            baseline_matches,
             previews,
             alert,
             ..
@@ -661,7 +670,7 @@ impl Ingestor {
                 source = %id,
                 "{}: first poll, {new_items} items recorded as seen; {} match topics; {queued} queued (backfill = {})",
                 source.name,
-                previews.len() + queued,
+                baseline_matches + queued,
                 source.backfill
             );
             if let Some(printer) = &self.preview {
@@ -804,12 +813,20 @@ pub fn title_key(title: &str) -> Option<[u8; 16]> {
             .trim_start_matches([']', ')', '】'])
             .trim_start();
     }
-    let folded = crate::fold::normalize(rest).folded;
-    if folded.chars().count() < 8 {
-        return None; // too short to identify a release ("공지", "보도자료")
-    }
-    let digest = sha2::Sha256::digest(folded.as_bytes());
-    digest[..16].try_into().ok()
+    TITLE_TEXT.with_borrow_mut(|text| {
+        crate::fold::normalize_into(rest, text);
+        // Seven characters at most: too short to identify a release ("공지", "보도자료").
+        if crate::fold::first_chars(&text.folded, 7).len() == text.folded.len() {
+            return None;
+        }
+        let digest = sha2::Sha256::digest(text.folded.as_bytes());
+        digest[..16].try_into().ok()
+    })
+}
+
+thread_local! {
+    /// [`title_key`]'s buffers, reused: every item of every poll has its title keyed.
+    static TITLE_TEXT: std::cell::RefCell<crate::fold::Normalized> = std::cell::RefCell::default();
 }
 
 /// Oldest first. Feeds list newest first; when every item is dated, dates decide (stable for

@@ -46,10 +46,15 @@ impl Item {
         summary_html: Option<&str>,
         published: Option<DateTime<Utc>>,
     ) -> Item {
-        let title = truncate_chars(&clean_text(title), MAX_TITLE_CHARS);
+        let mut title = clean_text(title);
+        truncate_in_place(&mut title, MAX_TITLE_CHARS);
         let link = link.map(|l| normalize_link(l).to_string());
         let summary = summary_html
-            .map(|s| truncate_chars(&html_to_text(s), MAX_SUMMARY_CHARS))
+            .map(|s| {
+                let mut summary = html_to_text(s);
+                truncate_in_place(&mut summary, MAX_SUMMARY_CHARS);
+                summary
+            })
             .unwrap_or_default();
         let key = dedup_key(guid, link.as_deref(), &title);
         Item {
@@ -306,11 +311,25 @@ fn is_block(name: &str) -> bool {
 
 /// Cuts `text` to at most `max` characters, on a character boundary, marking the cut with `…`.
 pub fn truncate_chars(text: &str, max: usize) -> String {
-    use crate::fold::first_chars;
-    if first_chars(text, max).len() == text.len() {
-        return text.to_owned();
+    match kept_before_cut(text, max) {
+        None => text.to_owned(),
+        Some(kept) => format!("{}…", &text[..kept]),
     }
-    format!("{}…", first_chars(text, max.saturating_sub(1)).trim_end())
+}
+
+/// [`truncate_chars`] of `text` itself: no copy, cut or not.
+pub fn truncate_in_place(text: &mut String, max: usize) {
+    if let Some(kept) = kept_before_cut(text, max) {
+        text.truncate(kept);
+        text.push('…');
+    }
+}
+
+/// When `text` has more than `max` characters: the bytes kept before the `…` that marks the cut.
+fn kept_before_cut(text: &str, max: usize) -> Option<usize> {
+    use crate::fold::first_chars;
+    (first_chars(text, max).len() < text.len())
+        .then(|| first_chars(text, max.saturating_sub(1)).trim_end().len())
 }
 
 /// Parses the date forms seen on Korean government sites and in feeds: RFC 2822 (also with a
@@ -518,6 +537,17 @@ mod tests {
         assert_eq!(truncate_chars("가", 0), "…");
         assert_eq!(truncate_chars("", 0), "");
         assert_eq!(truncate_chars("", 5), "");
+        for (text, max) in [
+            ("가나다라", 3),
+            ("가나다", 3),
+            ("가 나다라", 2),
+            ("가", 0),
+            ("", 0),
+        ] {
+            let mut in_place = text.to_owned();
+            truncate_in_place(&mut in_place, max);
+            assert_eq!(in_place, truncate_chars(text, max), "{text:?} at {max}");
+        }
     }
 
     #[test]

@@ -340,7 +340,11 @@ async fn the_old_archive_tree_is_moved_into_files_when_the_store_opens() {
         .map(|n| n.item.title)
         .collect();
     assert_eq!(titles, original_order, "newest first, as before");
-    assert_eq!(store.stats().unwrap().schema_version, 2, "the layout is marked moved");
+    assert_eq!(
+        store.stats().unwrap().schema_version,
+        2,
+        "the layout is marked moved"
+    );
     titles.sort();
     assert!(titles.contains(&numbered_title(1)), "{titles:?}");
     let archive_lines = |export: &str| -> Vec<String> {

@@ -986,12 +986,7 @@ fn archive_date(notice: &Notice) -> u64 {
 /// The shared notice as the archive keeps it: the summary cut to [`ARCHIVE_SUMMARY_CHARS`]
 /// (in place: no copy), no per-chat words.
 pub fn archive_copy(mut notice: Notice) -> Notice {
-    if crate::fold::first_chars(&notice.item.summary, ARCHIVE_SUMMARY_CHARS).len()
-        < notice.item.summary.len()
-    {
-        notice.item.summary =
-            crate::items::truncate_chars(&notice.item.summary, ARCHIVE_SUMMARY_CHARS);
-    }
+    crate::items::truncate_in_place(&mut notice.item.summary, ARCHIVE_SUMMARY_CHARS);
     notice.watched.clear();
     notice
 }
