@@ -524,12 +524,14 @@ impl Ingestor {
         let previous = self.store.listing(id)?;
         let known: std::collections::HashSet<&str> =
             previous.keys.iter().map(String::as_str).collect();
+        // A source nothing was ever recorded for (a first cycle): no lookup per item.
+        let any_seen = !previous.keys.is_empty() || self.store.has_seen_any(id)?;
         for item in delivery_order(items) {
             let title_key = title_key(&item.title);
             listing.push(&item.key, title_key);
             if !known.contains(item.key.as_str())
                 && !fresh.iter().any(|(i, _): &(Item, _)| i.key == item.key)
-                && !self.store.is_seen(id, &item.key)?
+                && !(any_seen && self.store.is_seen(id, &item.key)?)
             {
                 fresh.push((item, title_key));
             }

@@ -664,6 +664,16 @@ impl Store {
         get_json(&self.listed, "listed", source_id)
     }
 
+    /// Whether any key was ever seen for `source_id` (one range lookup).
+    pub fn has_seen_any(&self, source_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .seen
+            .scan_prefix(seen_prefix(source_id))
+            .next()
+            .transpose()?
+            .is_some())
+    }
+
     /// Whether `key` was already seen for `source_id`.
     pub fn is_seen(&self, source_id: &str, key: &str) -> Result<bool, StoreError> {
         Ok(self.seen.contains_key(seen_key(source_id, key))?)
@@ -829,9 +839,7 @@ impl Store {
 
     /// Number of seen keys of one source.
     pub fn seen_count(&self, source_id: &str) -> usize {
-        let mut prefix = source_id.as_bytes().to_vec();
-        prefix.push(0);
-        self.seen.scan_prefix(prefix).count()
+        self.seen.scan_prefix(seen_prefix(source_id)).count()
     }
 
     /// Forgets seen keys and title keys last present longer ago than `older_than`, except those
@@ -1000,6 +1008,14 @@ pub(super) fn read_next_seq(value: Option<sled::IVec>) -> u64 {
         .and_then(|v| v.as_ref().try_into().ok())
         .map(u64::from_be_bytes)
         .unwrap_or(0)
+}
+
+/// The start of every `seen` key of `source_id`.
+fn seen_prefix(source_id: &str) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(source_id.len() + 1);
+    prefix.extend_from_slice(source_id.as_bytes());
+    prefix.push(0);
+    prefix
 }
 
 fn seen_key(source_id: &str, key: &str) -> Vec<u8> {
