@@ -599,18 +599,23 @@ impl Classifier {
         let evidence_in_title = counted
             .iter()
             .any(|e| occurrences[e.occurrence].field == Field::Title);
-        let veto_fields: Vec<Field> = vetoes
-            .iter()
-            .map(|v| occurrences[v.occurrence].field)
-            .filter(|f| *f == Field::Title || !evidence_in_title)
-            .collect();
+        // The vetoes that count, and whether one of them is in the title.
+        let mut vetoed = false;
+        let mut veto_in_title = false;
+        for v in &vetoes {
+            let field = occurrences[v.occurrence].field;
+            if field == Field::Title || !evidence_in_title {
+                vetoed = true;
+                veto_in_title |= field == Field::Title;
+            }
+        }
         let verdict = if counted.is_empty() {
             Verdict::NoMatch
         } else if score < topic.threshold {
             Verdict::BelowThreshold
         } else if let Some(group) = missing_group {
             Verdict::MissingRequired(group + 1)
-        } else if !veto_fields.is_empty() && !overrides(&th.strong_fields, &veto_fields) {
+        } else if vetoed && !overrides(&th.strong_fields, veto_in_title) {
             Verdict::Vetoed
         } else {
             Verdict::Match
@@ -629,10 +634,11 @@ impl Classifier {
     /// touch in the folded text are one occurrence ("그래픽 처리 장치(GPU)", "데이터센터" inside
     /// "AI 데이터센터"), and an occurrence made only of keywords already counted adds nothing.
     fn score(&self, counted: &[Evidence], topic: &Topic, occurrences: &[Occurrence]) -> f32 {
-        self.pieces(counted, topic, occurrences)
-            .iter()
-            .map(|p| p.weight)
-            .sum()
+        let mut score = 0.0;
+        self.walk_pieces(counted, topic, occurrences, |_, _, weight, _| {
+            score += weight
+        });
+        score
     }
 
     /// The pieces of evidence behind a score, each with the weight it added. A piece in the
@@ -644,6 +650,39 @@ impl Classifier {
         topic: &Topic,
         occurrences: &[Occurrence],
     ) -> Vec<RawPiece<'a>> {
+        let mut pieces = Vec::new();
+        self.walk_pieces(
+            counted,
+            topic,
+            occurrences,
+            |field, hits, weight, strong_in_lead| {
+                let mut keywords = Vec::new();
+                for (_, keyword, _) in hits {
+                    if !keywords.contains(keyword) {
+                        keywords.push(*keyword);
+                    }
+                }
+                pieces.push(RawPiece {
+                    field,
+                    keywords,
+                    weight,
+                    strong_in_lead, // only summary occurrences are in the lead
+                });
+            },
+        );
+        pieces
+    }
+
+    /// The pieces of [`Classifier::pieces`] without collecting them: `each` gets a piece's
+    /// field, its hits (occurrence, keyword, strong), its weight and whether a strong keyword
+    /// of it is in the lead. Scoring, on every item with evidence, allocates no pieces.
+    fn walk_pieces<'a>(
+        &'a self,
+        counted: &[Evidence],
+        topic: &Topic,
+        occurrences: &[Occurrence],
+        mut each: impl FnMut(Field, &[(&Occurrence, &'a str, bool)], f32, bool),
+    ) {
         let mut hits: Vec<(&Occurrence, &str, bool)> = counted
             .iter()
             .map(|e| {
@@ -656,7 +695,6 @@ impl Classifier {
             })
             .collect();
         hits.sort_by_key(|(o, _, _)| (o.field == Field::Summary, o.folded.0, o.folded.1));
-        let mut pieces = Vec::new();
         let mut seen_keywords: Vec<&str> = Vec::new();
         let mut i = 0;
         while i < hits.len() {
@@ -664,14 +702,10 @@ impl Classifier {
             let mut end = hits[i].0.folded.1;
             let mut fresh = false;
             let mut strong_in_lead = false;
-            let mut keywords = Vec::new();
             let mut j = i;
             while j < hits.len() && hits[j].0.field == field && hits[j].0.folded.0 <= end {
                 end = end.max(hits[j].0.folded.1);
                 strong_in_lead |= hits[j].2 && hits[j].0.lead;
-                if !keywords.contains(&hits[j].1) {
-                    keywords.push(hits[j].1);
-                }
                 if !seen_keywords.contains(&hits[j].1) {
                     seen_keywords.push(hits[j].1);
                     fresh = true;
@@ -684,15 +718,9 @@ impl Classifier {
                 Field::Summary if strong_in_lead => topic.title_weight,
                 Field::Summary => topic.summary_weight,
             };
-            pieces.push(RawPiece {
-                field,
-                keywords,
-                weight,
-                strong_in_lead, // only summary occurrences are in the lead
-            });
+            each(field, &hits[i..j], weight, strong_in_lead);
             i = j;
         }
-        pieces
     }
 
     /// The item's text as this classifier reads it (the summary cut at `summary_chars`).
@@ -817,11 +845,11 @@ impl Classifier {
 
 /// Whether a strong keyword overrides the vetoes: it must be at least as prominent as they are
 /// (a veto in the title is only overridden by a strong keyword in the title).
-fn overrides(strong_fields: &[Field], veto_fields: &[Field]) -> bool {
+fn overrides(strong_fields: &[Field], veto_in_title: bool) -> bool {
     if strong_fields.contains(&Field::Title) {
         return true;
     }
-    !strong_fields.is_empty() && veto_fields.iter().all(|f| *f == Field::Summary)
+    !strong_fields.is_empty() && !veto_in_title
 }
 
 /// Collects distinct folded patterns and the keywords behind each.
