@@ -193,19 +193,30 @@ pub fn clean_text(text: &str) -> String {
 pub fn collapse_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
+    // Start of the run of kept characters not yet copied: copied a run at a time, not a
+    // character at a time (every summary of every item passes through here).
+    let mut run = None;
+    for (i, c) in text.char_indices() {
+        let space = c.is_whitespace();
+        if space || c.is_control() || is_invisible_format(c) {
+            if let Some(start) = run.take() {
+                out.push_str(&text[start..i]);
+            }
+            if space {
+                pending_space = !out.is_empty();
+            }
             continue;
         }
-        if c.is_control() || is_invisible_format(c) {
-            continue;
+        if run.is_none() {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            run = Some(i);
         }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        out.push(c);
+    }
+    if let Some(start) = run {
+        out.push_str(&text[start..]);
     }
     out
 }
@@ -450,6 +461,33 @@ pub fn format_kst(when: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Copying runs gives what a character at a time gave: one space between words, none
+        /// at the ends, controls and invisible formatting dropped (also next to spaces).
+        #[test]
+        fn collapsing_by_runs_matches_a_character_at_a_time(
+            text in "[ a가\t\n\u{200B}\u{0007}\u{3000}\u{00A0}나·]{0,24}"
+        ) {
+            let mut expected = String::new();
+            let mut pending_space = false;
+            for c in text.chars() {
+                if c.is_whitespace() {
+                    pending_space = !expected.is_empty();
+                    continue;
+                }
+                if c.is_control() || is_invisible_format(c) {
+                    continue;
+                }
+                if pending_space {
+                    expected.push(' ');
+                    pending_space = false;
+                }
+                expected.push(c);
+            }
+            proptest::prop_assert_eq!(collapse_whitespace(&text), expected);
+        }
+    }
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         kst()
