@@ -242,12 +242,26 @@ pub fn first_chars(text: &str, n: usize) -> &str {
     if text.len() <= n {
         return text; // never more characters than bytes
     }
+    // Not a UTF-8 continuation byte (10xxxxxx): a character starts here.
+    let starts = |b: &u8| (*b as i8) >= -0x40;
+    let bytes = text.as_bytes();
+    // Whole chunks while they cannot hold the cut (a count the compiler vectorises), then
+    // byte by byte.
+    const CHUNK: usize = 32;
     let mut count = 0;
-    for (i, &b) in text.as_bytes().iter().enumerate() {
-        // Not a UTF-8 continuation byte (10xxxxxx): a character starts here.
-        if (b as i8) >= -0x40 {
+    let mut i = 0;
+    while i + CHUNK <= bytes.len() {
+        let in_chunk = bytes[i..i + CHUNK].iter().filter(|b| starts(b)).count();
+        if count + in_chunk > n {
+            break;
+        }
+        count += in_chunk;
+        i += CHUNK;
+    }
+    for (at, b) in bytes.iter().enumerate().skip(i) {
+        if starts(b) {
             if count == n {
-                return &text[..i];
+                return &text[..at];
             }
             count += 1;
         }
@@ -266,8 +280,11 @@ mod tests {
 
     #[test]
     fn first_chars_counts_characters_not_bytes() {
-        for text in ["", "a", "가", "가나다", "ab가c", "é가👀z"] {
-            for n in 0..6 {
+        let long = ["가나다".repeat(30), "ab가c".repeat(20), "é가👀z".repeat(15)];
+        let short = ["", "a", "가", "가나다", "ab가c", "é가👀z"];
+        // Longer ones go through the chunked count too, with the cut in every position.
+        for text in short.into_iter().chain(long.iter().map(String::as_str)) {
+            for n in 0..text.chars().count() + 2 {
                 let expected: String = text.chars().take(n).collect();
                 assert_eq!(first_chars(text, n), expected, "{text:?} {n}");
             }

@@ -196,24 +196,44 @@ pub fn collapse_whitespace(text: &str) -> String {
     // Start of the run of kept characters not yet copied: copied a run at a time, not a
     // character at a time (every summary of every item passes through here).
     let mut run = None;
-    for (i, c) in text.char_indices() {
-        let space = c.is_whitespace();
-        if space || c.is_control() || is_invisible_format(c) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // What the character at `i` is, and its length: ASCII and U+A000..=U+DFFF (lead bytes
+        // EA..=ED: Hangul syllables, never space, control or formatting) without decoding.
+        let (space, dropped, len) = match bytes[i] {
+            0x09..=0x0D | b' ' => (true, true, 1),
+            0x00..=0x1F | 0x7F => (false, true, 1),
+            0x00..=0x7F => (false, false, 1),
+            0xEA..=0xED => (false, false, 3),
+            _ => {
+                let c = text[i..]
+                    .chars()
+                    .next()
+                    .expect("a character at a char boundary");
+                let space = c.is_whitespace();
+                (
+                    space,
+                    space || c.is_control() || is_invisible_format(c),
+                    c.len_utf8(),
+                )
+            }
+        };
+        if dropped {
             if let Some(start) = run.take() {
                 out.push_str(&text[start..i]);
             }
             if space {
                 pending_space = !out.is_empty();
             }
-            continue;
-        }
-        if run.is_none() {
+        } else if run.is_none() {
             if pending_space {
                 out.push(' ');
                 pending_space = false;
             }
             run = Some(i);
         }
+        i += len;
     }
     if let Some(start) = run {
         out.push_str(&text[start..]);
@@ -467,7 +487,7 @@ mod tests {
         /// at the ends, controls and invisible formatting dropped (also next to spaces).
         #[test]
         fn collapsing_by_runs_matches_a_character_at_a_time(
-            text in "[ a가\t\n\u{200B}\u{0007}\u{3000}\u{00A0}나·]{0,24}"
+            text in "[ a가\t\n\u{200B}\u{0007}\u{3000}\u{00A0}\x0b\x1c\x7f\u{0085}\u{00AD}\u{2028}\u{FEFF}\u{A000}\u{D7FB}나·]{0,24}"
         ) {
             let mut expected = String::new();
             let mut pending_space = false;
