@@ -60,6 +60,25 @@ pub fn feed_bytes<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u
 
 const RSS_090_NS: &[u8] = b"http://my.netscape.com/rdf/simple/0.9/";
 
+/// Whether [`feed_bytes`] would hand these bytes over as they are, provided they are valid
+/// UTF-8: no BOM, a prolog that declares UTF-8, not RSS 0.9. Such a feed can go to the parser
+/// without a check of its own — the parser validates UTF-8 as it decodes, and only when it
+/// fails need [`feed_bytes`] look closer (a first cycle over a thousand feeds spent 3 % of its
+/// CPU validating bytes the parser then validated again).
+pub fn declares_utf8(bytes: &[u8]) -> bool {
+    !bytes.starts_with(b"\xEF\xBB\xBF")
+        && !bytes.starts_with(b"\xFE\xFF")
+        && !bytes.starts_with(b"\xFF\xFE")
+        && xml_declared_encoding(bytes) == Some(UTF_8)
+        && find(&bytes[..bytes.len().min(4096)], RSS_090_NS).is_none()
+}
+
+/// Whether `bytes` are UTF-8 throughout.
+pub fn is_utf8(bytes: &[u8]) -> bool {
+    // encoding_rs's validator: about twice std's speed on Korean text.
+    Encoding::utf8_valid_up_to(bytes) == bytes.len()
+}
+
 fn feed_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
     if bytes.starts_with(b"\xEF\xBB\xBF")
         || bytes.starts_with(b"\xFE\xFF")
@@ -68,9 +87,7 @@ fn feed_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
         return Cow::Borrowed(bytes);
     }
     let declared = xml_declared_encoding(bytes);
-    // encoding_rs's validator: about twice std's speed on Korean text (a first cycle over a
-    // thousand feeds spent 3.6 % of its CPU in `str::from_utf8` here).
-    let is_utf8 = Encoding::utf8_valid_up_to(bytes) == bytes.len();
+    let is_utf8 = is_utf8(bytes);
     match (declared, header_charset(content_type)) {
         // The prolog is what feed-rs honours; it is right unless UTF-8 bytes say otherwise.
         (Some(enc), _) if enc == UTF_8 || !is_utf8 || bytes.is_ascii() => {
