@@ -271,18 +271,18 @@ pub fn load_checked(path: &Path) -> Result<Config, String> {
     Ok(config)
 }
 
-/// Caps glibc's malloc arenas at two, unless `MALLOC_ARENA_MAX` says otherwise, and fixes the mmap
-/// threshold unless `MALLOC_MMAP_THRESHOLD_` does. glibc gives
-/// each thread that allocates an arena of its own (tokio's workers and blocking pool, sled's
-/// eight I/O threads, the log writer) and keeps what is freed in it; in an idle daemon that held
-/// several MB of RSS (docs/benchmarks.md, footprint). Call before any thread starts. Other C
-/// libraries: nothing to do.
+/// Caps glibc's malloc arenas at [`MALLOC_ARENAS`], unless `MALLOC_ARENA_MAX` says otherwise,
+/// and fixes the mmap threshold unless `MALLOC_MMAP_THRESHOLD_` does. glibc gives each thread
+/// that allocates an arena of its own (tokio's workers and blocking pool, sled's eight I/O
+/// threads, the log writer) and keeps what is freed in it; in an idle daemon that held several
+/// MB of RSS (docs/benchmarks.md, footprint). Call before any thread starts. Other C libraries:
+/// nothing to do.
 pub fn limit_allocator_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
         }
     }
     // A fixed mmap threshold: glibc otherwise raises it to the size of each large block freed,
@@ -296,6 +296,12 @@ pub fn limit_allocator_arenas() {
         }
     }
 }
+
+/// glibc arenas at most. Four, not two: with two, the threads parsing feeds, the ingest stage
+/// and sled's I/O threads waited on each other's arena locks — 12 % of a first cycle's CPU over
+/// a thousand feeds, for 0.4 MB more in an idle daemon (docs/benchmarks.md).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MALLOC_ARENAS: libc::c_int = 4;
 
 /// Blocks from this size up get their own mapping, returned to the system when freed (glibc's
 /// initial default, kept fixed; see [`limit_allocator_arenas`]).
