@@ -531,7 +531,7 @@ impl Ingestor {
             listing.push(&item.key, title_key);
             if !known.contains(item.key.as_str())
                 && !fresh.iter().any(|(i, _): &(Item, _)| i.key == item.key)
-                && !(any_seen && self.store.is_seen(id, &item.key)?)
+                && (!any_seen || !self.store.is_seen(id, &item.key)?)
             {
                 fresh.push((item, title_key));
             }

@@ -16,7 +16,6 @@
 //! unfinished last line of a crash, a damaged disk) is skipped with a warning naming file and
 //! line; the same line appended twice is read once.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::ops::Range;
@@ -42,12 +41,21 @@ pub fn archive_text(notice: &Notice) -> ItemText {
     )
 }
 
-/// One archived item on its way in: its date, its sequence number and its JSON record.
+/// One archived item on its way in: its date, its sequence number and its record.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Record<'a> {
     pub date: u64,
     pub seq: u64,
-    pub json: &'a [u8],
+    pub body: Body<'a>,
+}
+
+/// A record as JSON already, or the notice to write as JSON (straight into the file: a first
+/// cycle archives twenty thousand notices, each of which would otherwise be serialised into
+/// a buffer of its own first).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Body<'a> {
+    Json(&'a [u8]),
+    Notice(&'a Notice),
 }
 
 /// The segment files.
@@ -88,23 +96,23 @@ impl Archive {
         self.writing.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Appends `records`: one write per segment they fall into.
+    /// Appends `records`, each segment's through one buffered writer.
     pub(super) fn append<'a>(
         &self,
         records: impl IntoIterator<Item = Record<'a>>,
     ) -> Result<(), StoreError> {
-        let mut by_segment: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        for r in records {
-            let text = by_segment.entry(segment_name(r.date)).or_default();
-            push_line(text, r.date, r.seq, r.json);
-        }
-        if by_segment.is_empty() {
+        let mut records: Vec<((i32, u32), Record)> =
+            records.into_iter().map(|r| (month(r.date), r)).collect();
+        if records.is_empty() {
             return Ok(());
         }
+        // Stable: a segment's lines keep the order they came in.
+        records.sort_by_key(|(segment, _)| *segment);
         let _writing = self.lock();
-        for (name, text) in by_segment {
-            let path = self.dir.join(name);
-            append_to(&path, &text).map_err(|source| StoreError::Archive { path, source })?;
+        for group in records.chunk_by(|a, b| a.0 == b.0) {
+            let path = self.dir.join(segment_file(group[0].0));
+            append_to(&path, group.iter().map(|(_, r)| r))
+                .map_err(|source| StoreError::Archive { path, source })?;
         }
         Ok(())
     }
@@ -242,7 +250,8 @@ impl Archive {
             }
             let mut text = Vec::new();
             for (date, seq, range) in &segment.lines[segment.lines.len() - keep..] {
-                push_line(&mut text, *date, *seq, segment.json(range));
+                write_line(&mut text, *date, *seq, Body::Json(segment.json(range)))
+                    .expect("writing to memory");
             }
             replace(path, &text).map_err(failed)?;
         }
@@ -275,19 +284,33 @@ impl Store {
 }
 
 /// `date seq json\n`.
-fn push_line(text: &mut Vec<u8>, date: u64, seq: u64, json: &[u8]) {
-    text.extend_from_slice(format!("{date} {seq} ").as_bytes());
-    text.extend_from_slice(json);
-    text.push(b'\n');
+fn write_line(out: &mut impl Write, date: u64, seq: u64, body: Body<'_>) -> std::io::Result<()> {
+    write!(out, "{date} {seq} ")?;
+    match body {
+        Body::Json(json) => out.write_all(json)?,
+        Body::Notice(notice) => serde_json::to_writer(&mut *out, notice)?,
+    }
+    out.write_all(b"\n")
 }
 
-/// The segment an item dated `date` goes to: `YYYY-MM.jsonl` of that date in UTC.
-fn segment_name(date: u64) -> String {
+/// The month (UTC) of an item dated `date`: the segment it goes to.
+fn month(date: u64) -> (i32, u32) {
     let when = i64::try_from(date)
         .ok()
         .and_then(|d| DateTime::from_timestamp(d, 0))
         .unwrap_or_default();
-    format!("{:04}-{:02}{SEGMENT_SUFFIX}", when.year(), when.month())
+    (when.year(), when.month())
+}
+
+/// A segment's file name: `YYYY-MM.jsonl`.
+fn segment_file((year, month): (i32, u32)) -> String {
+    format!("{year:04}-{month:02}{SEGMENT_SUFFIX}")
+}
+
+/// The file an item dated `date` is archived in.
+#[cfg(test)]
+fn segment_name(date: u64) -> String {
+    segment_file(month(date))
 }
 
 /// The month a segment file name stands for.
@@ -300,9 +323,12 @@ fn month_of(name: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
 }
 
-/// Appends `text` to `path`, after ending an unfinished last line (a crash mid-write) so that
-/// the new lines stay readable.
-fn append_to(path: &Path, text: &[u8]) -> std::io::Result<()> {
+/// Appends `records` to `path`, after ending an unfinished last line (a crash mid-write) so
+/// that the new lines stay readable.
+fn append_to<'a>(
+    path: &Path,
+    records: impl Iterator<Item = &'a Record<'a>>,
+) -> std::io::Result<()> {
     let mut file = OpenOptions::new()
         .read(true)
         .append(true)
@@ -316,7 +342,11 @@ fn append_to(path: &Path, text: &[u8]) -> std::io::Result<()> {
             file.write_all(b"\n")?;
         }
     }
-    file.write_all(text)
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+    for r in records {
+        write_line(&mut out, r.date, r.seq, r.body)?;
+    }
+    out.flush()
 }
 
 /// Writes `text` to a new file and renames it over `path`.
@@ -458,17 +488,17 @@ mod tests {
                 Record {
                     date: DEC,
                     seq: 1,
-                    json: &a,
+                    body: Body::Json(&a),
                 },
                 Record {
                     date: NOV,
                     seq: 2,
-                    json: &b,
+                    body: Body::Json(&b),
                 },
                 Record {
                     date: DEC - 10,
                     seq: 3,
-                    json: &c,
+                    body: Body::Json(&c),
                 },
             ])
             .unwrap();
@@ -486,12 +516,12 @@ mod tests {
                 Record {
                     date: DEC + 5,
                     seq: 4,
-                    json: &d,
+                    body: Body::Json(&d),
                 },
                 Record {
                     date: DEC,
                     seq: 1,
-                    json: &a,
+                    body: Body::Json(&a),
                 },
             ])
             .unwrap();
@@ -513,7 +543,7 @@ mod tests {
             .append((0..6).map(|i| Record {
                 date: dates[i],
                 seq: i as u64,
-                json: &json[i],
+                body: Body::Json(&json[i]),
             }))
             .unwrap();
         assert_eq!(archive.segments().unwrap().len(), 3);

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::archive::Record;
+use super::archive::{Body, Record};
 use super::{
     SCHEMA_VERSION, Store, StoreError, archive_key, from_json, hex, split_archive_key, unhex,
 };
@@ -154,7 +154,7 @@ impl Store {
             let records = archived.iter().map(|(date, seq, json)| Record {
                 date: *date,
                 seq: *seq,
-                json,
+                body: Body::Json(json),
             });
             let written = self.archive.append(records);
             archived.clear();

@@ -56,7 +56,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use crate::outbox::{Delivery, Notice};
-use archive::{Archive, Record};
+use archive::{Archive, Body, Record};
 
 mod archive;
 mod backup;
@@ -309,7 +309,7 @@ pub struct PollCommit<'a> {
 /// A poll serialised once, outside the transaction (which sled may run more than once).
 struct PreparedPoll<'a> {
     source_id: &'a str,
-    entries: Vec<PreparedEntry>,
+    entries: Vec<PreparedEntry<'a>>,
     /// When held entries are due (unix seconds), for a source with `hold`.
     due: Option<u64>,
     /// A `titles` value: when, and the source that brought it.
@@ -321,13 +321,13 @@ struct PreparedPoll<'a> {
     dropped_titles: Vec<Vec<u8>>,
 }
 
-struct PreparedEntry {
+struct PreparedEntry<'a> {
     seen: Vec<u8>,
     title_key: Option<[u8; 16]>,
     deliveries: Vec<Vec<u8>>,
     digests: Vec<(i64, Vec<u8>)>,
-    /// The `archive` record and its date.
-    archive: Option<(u64, Vec<u8>)>,
+    /// The item to archive and its date (written after the transaction).
+    archive: Option<(u64, &'a Notice)>,
     /// With a hold, and something to send: the `held` record instead.
     held: Option<Vec<u8>>,
     /// Whether the entry sends anything (only such a copy takes a held release over).
@@ -350,7 +350,7 @@ impl<'a> PreparedPoll<'a> {
                     title_key: e.title_key,
                     deliveries: e.deliveries.iter().map(to_json).collect(),
                     digests: e.digests.iter().map(|(c, n)| (*c, to_json(n))).collect(),
-                    archive: e.archive.as_ref().map(archive_record),
+                    archive: e.archive.as_ref().map(|n| (archive_date(n), n)),
                     held: (due.is_some() && sends).then(|| {
                         to_json(&Held {
                             source_id: source_id.to_owned(),
@@ -435,13 +435,13 @@ impl PreparedPoll<'_> {
                     .insert(title_key, self.title_value.as_slice())?;
             }
             // A release taken over was archived with its held copy.
-            if let Some((date, record)) = &entry.archive
+            if let Some((date, notice)) = entry.archive
                 && report.took_over == took_over_before
             {
                 archived.push(Record {
-                    date: *date,
+                    date,
                     seq: *next,
-                    json: record,
+                    body: Body::Notice(notice),
                 });
                 *next += 1;
             }
@@ -589,7 +589,7 @@ impl Store {
                     .append(chunk.iter().map(|(date, seq, json)| Record {
                         date: *date,
                         seq: *seq,
-                        json,
+                        body: Body::Json(json),
                     }))?;
                 moved += chunk.len();
                 chunk.clear();
@@ -621,14 +621,13 @@ impl Store {
             let (key, bytes) = entry?;
             let notice: Notice = from_json(&bytes, || format!("history/{}", hex(&key)))?;
             let seq = u64::from_be_bytes(key.as_ref().try_into().unwrap_or([0; 8]));
-            let (date, json) = archive_record(&archive_copy(notice));
-            moving.push((key, date, seq, json));
+            moving.push((key, seq, archive_copy(notice)));
         }
         self.archive
-            .append(moving.iter().map(|(_, date, seq, json)| Record {
-                date: *date,
+            .append(moving.iter().map(|(_, seq, notice)| Record {
+                date: archive_date(notice),
                 seq: *seq,
-                json,
+                body: Body::Notice(notice),
             }))?;
         for (key, ..) in &moving {
             self.history.remove(key)?;
@@ -972,12 +971,6 @@ fn split_archive_key(key: &[u8]) -> (u64, u64) {
             .unwrap_or(0)
     };
     (part(0..8), part(8..16))
-}
-
-/// An item as archived: its date and its record (the ingest stage cut the summary, see
-/// [`archive_copy`]).
-fn archive_record(notice: &Notice) -> (u64, Vec<u8>) {
-    (archive_date(notice), to_json(notice))
 }
 
 /// The date an item is archived under: its own, else when it was first seen.
