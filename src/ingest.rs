@@ -203,28 +203,38 @@ impl WatchIndex {
 impl Rules {
     fn new(config: &Config, telegram: bool) -> Option<Rules> {
         match Classifier::new(&config.classify, &config.topics) {
-            Ok(classifier) => Some(Rules {
-                classifier,
-                routes: routes(config, telegram),
-                admins: config.telegram.admins.clone(),
-                watch_words: config.bot.watch_words,
-                watch: WatchIndex::default(),
-            }),
+            Ok(classifier) => Some(Rules::with(classifier, config, telegram)),
             Err(e) => {
                 tracing::error!("cannot build the classifier: {e}; keeping the previous rules");
                 None
             }
         }
     }
+
+    /// The rules of `config`, whose classifier is built already.
+    fn with(classifier: Classifier, config: &Config, telegram: bool) -> Rules {
+        Rules {
+            classifier,
+            routes: routes(config, telegram),
+            admins: config.telegram.admins.clone(),
+            watch_words: config.bot.watch_words,
+            watch: WatchIndex::default(),
+        }
+    }
 }
 
 impl Ingestor {
     /// Consumes poll events until every poller has gone, committing each before acknowledging it.
-    pub async fn run(mut self, mut events: mpsc::Receiver<PollEvent>) -> IngestTotals {
-        let mut totals = IngestTotals::default();
+    /// `classifier` is the current config's, built by the caller (which reports a config it
+    /// cannot build): built once, not once to check and again to use.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::Receiver<PollEvent>,
+        classifier: Classifier,
+    ) -> IngestTotals {
         let initial = self.config.borrow_and_update().clone();
-        let mut rules =
-            Rules::new(&initial, self.telegram).expect("run() validated the classifier");
+        let mut rules = Rules::with(classifier, &initial, self.telegram);
+        let mut totals = IngestTotals::default();
         loop {
             // Held notices (sources with `hold`) are released when due, between poll events.
             let next_due = match self.store.next_held_due() {

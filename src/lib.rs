@@ -168,7 +168,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunReport> {
     let initial = config.borrow().clone();
-    Classifier::new(&initial.classify, &initial.topics)?;
+    let classifier = Classifier::new(&initial.classify, &initial.topics)?;
     let pipeline = Pipeline::new(&initial, store.clone(), config, mode, shutdown);
     // The metrics recorder first: counters of the first polls would go nowhere otherwise.
     if let (Mode::Daemon, Some(listen)) = (mode, initial.metrics.listen) {
@@ -183,7 +183,7 @@ pub async fn run(
     }
     let events = pipeline.start_polling(&initial)?;
     let telegram = output.sinks.telegram.is_some();
-    let (ingest, ingest_done) = pipeline.start_ingest(events, telegram, output.preview);
+    let (ingest, ingest_done) = pipeline.start_ingest(events, classifier, telegram, output.preview);
     let pacer = Arc::new(deliver::Pacer::new(&initial.telegram.limits));
     // The bot asks the deliverer (the outbox's only remover) to drop what waits for a chat.
     let (withdraw, withdrawals) = mpsc::unbounded_channel();
@@ -267,6 +267,7 @@ impl Pipeline {
     fn start_ingest(
         &self,
         events: mpsc::Receiver<PollEvent>,
+        classifier: Classifier,
         telegram: bool,
         preview: Option<Printer>,
     ) -> (Handle<IngestTotals>, CancellationToken) {
@@ -281,7 +282,7 @@ impl Pipeline {
         let done = CancellationToken::new();
         let finished = done.clone();
         let handle = self.tracker.spawn(async move {
-            let totals = ingestor.run(events).await;
+            let totals = ingestor.run(events, classifier).await;
             finished.cancel();
             totals
         });
