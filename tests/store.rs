@@ -283,6 +283,16 @@ async fn pruning_counts_from_when_a_source_stopped_listing_an_item() {
     assert!(store.is_seen("f", "g:b").unwrap(), "b is still listed");
 }
 
+/// The `archive` records of an export.
+fn archive_records(exported: &str) -> Vec<serde_json::Value> {
+    exported
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["tree"] == "archive")
+        .collect()
+}
+
 /// A store written while the archive was a sled tree: opening it moves the items into the
 /// archive's files (newest first as before, exported as before) and drops the tree.
 #[tokio::test]
@@ -290,12 +300,7 @@ async fn the_old_archive_tree_is_moved_into_files_when_the_store_opens() {
     let original = StateDir::new();
     populated(&original).await;
     let exported = export_text(&original.open());
-    let archived: Vec<serde_json::Value> = exported
-        .lines()
-        .skip(1)
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|r| r["tree"] == "archive")
-        .collect();
+    let archived = archive_records(&exported);
     assert_eq!(archived.len(), 4, "the feed's four items");
 
     // The layout of the older version, written with sled itself.
@@ -385,12 +390,7 @@ async fn the_old_history_tree_is_moved_into_the_archive_when_the_store_opens() {
     populated(&original).await;
     let exported = export_text(&original.open());
     let header = exported.lines().next().unwrap();
-    let archived: Vec<serde_json::Value> = exported
-        .lines()
-        .skip(1)
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|r| r["tree"] == "archive")
-        .collect();
+    let archived = archive_records(&exported);
     assert_eq!(archived.len(), 4, "the feed's four items");
     // The same notices as an older version kept them: in `history`, under sequence keys.
     let mut old = format!("{header}\n");

@@ -440,6 +440,14 @@ mod tests {
         .unwrap()
     }
 
+    fn record(date: u64, seq: u64, json: &[u8]) -> Record<'_> {
+        Record {
+            date,
+            seq,
+            body: Body::Json(json),
+        }
+    }
+
     fn titles(archive: &Archive, n: usize) -> Vec<String> {
         archive
             .newest(n, |_| true)
@@ -485,21 +493,9 @@ mod tests {
         );
         archive
             .append([
-                Record {
-                    date: DEC,
-                    seq: 1,
-                    body: Body::Json(&a),
-                },
-                Record {
-                    date: NOV,
-                    seq: 2,
-                    body: Body::Json(&b),
-                },
-                Record {
-                    date: DEC - 10,
-                    seq: 3,
-                    body: Body::Json(&c),
-                },
+                record(DEC, 1, &a),
+                record(NOV, 2, &b),
+                record(DEC - 10, 3, &c),
             ])
             .unwrap();
         assert_eq!(titles(&archive, 10), ["a", "c", "b"]);
@@ -512,18 +508,7 @@ mod tests {
             .unwrap();
         assert_eq!(titles(&archive, 10), ["a", "c", "b"]);
         archive
-            .append([
-                Record {
-                    date: DEC + 5,
-                    seq: 4,
-                    body: Body::Json(&d),
-                },
-                Record {
-                    date: DEC,
-                    seq: 1,
-                    body: Body::Json(&a),
-                },
-            ])
+            .append([record(DEC + 5, 4, &d), record(DEC, 1, &a)])
             .unwrap();
         assert_eq!(titles(&archive, 10), ["d", "a", "c", "b"]);
         assert_eq!(
@@ -540,11 +525,7 @@ mod tests {
         let json: Vec<Vec<u8>> = (0..6).map(|i| notice_json(&format!("n{i}"))).collect();
         let dates = [NOV - 40 * 86_400, NOV, NOV + 1, DEC, DEC + 1, DEC + 2];
         archive
-            .append((0..6).map(|i| Record {
-                date: dates[i],
-                seq: i as u64,
-                body: Body::Json(&json[i]),
-            }))
+            .append((0..6).map(|i| record(dates[i], i as u64, &json[i])))
             .unwrap();
         assert_eq!(archive.segments().unwrap().len(), 3);
 
