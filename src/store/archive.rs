@@ -12,9 +12,10 @@
 //! between the two loses those items' search entries (never a notice: sending is the outbox's
 //! job, and the items stay seen). Reading sorts one segment at a time, newest month first, and
 //! stops when it has enough. Pruning deletes whole months and rewrites the one it cuts (a new
-//! file renamed over the old: a reader sees one or the other). A line that cannot be read (the
-//! unfinished last line of a crash, a damaged disk) is skipped with a warning naming file and
-//! line; the same line appended twice is read once.
+//! file renamed over the old: a reader sees one or the other). An unfinished last line (being
+//! written, or cut short by a crash) is skipped, and cut off by the next append to that file; a
+//! line that cannot be read (a damaged disk) is skipped with a warning naming file and line; the
+//! same line appended twice is read once.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -323,8 +324,8 @@ fn month_of(name: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
 }
 
-/// Appends `records` to `path`, after ending an unfinished last line (a crash mid-write) so
-/// that the new lines stay readable.
+/// Appends `records` to `path`, after cutting off an unfinished last line (a crash mid-write:
+/// half a record, which no reader could use) so that the new lines start on a line of their own.
 fn append_to<'a>(
     path: &Path,
     records: impl Iterator<Item = &'a Record<'a>>,
@@ -339,7 +340,7 @@ fn append_to<'a>(
         let mut last = [0u8];
         file.read_exact_at(&mut last, len - 1)?;
         if last[0] != b'\n' {
-            file.write_all(b"\n")?;
+            file.set_len(complete_lines(&file, len)?)?;
         }
     }
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
@@ -347,6 +348,19 @@ fn append_to<'a>(
         write_line(&mut out, r.date, r.seq, r.body)?;
     }
     out.flush()
+}
+
+/// The length of `file` (`len` bytes) up to and including its last line end: what is left
+/// when an unfinished last line is cut off. A record is a few KB at most; a megabyte back is
+/// plenty to find the line before it.
+fn complete_lines(file: &File, len: u64) -> std::io::Result<u64> {
+    let from = len.saturating_sub(1 << 20);
+    let mut tail = vec![0u8; (len - from) as usize];
+    file.read_exact_at(&mut tail, from)?;
+    Ok(match tail.iter().rposition(|b| *b == b'\n') {
+        Some(at) => from + at as u64 + 1,
+        None => from,
+    })
 }
 
 /// Writes `text` to a new file and renames it over `path`.
@@ -381,9 +395,10 @@ fn read_segment(path: &Path) -> Result<Option<Segment>, StoreError> {
     while start < bytes.len() {
         number += 1;
         let Some(len) = bytes[start..].iter().position(|b| *b == b'\n') else {
-            // Unfinished: a crash cut the last append short. The next append ends it.
-            tracing::warn!(
-                "archive {} line {number} is unfinished (a crash while writing?); skipped",
+            // Unfinished: being appended right now, or cut short by a crash (the next append
+            // removes it). Nothing to warn about.
+            tracing::debug!(
+                "archive {} line {number} is unfinished; skipped",
                 path.display()
             );
             break;
@@ -479,7 +494,7 @@ mod tests {
     }
 
     /// Newest first across months and within one (by date, then sequence, not by when the
-    /// line was written); an unfinished last line is skipped and ended by the next append;
+    /// line was written); an unfinished last line is skipped and cut off by the next append;
     /// a line written twice is read once; a garbage line costs only itself.
     #[test]
     fn reads_newest_first_and_survives_torn_and_repeated_lines() {
@@ -511,10 +526,16 @@ mod tests {
             .append([record(DEC + 5, 4, &d), record(DEC, 1, &a)])
             .unwrap();
         assert_eq!(titles(&archive, 10), ["d", "a", "c", "b"]);
+        let text = fs::read_to_string(&december).unwrap();
+        assert!(
+            !text.contains("{\"sour\n"),
+            "the half record was cut off: {text}"
+        );
+        assert!(text.ends_with('\n'));
         assert_eq!(
             archive.len().unwrap(),
-            7,
-            "lines on disk, repeats and damage included"
+            6,
+            "lines on disk: the repeat and the garbage line included, the half record not"
         );
     }
 
