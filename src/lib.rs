@@ -21,7 +21,7 @@
 //!              also serves watch words and /search) → eval
 //!              (measuring a config on labelled items; not in the pipeline) · outbox
 //!              (Notice, Destination, Payload, Delivery, Lang) → text (every message)
-//! state        store (sled; nothing else touches it)
+//! state        store (sled, nothing else touches it; and the archive's month files beside it)
 //! stages       sources (fetch, decode, parse, pollers, scheduler) · deliver (drain, pacing,
 //!              rendering, digests) · metrics → ingest (dedup + classify + fan-out, one
 //!              transaction for the polls waiting) → bot (commands, answers, watch words,
