@@ -330,7 +330,7 @@ fn append_to<'a>(
     path: &Path,
     records: impl Iterator<Item = &'a Record<'a>>,
 ) -> std::io::Result<()> {
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .append(true)
         .create(true)
