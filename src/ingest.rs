@@ -232,7 +232,9 @@ impl Ingestor {
         mut events: mpsc::Receiver<PollEvent>,
         classifier: Classifier,
     ) -> IngestTotals {
-        let initial = self.config.borrow_and_update().clone();
+        // Not marked seen: should a reload have come in since `classifier` was built, the loop
+        // below rebuilds the rules from it before the first poll is ingested.
+        let initial = self.config.borrow().clone();
         let mut rules = Rules::with(classifier, &initial, self.telegram);
         let mut totals = IngestTotals::default();
         loop {
