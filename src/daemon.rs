@@ -299,7 +299,8 @@ pub fn limit_allocator_arenas() {
 
 /// glibc arenas at most. Four, not two: with two, the threads parsing feeds, the ingest stage
 /// and sled's I/O threads waited on each other's arena locks — 12 % of a first cycle's CPU over
-/// a thousand feeds, for 0.4 MB more in an idle daemon (docs/benchmarks.md).
+/// a thousand feeds, for about 0.3 MB more in an idle daemon (18.5–19.2 MB over an hour with
+/// 50 sources; docs/benchmarks.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MALLOC_ARENAS: libc::c_int = 4;
 
