@@ -59,6 +59,42 @@ pub(super) enum Body<'a> {
     Notice(&'a Notice),
 }
 
+/// Items a migration or an import appends, written a few thousand at a time: bounded memory,
+/// few writes.
+pub(super) struct Batch<'a> {
+    archive: &'a Archive,
+    pending: Vec<(u64, u64, Vec<u8>)>,
+}
+
+impl Batch<'_> {
+    const SIZE: usize = 4096;
+
+    /// Adds an item (its date, sequence and JSON record), writing the batch when it is full.
+    pub(super) fn push(&mut self, date: u64, seq: u64, json: Vec<u8>) -> Result<(), StoreError> {
+        self.pending.push((date, seq, json));
+        if self.pending.len() >= Self::SIZE {
+            self.write()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left.
+    pub(super) fn finish(mut self) -> Result<(), StoreError> {
+        self.write()
+    }
+
+    fn write(&mut self) -> Result<(), StoreError> {
+        let records = self.pending.iter().map(|(date, seq, json)| Record {
+            date: *date,
+            seq: *seq,
+            body: Body::Json(json),
+        });
+        self.archive.append(records)?;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
 /// The segment files.
 pub(super) struct Archive {
     dir: PathBuf,
@@ -82,14 +118,19 @@ impl Segment {
 impl Archive {
     /// The archive in `dir` (created when missing).
     pub(super) fn open(dir: PathBuf) -> Result<Archive, StoreError> {
-        fs::create_dir_all(&dir).map_err(|source| StoreError::Archive {
-            path: dir.clone(),
-            source,
-        })?;
+        fs::create_dir_all(&dir).map_err(failed(&dir))?;
         Ok(Archive {
             dir,
             writing: Mutex::new(()),
         })
+    }
+
+    /// A [`Batch`] of items to append to this archive.
+    pub(super) fn batch(&self) -> Batch<'_> {
+        Batch {
+            archive: self,
+            pending: Vec::new(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -112,21 +153,16 @@ impl Archive {
         let _writing = self.lock();
         for group in records.chunk_by(|a, b| a.0 == b.0) {
             let path = self.dir.join(segment_file(group[0].0));
-            append_to(&path, group.iter().map(|(_, r)| r))
-                .map_err(|source| StoreError::Archive { path, source })?;
+            append_to(&path, group.iter().map(|(_, r)| r)).map_err(failed(&path))?;
         }
         Ok(())
     }
 
     /// Segment files, oldest month first.
     fn segments(&self) -> Result<Vec<PathBuf>, StoreError> {
-        let failed = |source| StoreError::Archive {
-            path: self.dir.clone(),
-            source,
-        };
         let mut paths = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(failed)? {
-            let path = entry.map_err(failed)?.path();
+        for entry in fs::read_dir(&self.dir).map_err(failed(&self.dir))? {
+            let path = entry.map_err(failed(&self.dir))?.path();
             if path
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -201,12 +237,7 @@ impl Archive {
     pub(super) fn size_on_disk(&self) -> Result<u64, StoreError> {
         let mut size = 0;
         for path in self.segments()? {
-            size += fs::metadata(&path)
-                .map_err(|source| StoreError::Archive {
-                    path: path.clone(),
-                    source,
-                })?
-                .len();
+            size += fs::metadata(&path).map_err(failed(&path))?.len();
         }
         Ok(size)
     }
@@ -241,12 +272,8 @@ impl Archive {
             if dry_run || gone == 0 {
                 continue;
             }
-            let failed = |source| StoreError::Archive {
-                path: path.clone(),
-                source,
-            };
             if keep == 0 {
-                fs::remove_file(path).map_err(failed)?;
+                fs::remove_file(path).map_err(failed(path))?;
                 continue;
             }
             let mut text = Vec::new();
@@ -254,7 +281,7 @@ impl Archive {
                 write_line(&mut text, *date, *seq, Body::Json(segment.json(range)))
                     .expect("writing to memory");
             }
-            replace(path, &text).map_err(failed)?;
+            replace(path, &text).map_err(failed(path))?;
         }
         Ok(doomed)
     }
@@ -281,6 +308,14 @@ impl Store {
     /// The newest `n` archived items, newest first.
     pub fn archived(&self, n: usize) -> Result<Vec<Notice>, StoreError> {
         self.newest(n, |_| true)
+    }
+}
+
+/// The error of an I/O operation on `path` in the archive.
+fn failed(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Archive {
+        path: path.to_owned(),
+        source,
     }
 }
 
@@ -377,10 +412,7 @@ fn read(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StoreError::Archive {
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(failed(path)(source)),
     }
 }
 

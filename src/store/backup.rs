@@ -7,13 +7,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::archive::{Body, Record};
 use super::{
     SCHEMA_VERSION, Store, StoreError, archive_key, from_json, hex, split_archive_key, unhex,
 };
-
-/// Archived items an import buffers before writing them to the archive's files.
-const IMPORT_ARCHIVE_BATCH: usize = 4096;
 
 /// Size and contents of the store (`policy-watch store stats`).
 #[derive(Debug, Clone, Serialize)]
@@ -149,17 +145,7 @@ impl Store {
             ));
         }
         let mut count = 0;
-        let mut archived: Vec<(u64, u64, Vec<u8>)> = Vec::new();
-        let write_archived = |archived: &mut Vec<(u64, u64, Vec<u8>)>| {
-            let records = archived.iter().map(|(date, seq, json)| Record {
-                date: *date,
-                seq: *seq,
-                body: Body::Json(json),
-            });
-            let written = self.archive.append(records);
-            archived.clear();
-            written
-        };
+        let mut archived = self.archive.batch();
         for (i, line) in lines.enumerate() {
             let number = i + 2;
             let line = line?;
@@ -168,23 +154,22 @@ impl Store {
             }
             let record: ExportRecord =
                 serde_json::from_str(&line).map_err(|e| bad(number, e.to_string()))?;
+            let key = match (&record.key, &record.key_hex) {
+                (Some(k), _) => k.as_bytes().to_vec(),
+                (None, Some(h)) => unhex(h).ok_or_else(|| bad(number, "bad key_hex".into()))?,
+                (None, None) => return Err(bad(number, "a record needs key or key_hex".into())),
+            };
+            // The archive's files take what was its tree (a key is text when its bytes happen
+            // to be UTF-8, as for every tree).
             if record.tree == "archive" {
-                // A key is text when its bytes happen to be UTF-8, as for every tree.
-                let key = match (&record.key, &record.key_hex) {
-                    (Some(k), _) => Some(k.as_bytes().to_vec()),
-                    (None, Some(h)) => unhex(h),
-                    (None, None) => None,
+                if key.len() != 16 {
+                    return Err(bad(number, "an archive record needs a 16-byte key".into()));
                 }
-                .filter(|k| k.len() == 16)
-                .ok_or_else(|| bad(number, "an archive record needs a 16-byte key".into()))?;
                 let value = record
                     .value
                     .ok_or_else(|| bad(number, "an archive record needs a value".into()))?;
                 let (date, seq) = split_archive_key(&key);
-                archived.push((date, seq, serde_json::to_vec(&value).expect("serialisable")));
-                if archived.len() >= IMPORT_ARCHIVE_BATCH {
-                    write_archived(&mut archived)?;
-                }
+                archived.push(date, seq, serde_json::to_vec(&value).expect("serialisable"))?;
                 count += 1;
                 continue;
             }
@@ -194,11 +179,6 @@ impl Store {
                 .find(|(name, _, _)| *name == record.tree)
                 .map(|(_, tree, _)| tree.clone())
                 .ok_or_else(|| bad(number, format!("unknown tree {:?}", record.tree)))?;
-            let key = match (&record.key, &record.key_hex) {
-                (Some(k), _) => k.as_bytes().to_vec(),
-                (None, Some(h)) => unhex(h).ok_or_else(|| bad(number, "bad key_hex".into()))?,
-                (None, None) => return Err(bad(number, "a record needs key or key_hex".into())),
-            };
             let value = match (&record.value, &record.value_hex) {
                 (Some(v), _) => serde_json::to_vec(v).expect("serialisable"),
                 (None, Some(h)) => unhex(h).ok_or_else(|| bad(number, "bad value_hex".into()))?,
@@ -209,7 +189,7 @@ impl Store {
             tree.insert(key, value)?;
             count += 1;
         }
-        write_archived(&mut archived)?;
+        archived.finish()?;
         self.db.flush()?;
         Ok(count)
     }

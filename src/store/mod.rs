@@ -575,29 +575,15 @@ impl Store {
             return Ok(());
         }
         let tree = self.db.open_tree("archive")?;
+        let mut batch = self.archive.batch();
         let mut moved = 0;
-        let mut chunk: Vec<(u64, u64, sled::IVec)> = Vec::new();
-        let mut entries = tree.iter();
-        loop {
-            let entry = entries.next().transpose()?;
-            if let Some((key, value)) = &entry {
-                let (date, seq) = split_archive_key(key);
-                chunk.push((date, seq, value.clone()));
-            }
-            if chunk.len() >= 4096 || (entry.is_none() && !chunk.is_empty()) {
-                self.archive
-                    .append(chunk.iter().map(|(date, seq, json)| Record {
-                        date: *date,
-                        seq: *seq,
-                        body: Body::Json(json),
-                    }))?;
-                moved += chunk.len();
-                chunk.clear();
-            }
-            if entry.is_none() {
-                break;
-            }
+        for entry in tree.iter() {
+            let (key, value) = entry?;
+            let (date, seq) = split_archive_key(&key);
+            batch.push(date, seq, value.to_vec())?;
+            moved += 1;
         }
+        batch.finish()?;
         self.db.drop_tree("archive")?;
         self.db.flush()?;
         if moved > 0 {
@@ -1006,9 +992,7 @@ fn seen_prefix(source_id: &str) -> Vec<u8> {
 }
 
 fn seen_key(source_id: &str, key: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(source_id.len() + 1 + key.len());
-    k.extend_from_slice(source_id.as_bytes());
-    k.push(0);
+    let mut k = seen_prefix(source_id);
     k.extend_from_slice(key.as_bytes());
     k
 }
