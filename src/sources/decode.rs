@@ -66,11 +66,16 @@ const RSS_090_NS: &[u8] = b"http://my.netscape.com/rdf/simple/0.9/";
 /// fails need [`feed_bytes`] look closer (a first cycle over a thousand feeds spent 3 % of its
 /// CPU validating bytes the parser then validated again).
 pub fn declares_utf8(bytes: &[u8]) -> bool {
-    !bytes.starts_with(b"\xEF\xBB\xBF")
-        && !bytes.starts_with(b"\xFE\xFF")
-        && !bytes.starts_with(b"\xFF\xFE")
+    !starts_with_bom(bytes)
         && xml_declared_encoding(bytes) == Some(UTF_8)
         && find(&bytes[..bytes.len().min(4096)], RSS_090_NS).is_none()
+}
+
+/// A UTF-8 or UTF-16 byte order mark: the parser's to honour.
+fn starts_with_bom(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\xEF\xBB\xBF")
+        || bytes.starts_with(b"\xFE\xFF")
+        || bytes.starts_with(b"\xFF\xFE")
 }
 
 /// Whether `bytes` are UTF-8 throughout.
@@ -80,10 +85,7 @@ pub fn is_utf8(bytes: &[u8]) -> bool {
 }
 
 fn feed_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
-    if bytes.starts_with(b"\xEF\xBB\xBF")
-        || bytes.starts_with(b"\xFE\xFF")
-        || bytes.starts_with(b"\xFF\xFE")
-    {
+    if starts_with_bom(bytes) {
         return Cow::Borrowed(bytes);
     }
     let declared = xml_declared_encoding(bytes);
@@ -162,7 +164,7 @@ pub fn describe(bytes: &[u8], content_type: Option<&str>, html: bool) -> String 
         xml_declared_encoding(bytes)
     }
     .map(Encoding::name);
-    let read_as = if std::str::from_utf8(bytes).is_ok() {
+    let read_as = if is_utf8(bytes) {
         "UTF-8".to_owned()
     } else {
         // The same precedence as the decoding: for pages the HTTP charset, for feeds the prolog.
