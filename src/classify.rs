@@ -18,19 +18,24 @@ use std::sync::Arc;
 
 use crate::config::{ClassifyConfig, TopicConfig};
 use crate::fold::{
-    Normalized, fold_keyword, is_ignorable, is_word_char, normalize, normalize_into,
+    FAST_INDICES, FastIndex, Origins, Sink, fast_char, fast_index, fold_into, fold_keyword,
+    is_ignorable, is_word_char, normalize,
 };
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use serde::{Deserialize, Serialize};
 
 /// A topic an item matched, with the keywords that made it match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicMatch {
-    pub id: String,
-    pub name: String,
-    pub hashtag: String,
+    // Shared with the classifier (and between notices): every match of every item names its
+    // topic and keywords, and copying the strings was a tenth of classifying.
+    pub id: Arc<str>,
+    pub name: Arc<str>,
+    pub hashtag: Arc<str>,
     /// Configured keywords that counted, in order of appearance (title first).
-    pub keywords: Vec<String>,
+    pub keywords: Vec<Arc<str>>,
 }
 
 /// Where in the item a keyword matched.
@@ -80,7 +85,7 @@ struct Edges {
 impl Edges {
     /// The edges of a keyword as configured (`*` at the end lifts the right edge).
     fn of(keyword: &str) -> Edges {
-        let nfkc = normalize(keyword.trim_end_matches('*')).nfkc;
+        let nfkc = normalize(keyword.trim_end_matches('*')).origins.nfkc;
         let first = nfkc.chars().find(|c| !is_ignorable(*c));
         let last = nfkc.chars().rev().find(|c| !is_ignorable(*c));
         Edges {
@@ -93,10 +98,158 @@ impl Edges {
 /// One automaton over folded patterns, and the edge rule of each: the matching engine shared by
 /// the classifier, subscribers' watch words and `/search`, so that a word means the same
 /// everywhere.
+///
+/// Text is folded and scanned in one pass: the folding loop hands each folded character to the
+/// automaton ([`Feed`]), so there is no folded copy of the text to write and read again. The
+/// automaton does not read UTF-8 but the patterns' own [`Alphabet`]: a character that no pattern
+/// contains cannot be part of a match, so it sends the automaton back to its start without a
+/// step, and a character that some pattern contains is spelled in one to three bytes (a Hangul
+/// syllable takes three in UTF-8) — fewer steps and a smaller table than UTF-8.
 #[derive(Debug)]
 struct Scanner {
-    automaton: AhoCorasick,
+    automaton: DFA,
+    start: StateID,
+    alphabet: Alphabet,
+    /// Each pattern's length in folded UTF-8 bytes (matches are reported in folded offsets).
+    lengths: Vec<u32>,
     edges: Vec<Edges>,
+}
+
+/// How the characters of the patterns are spelled for the automaton: each gets a number, the
+/// most frequent in the patterns first, and numbers are spelled in bytes of their own (not
+/// UTF-8). Up to 255 characters, one byte each; beyond, the first ones keep one byte and the
+/// rest take a lead byte and a trail byte from two ranges of their own; beyond 16,256, three
+/// bytes each. A spelling always starts with a byte that is no trail byte, so a match of a
+/// pattern (which starts with a whole spelling) can only start on a character. Byte 0 spells
+/// every character no pattern contains: no pattern goes on through it.
+#[derive(Debug)]
+struct Alphabet {
+    /// Each fast-path character's [`Spelling`], by its [`FastIndex`].
+    fast: Box<[Spelling]>,
+    /// The patterns' other characters, sorted, with their spellings.
+    others: Vec<(char, Spelling)>,
+}
+
+/// A character's spelling packed in a word: its bytes from the lowest, and their number in the
+/// top byte (0 for a character that folds to nothing: the automaton does not move).
+type Spelling = u32;
+
+/// The spelling of the characters no pattern contains.
+const NOT_IN_PATTERNS: Spelling = 1 << 24;
+
+fn spelling(bytes: &[u8]) -> Spelling {
+    let mut packed = (bytes.len() as u32) << 24;
+    for (i, &byte) in bytes.iter().enumerate() {
+        packed |= u32::from(byte) << (8 * i);
+    }
+    packed
+}
+
+impl Alphabet {
+    /// The alphabet of `patterns` (folded), or an error when they use more than 65,535
+    /// distinct characters.
+    fn of(patterns: &[String]) -> Result<Alphabet, BuildError> {
+        let mut counts: HashMap<char, usize> = HashMap::new();
+        for c in patterns.iter().flat_map(|p| p.chars()) {
+            *counts.entry(c).or_default() += 1;
+        }
+        let mut by_frequency: Vec<(char, usize)> = counts.into_iter().collect();
+        by_frequency.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let count = by_frequency.len();
+        if count > usize::from(u16::MAX) {
+            return Err(BuildError(format!(
+                "the keywords use {count} distinct characters, more than 65,535"
+            )));
+        }
+        let mut alphabet = Alphabet {
+            fast: (0..FAST_INDICES)
+                .map(|index| match fast_char(index) {
+                    (_, false) => 0,
+                    (_, true) => NOT_IN_PATTERNS,
+                })
+                .collect(),
+            others: Vec::new(),
+        };
+        for ((c, _), spelled) in by_frequency.into_iter().zip(spellings(count)) {
+            match fast_index(c) {
+                Some(index) => {
+                    alphabet.fast[index] = spelled;
+                    // Folding lower-cases ASCII: an upper-case letter is spelled as its
+                    // lower case.
+                    if c.is_ascii_lowercase() {
+                        alphabet.fast[c.to_ascii_uppercase() as usize] = spelled;
+                    }
+                }
+                None => alphabet.others.push((c, spelled)),
+            }
+        }
+        alphabet.others.sort_unstable();
+        Ok(alphabet)
+    }
+
+    /// The spelling of a folded character.
+    fn spelling(&self, c: char) -> Spelling {
+        match fast_index(c) {
+            Some(index) => self.fast[index],
+            None => match self.others.binary_search_by_key(&c, |&(o, _)| o) {
+                Ok(at) => self.others[at].1,
+                Err(_) => NOT_IN_PATTERNS,
+            },
+        }
+    }
+
+    /// A folded pattern in this alphabet.
+    fn spell_pattern(&self, pattern: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(pattern.len());
+        for c in pattern.chars() {
+            let spelled = self.spelling(c);
+            let len = (spelled >> 24) as usize;
+            out.extend_from_slice(&spelled.to_le_bytes()[..len]);
+        }
+        out
+    }
+}
+
+/// The spellings of `count` numbered characters (see [`Alphabet`]), in bytes 1 to 255.
+fn spellings(count: usize) -> Vec<Spelling> {
+    const BYTES: usize = 255;
+    if count <= BYTES {
+        return (1..=count).map(|k| spelling(&[k as u8])).collect();
+    }
+    // As many one-byte spellings as leave room for the rest in two bytes: `single` of them,
+    // then `leads` × `trails` pairs from the bytes left over.
+    let pairs = |single: usize| {
+        let rest = BYTES - single;
+        (rest / 2) * (rest - rest / 2)
+    };
+    if let Some(single) = (0..BYTES)
+        .rev()
+        .find(|&single| single + pairs(single) >= count)
+    {
+        let leads = (BYTES - single) / 2;
+        let trails = BYTES - single - leads;
+        return (0..count)
+            .map(|k| {
+                if k < single {
+                    spelling(&[1 + k as u8])
+                } else {
+                    let pair = k - single;
+                    let lead = 1 + single + pair / trails;
+                    let trail = 1 + single + leads + pair % trails;
+                    spelling(&[lead as u8, trail as u8])
+                }
+            })
+            .collect();
+    }
+    // Three bytes: a lead from 1 to 16, two trails of 64 values each above.
+    (0..count)
+        .map(|k| {
+            let lead = 1 + (k >> 12);
+            let mid = 17 + ((k >> 6) & 0x3F);
+            let trail = 17 + (k & 0x3F);
+            spelling(&[lead as u8, mid as u8, trail as u8])
+        })
+        .collect()
 }
 
 /// Where a pattern occurs: byte ranges in the folded text and in the NFKC original.
@@ -137,56 +290,167 @@ impl ScannerBuilder {
     }
 
     fn build(self) -> Result<Scanner, BuildError> {
-        let automaton = AhoCorasickBuilder::new()
+        let alphabet = Alphabet::of(&self.folded)?;
+        let spelled: Vec<Vec<u8>> = self
+            .folded
+            .iter()
+            .map(|p| alphabet.spell_pattern(p))
+            .collect();
+        let automaton = DFA::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&self.folded)
+            .start_kind(StartKind::Unanchored)
+            // Stepped a byte at a time: a prefilter would never run.
+            .prefilter(false)
+            .build(&spelled)
+            .map_err(|e| BuildError(e.to_string()))?;
+        let start = automaton
+            .start_state(Anchored::No)
             .map_err(|e| BuildError(e.to_string()))?;
         Ok(Scanner {
             automaton,
+            start,
+            alphabet,
+            lengths: self.folded.iter().map(|p| p.len() as u32).collect(),
             edges: self.edges,
         })
     }
 }
 
-impl Scanner {
-    /// Every occurrence of every pattern in `text` that passes its edge rule, overlapping ones
-    /// included.
-    fn scan(&self, text: &Normalized, mut found: impl FnMut(Found)) {
-        for m in self.automaton.find_overlapping_iter(&text.folded) {
-            let pattern = m.pattern().as_usize();
-            let edges = self.edges[pattern];
-            let (start, end) = text.original_range(m.start(), m.end());
-            if edges.left
-                && text.nfkc[..start]
-                    .chars()
-                    .next_back()
-                    .is_some_and(is_word_char)
-            {
-                continue;
-            }
-            if edges.right && text.nfkc[end..].chars().next().is_some_and(is_word_char) {
-                continue;
-            }
-            found(Found {
-                pattern,
-                folded: (m.start(), m.end()),
-                original: (start, end),
-            });
+/// A scan's buffers: the text's NFKC form and origins, and the matches as the automaton saw
+/// them, (pattern, folded end). Reused from scan to scan.
+#[derive(Debug, Default)]
+struct Scratch {
+    origins: Origins,
+    hits: Vec<(u32, u32)>,
+}
+
+/// Feeds folded characters to a scanner's automaton (see [`Scanner`]).
+struct Feed<'a> {
+    scanner: &'a Scanner,
+    state: StateID,
+    hits: &'a mut Vec<(u32, u32)>,
+}
+
+impl Feed<'_> {
+    /// Steps the automaton through a character's spelling. One-byte spellings (all of them
+    /// in most configurations) take no branch on the character: a character that folds to
+    /// nothing takes the step and keeps the old state.
+    #[inline(always)]
+    fn spelled(&mut self, spelled: Spelling, end: usize) {
+        let automaton = &self.scanner.automaton;
+        let len = spelled >> 24;
+        let next = automaton.next_state(Anchored::No, self.state, spelled as u8);
+        if len > 1 {
+            self.longer(spelled, next, end);
+            return;
+        }
+        self.state = std::hint::select_unpredictable(len != 0, next, self.state);
+        // Not `is_special` first: the start state is special, and the automaton is back at
+        // the start after most characters. Nor whether it moved: a branch on it would be
+        // mispredicted at every space; [`Feed::matched`] knows the matches it noted.
+        if automaton.is_match(self.state) {
+            self.matched(end);
+        }
+    }
+
+    /// The rest of a spelling of two or three bytes, from `state` after its first.
+    #[cold]
+    fn longer(&mut self, spelled: Spelling, mut state: StateID, end: usize) {
+        let automaton = &self.scanner.automaton;
+        for i in 1..(spelled >> 24) {
+            state = automaton.next_state(Anchored::No, state, (spelled >> (8 * i)) as u8);
+        }
+        self.state = state;
+        if automaton.is_match(state) {
+            self.matched(end);
+        }
+    }
+
+    /// Notes every pattern that ends here, unless they were noted at this end already (the
+    /// automaton stays in a state of matches through whitespace and punctuation after them).
+    fn matched(&mut self, end: usize) {
+        if self.hits.last().is_some_and(|&(_, at)| at as usize == end) {
+            return;
+        }
+        let automaton = &self.scanner.automaton;
+        for i in 0..automaton.match_len(self.state) {
+            let pattern = automaton.match_pattern(self.state, i);
+            self.hits.push((pattern.as_u32(), end as u32));
         }
     }
 }
 
-/// An item's text as matching reads it: the title and the read part of the summary, each
-/// normalised once, so the classifier and the watch words share the work.
+impl Sink for Feed<'_> {
+    #[inline(always)]
+    fn fast(&mut self, index: FastIndex, end: usize) {
+        let spelled = self.scanner.alphabet.fast[index];
+        self.spelled(spelled, end);
+    }
+
+    fn other(&mut self, c: char, end: usize) {
+        let spelled = self.scanner.alphabet.spelling(c);
+        self.spelled(spelled, end);
+    }
+}
+
+impl Scanner {
+    /// Folds `text` and runs the automaton over it, into `scratch`; [`Scanner::found`] then
+    /// reads the matches.
+    fn scan(&self, text: &str, scratch: &mut Scratch) {
+        scratch.hits.clear();
+        let mut feed = Feed {
+            scanner: self,
+            state: self.start,
+            hits: &mut scratch.hits,
+        };
+        fold_into(text, &mut scratch.origins, &mut feed);
+    }
+
+    /// Every occurrence of every pattern in the text last scanned into `scratch` that passes
+    /// its edge rule, overlapping ones included, in the order they end.
+    fn found<'a>(&'a self, scratch: &'a Scratch) -> impl Iterator<Item = Found> + 'a {
+        let origins = &scratch.origins;
+        scratch.hits.iter().filter_map(move |&(pattern, end)| {
+            let pattern = pattern as usize;
+            let end = end as usize;
+            let start = end - self.lengths[pattern] as usize;
+            let edges = self.edges[pattern];
+            let (from, to) = origins.original_range(start, end);
+            let word_before = || {
+                origins.nfkc[..from]
+                    .chars()
+                    .next_back()
+                    .is_some_and(is_word_char)
+            };
+            let word_after = || origins.nfkc[to..].chars().next().is_some_and(is_word_char);
+            if (edges.left && word_before()) || (edges.right && word_after()) {
+                return None;
+            }
+            Some(Found {
+                pattern,
+                folded: (start, end),
+                original: (from, to),
+            })
+        })
+    }
+
+    /// Whether any pattern occurs in `text`.
+    fn occurs_in(&self, text: &str, scratch: &mut Scratch) -> bool {
+        self.scan(text, scratch);
+        self.found(scratch).next().is_some()
+    }
+}
+
+/// An item's text as matching reads it: the title and the read part of the summary, so the
+/// classifier and the watch words read the same text.
 #[derive(Debug, Default)]
 pub struct ItemText {
-    title: Normalized,
-    summary: Normalized,
+    title: String,
+    summary: String,
 }
 
 impl ItemText {
-    /// `title` and the first `summary_chars` characters of `summary`, normalised.
+    /// `title` and the first `summary_chars` characters of `summary`.
     pub fn new(title: &str, summary: &str, summary_chars: usize) -> ItemText {
         let mut text = ItemText::default();
         text.set(title, summary, summary_chars);
@@ -196,15 +460,18 @@ impl ItemText {
     /// Replaces the text with another item's, reusing the buffers (a loop over many items
     /// allocates nothing once they have grown).
     pub fn set(&mut self, title: &str, summary: &str, summary_chars: usize) {
-        let read = crate::fold::first_chars(summary, summary_chars);
-        normalize_into(title, &mut self.title);
-        normalize_into(read, &mut self.summary);
+        self.title.clear();
+        self.title.push_str(title);
+        self.summary.clear();
+        self.summary
+            .push_str(crate::fold::first_chars(summary, summary_chars));
     }
 }
 
 thread_local! {
-    /// [`Classifier::classify`]'s buffers, reused from call to call on each thread.
-    static SCRATCH: std::cell::RefCell<ItemText> = std::cell::RefCell::default();
+    /// The scan buffers of [`Classifier::classify`] and [`Keywords`], reused from call to call
+    /// on each thread.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
     /// [`Classifier::classify_text`]'s list of occurrences, likewise.
     static OCCURRENCES: std::cell::Cell<Vec<Occurrence>> = const { std::cell::Cell::new(Vec::new()) };
 }
@@ -254,9 +521,14 @@ impl Keywords {
     /// The indices of the words found in the title or the summary, ascending, each once.
     pub fn find(&self, text: &ItemText) -> Vec<usize> {
         let mut hit = vec![false; self.words_of.len()];
-        for field in [&text.title, &text.summary] {
-            self.scanner.scan(field, |f| hit[f.pattern] = true);
-        }
+        SCRATCH.with_borrow_mut(|scratch| {
+            for field in [&text.title, &text.summary] {
+                self.scanner.scan(field, scratch);
+                for f in self.scanner.found(scratch) {
+                    hit[f.pattern] = true;
+                }
+            }
+        });
         let mut out: Vec<usize> = hit
             .iter()
             .zip(&self.words_of)
@@ -269,20 +541,18 @@ impl Keywords {
 
     /// Whether any word is found (the summary is not scanned when the title has one).
     pub fn matches(&self, text: &ItemText) -> bool {
-        let mut any = false;
-        self.scanner.scan(&text.title, |_| any = true);
-        if !any {
-            self.scanner.scan(&text.summary, |_| any = true);
-        }
-        any
+        SCRATCH.with_borrow_mut(|scratch| {
+            self.scanner.occurs_in(&text.title, scratch)
+                || self.scanner.occurs_in(&text.summary, scratch)
+        })
     }
 }
 
 #[derive(Debug)]
 struct Topic {
-    id: String,
-    name: String,
-    hashtag: String,
+    id: Arc<str>,
+    name: Arc<str>,
+    hashtag: Arc<str>,
     title_weight: f32,
     summary_weight: f32,
     threshold: f32,
@@ -475,9 +745,9 @@ impl Classifier {
             topics: topics
                 .iter()
                 .map(|t| Topic {
-                    id: t.id().to_owned(),
-                    name: t.name.clone(),
-                    hashtag: t.hashtag.clone(),
+                    id: Arc::from(t.id()),
+                    name: Arc::from(t.name.as_str()),
+                    hashtag: Arc::from(t.hashtag.as_str()),
                     title_weight: t.title_weight.unwrap_or(classify.title_weight),
                     summary_weight: t.summary_weight.unwrap_or(classify.summary_weight),
                     threshold: t.threshold.unwrap_or(classify.threshold),
@@ -488,20 +758,29 @@ impl Classifier {
     }
 
     /// Every pattern occurrence in `text` that passes the boundary rules.
-    fn occurrences(&self, text: &Normalized, field: Field, out: &mut Vec<Occurrence>) {
+    /// Every pattern occurrence in a field that passes the boundary rules; `scratch` holds
+    /// the field's NFKC text afterwards.
+    fn occurrences(
+        &self,
+        text: &str,
+        field: Field,
+        scratch: &mut Scratch,
+        out: &mut Vec<Occurrence>,
+    ) {
+        self.scanner.scan(text, scratch);
         let lead_end = match field {
             Field::Title => 0,
-            Field::Summary => crate::fold::first_chars(&text.nfkc, self.lead_chars).len(),
+            Field::Summary => {
+                crate::fold::first_chars(&scratch.origins.nfkc, self.lead_chars).len()
+            }
         };
-        self.scanner.scan(text, |f| {
-            out.push(Occurrence {
-                pattern: f.pattern,
-                field,
-                folded: f.folded,
-                original: f.original,
-                lead: field == Field::Summary && f.original.0 < lead_end,
-            })
-        });
+        out.extend(self.scanner.found(scratch).map(|f| Occurrence {
+            pattern: f.pattern,
+            field,
+            folded: f.folded,
+            original: f.original,
+            lead: field == Field::Summary && f.original.0 < lead_end,
+        }));
     }
 
     fn evaluate(&self, occurrences: Vec<Occurrence>) -> Evaluation {
@@ -735,18 +1014,23 @@ impl Classifier {
 
     /// The topics an item belongs to, in config order.
     pub fn classify(&self, title: &str, summary: &str) -> Vec<TopicMatch> {
-        SCRATCH.with_borrow_mut(|text| {
-            self.read_into(text, title, summary);
-            self.classify_text(text)
-        })
+        let read = crate::fold::first_chars(summary, self.summary_chars);
+        self.classify_fields(title, read)
     }
 
     /// [`Classifier::classify`] of a text already read (shared with the watch words).
     pub fn classify_text(&self, text: &ItemText) -> Vec<TopicMatch> {
+        self.classify_fields(&text.title, &text.summary)
+    }
+
+    /// [`Classifier::classify`] of a title and the part of the summary that is read.
+    fn classify_fields(&self, title: &str, summary: &str) -> Vec<TopicMatch> {
         let mut occurrences = OCCURRENCES.take();
         occurrences.clear();
-        self.occurrences(&text.title, Field::Title, &mut occurrences);
-        self.occurrences(&text.summary, Field::Summary, &mut occurrences);
+        SCRATCH.with_borrow_mut(|scratch| {
+            self.occurrences(title, Field::Title, scratch, &mut occurrences);
+            self.occurrences(summary, Field::Summary, scratch, &mut occurrences);
+        });
         // Fast path: nothing that belongs to a topic matched.
         if !occurrences.iter().any(|o| self.patterns[o.pattern].topical) {
             OCCURRENCES.set(occurrences);
@@ -759,11 +1043,11 @@ impl Classifier {
             .zip(&self.topics)
             .filter(|(e, _)| e.verdict == Verdict::Match)
             .map(|(e, t)| {
-                let mut keywords: Vec<String> = Vec::new();
+                let mut keywords: Vec<Arc<str>> = Vec::new();
                 for evidence in &e.counted {
                     let keyword = &self.owners[evidence.owner].keyword;
                     if !keywords.iter().any(|k| **k == **keyword) {
-                        keywords.push(keyword.to_string());
+                        keywords.push(keyword.clone());
                     }
                 }
                 TopicMatch {
@@ -780,16 +1064,22 @@ impl Classifier {
 
     /// Explains the decision for every topic.
     pub fn explain(&self, title: &str, summary: &str) -> Explanation {
-        let ItemText { title, summary } = self.read(title, summary);
+        let text = self.read(title, summary);
+        let (mut title, mut summary) = (Scratch::default(), Scratch::default());
         let mut occurrences = Vec::new();
-        self.occurrences(&title, Field::Title, &mut occurrences);
-        self.occurrences(&summary, Field::Summary, &mut occurrences);
+        self.occurrences(&text.title, Field::Title, &mut title, &mut occurrences);
+        self.occurrences(
+            &text.summary,
+            Field::Summary,
+            &mut summary,
+            &mut occurrences,
+        );
         let evaluation = self.evaluate(occurrences);
         let hit = |e: &Evidence| {
             let o = &evaluation.occurrences[e.occurrence];
             let text = match o.field {
-                Field::Title => &title.nfkc,
-                Field::Summary => &summary.nfkc,
+                Field::Title => &title.origins.nfkc,
+                Field::Summary => &summary.origins.nfkc,
             };
             KeywordHit {
                 keyword: self.owners[e.owner].keyword.to_string(),
@@ -806,8 +1096,8 @@ impl Classifier {
                 .iter()
                 .zip(&self.topics)
                 .map(|(e, t)| TopicExplanation {
-                    id: t.id.clone(),
-                    name: t.name.clone(),
+                    id: t.id.to_string(),
+                    name: t.name.to_string(),
                     decision: match e.verdict {
                         Verdict::Match => Decision::Match,
                         Verdict::NoMatch => Decision::NoMatch,
@@ -1059,7 +1349,7 @@ require = [["AI", "인공지능", "반도체"]]
         assert!(spans.contains(&("NPU", Field::Summary, "NPU")), "{spans:?}");
         assert_eq!(
             c.classify("ＡＩ·반도체 육성", "")[0].keywords,
-            vec!["AI반도체"]
+            vec![Arc::from("AI반도체")]
         );
     }
 
@@ -1068,8 +1358,81 @@ require = [["AI", "인공지능", "반도체"]]
         let c = classifier(&["인공지능 반도체", "인공지능반도체", "NPU"]);
         assert_eq!(
             c.classify("인공지능 반도체 NPU 실증", "")[0].keywords,
-            vec!["인공지능 반도체", "NPU"]
+            vec![Arc::from("인공지능 반도체"), Arc::from("NPU")]
         );
+    }
+
+    #[test]
+    fn spellings_are_distinct_and_start_on_a_character() {
+        for count in [1, 2, 255, 256, 321, 16_256, 16_257, 65_535] {
+            let all = spellings(count);
+            assert_eq!(all.len(), count);
+            let bytes = |s: Spelling| s.to_le_bytes()[..(s >> 24) as usize].to_vec();
+            let distinct: std::collections::HashSet<Vec<u8>> =
+                all.iter().map(|&s| bytes(s)).collect();
+            assert_eq!(distinct.len(), count, "{count}: spellings repeat");
+            // A byte that follows another in some spelling never starts one: a match can only
+            // start where a character does. Byte 0 is for characters of no pattern.
+            let trails: std::collections::HashSet<u8> =
+                all.iter().flat_map(|&s| bytes(s)[1..].to_vec()).collect();
+            for s in &all {
+                let b = bytes(*s);
+                assert!(!b.is_empty() && !b.contains(&0), "{count}: {b:?}");
+                assert!(
+                    !trails.contains(&b[0]),
+                    "{count}: {b:?} starts with a trail byte"
+                );
+            }
+            let longest = all.iter().map(|&s| s >> 24).max().unwrap();
+            let expected = match count {
+                ..=255 => 1,
+                256..=16_256 => 2,
+                _ => 3,
+            };
+            assert_eq!(longest, expected, "{count}");
+        }
+    }
+
+    /// Words over `distinct` characters (Hangul, which takes the fast path, and CJK
+    /// ideographs, which do not), each character in some word.
+    fn words_over(distinct: usize) -> Vec<String> {
+        let chars: Vec<char> = (0..distinct as u32)
+            .map(|k| match k % 2 {
+                0 => char::from_u32(0xAC00 + k / 2).unwrap(),
+                _ => char::from_u32(0x4E00 + k / 2).unwrap(),
+            })
+            .collect();
+        chars.chunks(3).map(|w| w.iter().collect()).collect()
+    }
+
+    #[test]
+    fn wide_alphabets_find_exactly_what_folding_and_searching_finds() {
+        // 40 characters: one byte each; 300: some two; 17,000: three.
+        for distinct in [40, 300, 17_000] {
+            let words = words_over(distinct);
+            let k = Keywords::new(words.iter().map(String::as_str)).unwrap();
+            let step = (words.len() / 40).max(1);
+            for (i, word) in words.iter().enumerate().step_by(step) {
+                let mut chars: Vec<char> = word.chars().collect();
+                // The word spaced out, and a near miss: its last character replaced by the
+                // next word's first.
+                let spaced: String = chars.iter().map(|c| format!("{c} ")).collect();
+                let next = words[(i + 1) % words.len()].chars().next().unwrap();
+                *chars.last_mut().unwrap() = next;
+                let near: String = chars.iter().collect();
+                for text in [format!("앞 {spaced}뒤"), format!("「{near}」 ·")] {
+                    let folded = normalize(&text).folded;
+                    let expected: Vec<usize> = (0..words.len())
+                        .filter(|&w| folded.contains(&fold_keyword(&words[w])))
+                        .collect();
+                    assert_eq!(
+                        k.find(&ItemText::new(&text, "", 600)),
+                        expected,
+                        "{distinct} characters, {text:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -271,7 +271,7 @@ pub fn predict(classifier: &Classifier, items: &[Labelled]) -> Vec<Vec<String>> 
             classifier
                 .classify(&i.title, i.summary.as_deref().unwrap_or(""))
                 .into_iter()
-                .map(|m| m.id)
+                .map(|m| m.id.to_string())
                 .collect()
         })
         .collect()

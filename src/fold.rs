@@ -3,20 +3,33 @@
 //! classifier, the config's keyword checks, the same-release title keys and the bot's topic names
 //! must all fold the same way.
 
+use std::hint::select_unpredictable;
+
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
-/// Text prepared for matching: its NFKC form, the folded form the automaton searches, and where
-/// in the NFKC form each part of the folded form came from.
+/// Text prepared for matching: the folded form and where it came from.
 #[derive(Debug, Default)]
 pub struct Normalized {
-    pub nfkc: String,
+    /// The NFKC text and the map from folded bytes back into it.
+    pub origins: Origins,
     pub folded: String,
-    /// Checkpoints, ascending by `folded`: what a byte of `folded` maps to is decided by the last
-    /// mark at or before it. Runs copied as they are (ASCII letters and digits, Hangul) need one
-    /// mark each, where a skipped character shifted them, instead of one entry per byte — the
-    /// per-byte map was four bytes written for every byte of text.
+}
+
+/// The NFKC form of a text and where in it each part of the folded form came from: what a scan
+/// needs to report a match in the text as written, without the folded text itself (the
+/// classifier folds and scans in one pass, [`fold_into`]).
+#[derive(Debug, Default)]
+pub struct Origins {
+    pub nfkc: String,
+    /// Checkpoints, ascending by folded offset: what a folded byte maps to is decided by the
+    /// last mark at or before it. Runs copied as they are (ASCII letters and digits, Hangul) need
+    /// one mark each, where a skipped character shifted them, instead of one entry per byte.
     marks: Vec<Mark>,
+    /// Characters found to be their own NFKC form, by their code modulo the length: the same
+    /// few (`·`, `「`, `」`) come back in every text, and asking the tables costs more than the
+    /// rest of folding them.
+    stable: [char; 32],
 }
 
 /// From `folded` on, folded bytes come from the NFKC text at `nfkc` onwards, byte for byte —
@@ -27,6 +40,68 @@ struct Mark {
     folded: u32,
     nfkc: u32,
     whole: bool,
+}
+
+/// Receives the folded text a character at a time, with the folded (UTF-8) offset just past
+/// it.
+///
+/// Most of a ministry's text (ASCII and Hangul syllables) comes through [`Sink::fast`], every
+/// character of it, punctuation and whitespace included: one path without a branch on what kind
+/// of character it is, because in Korean text the kind changes every few characters (a word, a
+/// space) and a mispredicted branch costs more than the rest of the work on a character.
+pub trait Sink {
+    /// A character of the fast path by its [`FastIndex`]; `end` is unchanged from the last
+    /// call when it folds to nothing (ASCII whitespace and punctuation).
+    fn fast(&mut self, index: FastIndex, end: usize);
+    /// Any other folded character (it may be ASCII or Hangul: a full-width letter, a
+    /// compatibility character).
+    fn other(&mut self, c: char, end: usize);
+}
+
+/// A character of the fast path: an ASCII byte as it is (any case; it folds to its lower case,
+/// or to nothing when it is not a letter or digit), or `128 +` a Hangul syllable's place in its
+/// block (U+AC00..=U+D7A3, 11,172 of them).
+pub type FastIndex = usize;
+
+/// How many [`FastIndex`] values there are.
+pub const FAST_INDICES: usize = 128 + HANGUL_SYLLABLES;
+const HANGUL_FIRST: u32 = 0xAC00;
+const HANGUL_SYLLABLES: usize = 11_172;
+
+/// The character at a [`FastIndex`], and whether it folds to itself (else to nothing).
+pub fn fast_char(index: FastIndex) -> (char, bool) {
+    if index < 128 {
+        let c = char::from(index as u8).to_ascii_lowercase();
+        (c, c.is_ascii_alphanumeric())
+    } else {
+        let c = char::from_u32(HANGUL_FIRST + (index - 128) as u32).unwrap_or_default();
+        (c, true)
+    }
+}
+
+/// The [`FastIndex`] of a folded character, if it has one.
+pub fn fast_index(c: char) -> Option<FastIndex> {
+    if c.is_ascii() {
+        return Some(c as usize);
+    }
+    let place = (c as u32).wrapping_sub(HANGUL_FIRST) as usize;
+    (place < HANGUL_SYLLABLES).then_some(128 + place)
+}
+
+/// The folded text as a string: what [`normalize`] produces.
+impl Sink for String {
+    #[inline]
+    fn fast(&mut self, index: FastIndex, _end: usize) {
+        let (c, kept) = fast_char(index);
+        if kept {
+            self.push(c);
+        }
+    }
+
+    #[inline]
+    fn other(&mut self, c: char, _end: usize) {
+        self.push(c);
+    }
 }
 
 /// Whitespace and punctuation that never break a match.
@@ -84,10 +159,7 @@ pub(crate) fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric()
 }
 
-/// Normalises text for matching, in one pass. ASCII and Hangul syllables (almost all of a
-/// ministry's text) take a fast path over the bytes: they are their own NFKC form, so runs of
-/// them are copied into `nfkc` whole; any other character is NFKC-normalised on its own, which
-/// maps full-width forms, compatibility punctuation and the like exactly as whole-text NFKC does.
+/// Normalises text for matching, in one pass (see [`fold_into`]).
 pub fn normalize(text: &str) -> Normalized {
     let mut out = Normalized::default();
     normalize_into(text, &mut out);
@@ -96,106 +168,140 @@ pub fn normalize(text: &str) -> Normalized {
 
 /// [`normalize`] into buffers that are reused (their contents replaced).
 pub fn normalize_into(text: &str, out: &mut Normalized) {
-    let Normalized {
+    out.folded.clear();
+    out.folded.reserve(text.len());
+    fold_into(text, &mut out.origins, &mut out.folded);
+}
+
+/// Folds `text`, handing each folded character to `sink` and recording the NFKC text and the
+/// origins in `origins` (contents replaced). ASCII and Hangul syllables (almost all of a
+/// ministry's text) take a fast path over the bytes: they are their own NFKC form, so runs of
+/// them are copied into the NFKC text whole; any other character is NFKC-normalised on its own,
+/// which maps full-width forms, compatibility punctuation and the like exactly as whole-text
+/// NFKC does.
+pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
+    let Origins {
         nfkc,
-        folded,
         marks,
-    } = out;
+        stable,
+    } = origins;
     nfkc.clear();
-    folded.clear();
     marks.clear();
     nfkc.reserve(text.len());
-    folded.reserve(text.len());
     // About one mark a word.
     marks.reserve(text.len() / 8);
     let bytes = text.as_bytes();
+    // Folded bytes so far.
+    let mut folded = 0;
     // `text[run..i]` is already NFKC and not yet copied into `nfkc`; a character at byte `i`
-    // of `text` sits at `i - run + nfkc.len()` in `nfkc`.
+    // of `text` sits at `i + copied - run` in `nfkc`, where `copied` is `nfkc.len()`.
     let mut run = 0;
+    let mut copied = 0;
+    // For the characters the last mark maps byte for byte, NFKC offset minus folded offset
+    // (wrapping: lower case can be longer); `None` when the last mark is not of that kind (or
+    // there is none).
+    let mut shift = None;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if b < 0x80 {
-            // ASCII punctuation, whitespace and controls are all ignorable; letters and digits
-            // are copied lower-cased, with one mark for the run.
-            if b.is_ascii_alphanumeric() {
-                copied(marks, folded.len(), i - run + nfkc.len());
-                while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
-                    folded.push(bytes[i].to_ascii_lowercase() as char);
-                    i += 1;
-                }
-            } else {
-                i += 1;
-            }
+        // Decoded as a three-byte character whatever it is; used only when it is one.
+        let b1 = bytes.get(i + 1).copied().unwrap_or(0);
+        let b2 = bytes.get(i + 2).copied().unwrap_or(0);
+        let code = (u32::from(b & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+        let place = code.wrapping_sub(HANGUL_FIRST) as usize;
+        // `b` is a three-byte lead in valid UTF-8, so `b1` and `b2` are its own.
+        // (`&` and `|`, not `&&` and `||`: one branch, not one on ASCII or not.)
+        let hangul = ((b & 0xF0) == 0xE0) & (place < HANGUL_SYLLABLES);
+        if !((b < 0x80) | hangul) {
+            let state = Other {
+                run: &mut run,
+                folded: &mut folded,
+                nfkc,
+                marks,
+                stable,
+            };
+            i += other_char(text, i, state, sink);
+            copied = nfkc.len();
+            shift = None;
             continue;
         }
-        if is_hangul_syllable(bytes, i) {
-            copied(marks, folded.len(), i - run + nfkc.len());
-            // A syllable at a time: words are a few syllables long, and a copy of known
-            // length is cheaper than a call to copy a short run.
-            while is_hangul_syllable(bytes, i) {
-                folded.push_str(&text[i..i + 3]);
-                i += 3;
-            }
-            continue;
-        }
-        let c = text[i..]
-            .chars()
-            .next()
-            .expect("a character at a char boundary");
-        let len = c.len_utf8();
-        if is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes {
-            // Stays in the run: nfkc[at..at + len] is c.
-            fold_char(c, i - run + nfkc.len(), folded, marks);
-        } else {
-            nfkc.push_str(&text[run..i]);
-            run = i + len;
-            let start = nfkc.len();
-            nfkc.extend(std::iter::once(c).nfkc());
-            let end = nfkc.len();
-            let mut offset = start;
-            while offset < end {
-                let d = nfkc[offset..].chars().next().expect("within nfkc");
-                fold_char(d, offset, folded, marks);
-                offset += d.len_utf8();
-            }
-        }
+        // ASCII and Hangul are their own NFKC form: they stay in the run, byte for byte.
+        let at = i + copied - run;
+        let index = select_unpredictable(hangul, 128 + place, usize::from(b));
+        let len = select_unpredictable(hangul, 3, 1);
+        let width = select_unpredictable(hangul, 3, usize::from(b.is_ascii_alphanumeric()));
+        // A mark where the mapping changes (at a word, after whitespace), written every time
+        // and kept only then: a branch here would be mispredicted at every word.
+        let here = at.wrapping_sub(folded);
+        let new = (width != 0) & (shift != Some(here));
+        marks.push(Mark {
+            folded: folded as u32,
+            nfkc: at as u32,
+            whole: false,
+        });
+        marks.truncate(marks.len() - usize::from(!new));
+        shift = select_unpredictable(new, Some(here), shift);
+        folded += width;
+        sink.fast(index, folded);
         i += len;
     }
     nfkc.push_str(&text[run..]);
 }
 
-/// Whether a Hangul syllable (U+AC00..=U+D7A3, `EA B0 80 ..= ED 9E A3` in UTF-8) starts at
-/// byte `i`: its own NFKC form and its own folded form.
-fn is_hangul_syllable(bytes: &[u8], i: usize) -> bool {
-    // `bytes` is UTF-8 (a `str`): after a lead byte come its continuation bytes, so the lead
-    // byte decides, but at the two ends of the block.
-    match bytes.get(i..i + 3) {
-        Some(&[0xEB | 0xEC, _, _]) => true,
-        Some(&[0xEA, b1, _]) => b1 >= 0xB0,
-        Some(&[0xED, b1, b2]) => b1 < 0x9E || (b1 == 0x9E && b2 <= 0xA3),
-        _ => false,
-    }
+/// What [`other_char`] updates of [`fold_into`]'s state.
+struct Other<'a> {
+    run: &'a mut usize,
+    folded: &'a mut usize,
+    nfkc: &'a mut String,
+    marks: &'a mut Vec<Mark>,
+    stable: &'a mut [char; 32],
 }
 
-/// Notes that folded bytes from `folded_at` on are NFKC bytes from `nfkc_at` on, unless the
-/// last mark already says so.
-fn copied(marks: &mut Vec<Mark>, folded_at: usize, nfkc_at: usize) {
-    if let Some(last) = marks.last()
-        && !last.whole
-        && last.nfkc as usize + (folded_at - last.folded as usize) == nfkc_at
-    {
-        return;
+/// Folds the character at byte `i` of `text`, one that is neither ASCII nor a Hangul syllable,
+/// and returns its length.
+#[cold]
+fn other_char(text: &str, i: usize, state: Other<'_>, sink: &mut impl Sink) -> usize {
+    let Other {
+        run,
+        folded,
+        nfkc,
+        marks,
+        stable,
+    } = state;
+    let c = text[i..]
+        .chars()
+        .next()
+        .expect("a character at a char boundary");
+    let len = c.len_utf8();
+    let slot = c as usize % stable.len();
+    let is_stable = stable[slot] == c || {
+        let yes = is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes;
+        if yes {
+            stable[slot] = c;
+        }
+        yes
+    };
+    if is_stable {
+        // Stays in the run: nfkc[at..at + len] is c.
+        fold_char(c, i + nfkc.len() - *run, folded, marks, sink);
+    } else {
+        nfkc.push_str(&text[*run..i]);
+        *run = i + len;
+        let start = nfkc.len();
+        nfkc.extend(std::iter::once(c).nfkc());
+        let end = nfkc.len();
+        let mut offset = start;
+        while offset < end {
+            let d = nfkc[offset..].chars().next().expect("within nfkc");
+            fold_char(d, offset, folded, marks, sink);
+            offset += d.len_utf8();
+        }
     }
-    marks.push(Mark {
-        folded: folded_at as u32,
-        nfkc: nfkc_at as u32,
-        whole: false,
-    });
+    len
 }
 
 /// Folds one NFKC character found at `at` in the NFKC text.
-fn fold_char(d: char, at: usize, folded: &mut String, marks: &mut Vec<Mark>) {
+fn fold_char(d: char, at: usize, folded: &mut usize, marks: &mut Vec<Mark>, sink: &mut impl Sink) {
     if is_ignorable(d) {
         return;
     }
@@ -203,15 +309,16 @@ fn fold_char(d: char, at: usize, folded: &mut String, marks: &mut Vec<Mark>) {
     // sequence that is not normalised (and folding would not be idempotent).
     for lower in d.to_lowercase().filter(|l| !is_combining_mark(*l)) {
         marks.push(Mark {
-            folded: folded.len() as u32,
+            folded: *folded as u32,
             nfkc: at as u32,
             whole: true,
         });
-        folded.push(lower);
+        *folded += lower.len_utf8();
+        sink.other(lower, *folded);
     }
 }
 
-impl Normalized {
+impl Origins {
     /// The byte range in `nfkc` covered by `folded[start..end]` (`start` on a character of
     /// `folded`, `end` after one): from the start of the NFKC character the first folded byte
     /// came from to the end of the one the last came from.

@@ -61,7 +61,10 @@ impl Route {
     fn wants(&self, notice: &Notice) -> bool {
         match &self.topics {
             None => true,
-            Some(wanted) => notice.topics.iter().any(|t| wanted.contains(&t.id)),
+            Some(wanted) => notice
+                .topics
+                .iter()
+                .any(|t| wanted.iter().any(|w| **w == *t.id)),
         }
     }
 }
@@ -732,7 +735,7 @@ fn fan_out(
             .filter(|w| found.contains(&w.as_str()))
             .cloned()
             .collect();
-        if watched.is_empty() && !subscriber.wants(notice.topics.iter().map(|t| t.id.as_str())) {
+        if watched.is_empty() && !subscriber.wants(notice.topics.iter().map(|t| &*t.id)) {
             continue;
         }
         let destination = subscriber.destination();

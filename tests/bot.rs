@@ -728,7 +728,7 @@ fn notice(title: &str, topic: &str) -> policy_watch::outbox::Notice {
         topics: vec![policy_watch::classify::TopicMatch {
             id: topic.into(),
             name: topic.into(),
-            hashtag: format!("#{topic}"),
+            hashtag: format!("#{topic}").into(),
             keywords: vec![],
         }],
         seen_at: chrono::Utc::now(),

@@ -22,7 +22,7 @@ fn notice(title: String, summary: String, link: Option<String>, keywords: Vec<St
             id: "t".into(),
             name: "T".into(),
             hashtag: "#AI반도체".into(),
-            keywords: keywords.clone(),
+            keywords: keywords.iter().map(|k| k.as_str().into()).collect(),
         }],
         seen_at: Utc::now(),
         // Watch words are typed by users: as hostile as anything a feed sends.

@@ -118,7 +118,11 @@ const LIST_TITLE_CHARS: usize = 200;
 
 /// One notice as a list entry: (title, link, `meta · #tags 👀 words`), plain text.
 fn list_entry(notice: &Notice) -> (String, Option<&str>, String) {
-    let mut tail: Vec<String> = notice.topics.iter().map(|t| t.hashtag.clone()).collect();
+    let mut tail: Vec<String> = notice
+        .topics
+        .iter()
+        .map(|t| t.hashtag.to_string())
+        .collect();
     tail.extend(watched_line(notice));
     (
         truncate_chars(&notice.item.title, LIST_TITLE_CHARS),
@@ -229,11 +233,11 @@ pub fn meta_line(notice: &Notice) -> String {
 
 /// `#AI반도체 #PIM_HBM (NPU, HBM)`
 pub fn topics_line(notice: &Notice) -> String {
-    let tags: Vec<&str> = notice.topics.iter().map(|t| t.hashtag.as_str()).collect();
+    let tags: Vec<&str> = notice.topics.iter().map(|t| &*t.hashtag).collect();
     let mut keywords: Vec<&str> = Vec::new();
     for topic in &notice.topics {
         for k in &topic.keywords {
-            if !keywords.contains(&k.as_str()) && keywords.len() < MAX_KEYWORDS {
+            if !keywords.contains(&&**k) && keywords.len() < MAX_KEYWORDS {
                 keywords.push(k);
             }
         }

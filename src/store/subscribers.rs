@@ -236,7 +236,7 @@ impl Store {
     pub fn recent(&self, topic: Option<&str>, n: usize) -> Result<Vec<Notice>, StoreError> {
         self.newest(n, |notice| match topic {
             None => !notice.topics.is_empty(),
-            Some(t) => notice.topics.iter().any(|m| m.id == t),
+            Some(t) => notice.topics.iter().any(|m| *m.id == *t),
         })
     }
 
