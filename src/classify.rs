@@ -339,44 +339,40 @@ impl Feed<'_> {
     fn spelled(&mut self, spelled: Spelling, end: usize) {
         let automaton = &self.scanner.automaton;
         let len = spelled >> 24;
-        let next = automaton.next_state(Anchored::No, self.state, spelled as u8);
+        let mut next = automaton.next_state(Anchored::No, self.state, spelled as u8);
         if len > 1 {
-            self.longer(spelled, next, end);
-            return;
+            next = rest_of_spelling(automaton, spelled, next);
         }
         self.state = std::hint::select_unpredictable(len != 0, next, self.state);
         // Not `is_special` first: the start state is special, and the automaton is back at
         // the start after most characters. Nor whether it moved: a branch on it would be
-        // mispredicted at every space; [`Feed::matched`] knows the matches it noted.
+        // mispredicted at every space; `note_matches` knows the matches it noted.
         if automaton.is_match(self.state) {
-            self.matched(end);
+            note_matches(automaton, self.state, end, self.hits);
         }
     }
+}
 
-    /// The rest of a spelling of two or three bytes, from `state` after its first.
-    #[cold]
-    fn longer(&mut self, spelled: Spelling, mut state: StateID, end: usize) {
-        let automaton = &self.scanner.automaton;
-        for i in 1..(spelled >> 24) {
-            state = automaton.next_state(Anchored::No, state, (spelled >> (8 * i)) as u8);
-        }
-        self.state = state;
-        if automaton.is_match(state) {
-            self.matched(end);
-        }
+/// Steps through the rest of a spelling of two or three bytes, from `state` after its first.
+/// (Free functions, not methods of [`Feed`]: the feed's state stays in a register.)
+#[cold]
+fn rest_of_spelling(automaton: &DFA, spelled: Spelling, mut state: StateID) -> StateID {
+    for i in 1..(spelled >> 24) {
+        state = automaton.next_state(Anchored::No, state, (spelled >> (8 * i)) as u8);
     }
+    state
+}
 
-    /// Notes every pattern that ends here, unless they were noted at this end already (the
-    /// automaton stays in a state of matches through whitespace and punctuation after them).
-    fn matched(&mut self, end: usize) {
-        if self.hits.last().is_some_and(|&(_, at)| at as usize == end) {
-            return;
-        }
-        let automaton = &self.scanner.automaton;
-        for i in 0..automaton.match_len(self.state) {
-            let pattern = automaton.match_pattern(self.state, i);
-            self.hits.push((pattern.as_u32(), end as u32));
-        }
+/// Notes every pattern that ends in `state`, unless they were noted at this end already (the
+/// automaton stays in a state of matches through whitespace and punctuation after them).
+#[cold]
+fn note_matches(automaton: &DFA, state: StateID, end: usize, hits: &mut Vec<(u32, u32)>) {
+    if hits.last().is_some_and(|&(_, at)| at as usize == end) {
+        return;
+    }
+    for i in 0..automaton.match_len(state) {
+        let pattern = automaton.match_pattern(state, i);
+        hits.push((pattern.as_u32(), end as u32));
     }
 }
 

@@ -30,6 +30,10 @@ pub struct Origins {
     /// few (`·`, `「`, `」`) come back in every text, and asking the tables costs more than the
     /// rest of folding them.
     stable: [char; 32],
+    /// The folded characters of one character off the fast path, with their folded ends:
+    /// handed to the sink by the loop itself, so that the sink's state stays in registers
+    /// (it would not, were the sink passed to a function that is not inlined).
+    pending: Vec<(char, usize)>,
 }
 
 /// From `folded` on, folded bytes come from the NFKC text at `nfkc` onwards, byte for byte —
@@ -184,6 +188,7 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
         nfkc,
         marks,
         stable,
+        pending,
     } = origins;
     nfkc.clear();
     marks.clear();
@@ -219,8 +224,12 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
                 nfkc,
                 marks,
                 stable,
+                pending,
             };
-            i += other_char(text, i, state, sink);
+            i += other_char(text, i, state);
+            for &(c, end) in pending.iter() {
+                sink.other(c, end);
+            }
             copied = nfkc.len();
             shift = None;
             continue;
@@ -255,19 +264,22 @@ struct Other<'a> {
     nfkc: &'a mut String,
     marks: &'a mut Vec<Mark>,
     stable: &'a mut [char; 32],
+    pending: &'a mut Vec<(char, usize)>,
 }
 
 /// Folds the character at byte `i` of `text`, one that is neither ASCII nor a Hangul syllable,
-/// and returns its length.
+/// into `pending`, and returns its length.
 #[cold]
-fn other_char(text: &str, i: usize, state: Other<'_>, sink: &mut impl Sink) -> usize {
+fn other_char(text: &str, i: usize, state: Other<'_>) -> usize {
     let Other {
         run,
         folded,
         nfkc,
         marks,
         stable,
+        pending,
     } = state;
+    pending.clear();
     let c = text[i..]
         .chars()
         .next()
@@ -283,7 +295,7 @@ fn other_char(text: &str, i: usize, state: Other<'_>, sink: &mut impl Sink) -> u
     };
     if is_stable {
         // Stays in the run: nfkc[at..at + len] is c.
-        fold_char(c, i + nfkc.len() - *run, folded, marks, sink);
+        fold_char(c, i + nfkc.len() - *run, folded, marks, pending);
     } else {
         nfkc.push_str(&text[*run..i]);
         *run = i + len;
@@ -293,7 +305,7 @@ fn other_char(text: &str, i: usize, state: Other<'_>, sink: &mut impl Sink) -> u
         let mut offset = start;
         while offset < end {
             let d = nfkc[offset..].chars().next().expect("within nfkc");
-            fold_char(d, offset, folded, marks, sink);
+            fold_char(d, offset, folded, marks, pending);
             offset += d.len_utf8();
         }
     }
@@ -301,7 +313,13 @@ fn other_char(text: &str, i: usize, state: Other<'_>, sink: &mut impl Sink) -> u
 }
 
 /// Folds one NFKC character found at `at` in the NFKC text.
-fn fold_char(d: char, at: usize, folded: &mut usize, marks: &mut Vec<Mark>, sink: &mut impl Sink) {
+fn fold_char(
+    d: char,
+    at: usize,
+    folded: &mut usize,
+    marks: &mut Vec<Mark>,
+    out: &mut Vec<(char, usize)>,
+) {
     if is_ignorable(d) {
         return;
     }
@@ -314,7 +332,7 @@ fn fold_char(d: char, at: usize, folded: &mut usize, marks: &mut Vec<Mark>, sink
             whole: true,
         });
         *folded += lower.len_utf8();
-        sink.other(lower, *folded);
+        out.push((lower, *folded));
     }
 }
 
