@@ -1,9 +1,10 @@
 //! Classification: a pure function from (title, summary) to the topics an item belongs to, with
 //! an explanation of every decision.
 //!
-//! Korean-aware matching. Text is normalised once (NFKC per character, Latin lower-cased,
-//! whitespace and punctuation removed) and every keyword of every role of every topic is searched
-//! in one pass of one Aho-Corasick automaton, so the cost does not grow with the number of topics.
+//! Korean-aware matching. Text is folded (NFKC per character, Latin lower-cased, whitespace and
+//! punctuation removed) and, in the same pass, every keyword of every role of every topic is
+//! searched by one Aho-Corasick automaton (see `Scanner`), so the cost does not grow with the
+//! number of topics.
 //! Hangul matches inside words (particles: 반도체를), while a keyword edge made of Latin letters or
 //! digits must sit on a word boundary of the (NFKC) original: `AI` matches "AI반도체" and "(AI)"
 //! but not "MAIN". A trailing `*` on a keyword lifts the right-edge check (`HBM*` matches "HBM3E").
