@@ -102,10 +102,10 @@ impl Edges {
 ///
 /// Text is folded and scanned in one pass: the folding loop hands each folded character to the
 /// automaton ([`Feed`]), so there is no folded copy of the text to write and read again. The
-/// automaton does not read UTF-8 but the patterns' own [`Alphabet`]: a character that no pattern
-/// contains cannot be part of a match, so it sends the automaton back to its start without a
-/// step, and a character that some pattern contains is spelled in one to three bytes (a Hangul
-/// syllable takes three in UTF-8) — fewer steps and a smaller table than UTF-8.
+/// automaton does not read UTF-8 but the patterns' own [`Alphabet`]: every character that no
+/// pattern contains is one byte no pattern contains (a step back to the start), and a character
+/// that some pattern contains is spelled in one to three bytes, mostly one (a Hangul syllable
+/// takes three in UTF-8) — fewer steps than UTF-8.
 #[derive(Debug)]
 struct Scanner {
     automaton: DFA,
@@ -754,7 +754,6 @@ impl Classifier {
         })
     }
 
-    /// Every pattern occurrence in `text` that passes the boundary rules.
     /// Every pattern occurrence in a field that passes the boundary rules; `scratch` holds
     /// the field's NFKC text afterwards.
     fn occurrences(

@@ -199,9 +199,8 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
     // Folded bytes so far.
     let mut folded = 0;
     // `text[run..i]` is already NFKC and not yet copied into `nfkc`; a character at byte `i`
-    // of `text` sits at `i + copied - run` in `nfkc`, where `copied` is `nfkc.len()`.
+    // of `text` sits at `i + nfkc.len() - run` in `nfkc`.
     let mut run = 0;
-    let mut copied = 0;
     // For the characters the last mark maps byte for byte, NFKC offset minus folded offset
     // (wrapping: lower case can be longer); `None` when the last mark is not of that kind (or
     // there is none).
@@ -230,12 +229,11 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
             for &(c, end) in pending.iter() {
                 sink.other(c, end);
             }
-            copied = nfkc.len();
             shift = None;
             continue;
         }
         // ASCII and Hangul are their own NFKC form: they stay in the run, byte for byte.
-        let at = i + copied - run;
+        let at = i + nfkc.len() - run;
         let index = select_unpredictable(hangul, 128 + place, usize::from(b));
         let len = select_unpredictable(hangul, 3, 1);
         let width = select_unpredictable(hangul, 3, usize::from(b.is_ascii_alphanumeric()));
