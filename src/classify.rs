@@ -407,12 +407,13 @@ impl Scanner {
     /// its edge rule, overlapping ones included, in the order they end.
     fn found<'a>(&'a self, scratch: &'a Scratch) -> impl Iterator<Item = Found> + 'a {
         let origins = &scratch.origins;
+        let mut resolver = origins.resolver();
         scratch.hits.iter().filter_map(move |&(pattern, end)| {
             let pattern = pattern as usize;
             let end = end as usize;
             let start = end - self.lengths[pattern] as usize;
             let edges = self.edges[pattern];
-            let (from, to) = origins.original_range(start, end);
+            let (from, to) = resolver.original_range(start, end);
             let word_before = || {
                 origins.nfkc[..from]
                     .chars()
@@ -695,12 +696,29 @@ struct TopicEval {
     strong: bool,
 }
 
+impl TopicEval {
+    /// The decision for a topic without evidence.
+    fn none() -> TopicEval {
+        TopicEval {
+            verdict: Verdict::NoMatch,
+            score: 0.0,
+            counted: Vec::new(),
+            ignored_generic: Vec::new(),
+            vetoes: Vec::new(),
+            strong: false,
+        }
+    }
+}
+
 /// Everything decided about one item, before any string is made.
 struct Evaluation {
     occurrences: Vec<Occurrence>,
     anchors: Vec<Evidence>,
     global_vetoes: Vec<Evidence>,
-    topics: Vec<TopicEval>,
+    /// The topics some pattern of the item belongs to, in config order, by index (any other
+    /// topic is [`TopicEval::none`]). Only those: an item touches one or two topics of a
+    /// dozen, and a list of every topic's buffers would be allocated and freed for each item.
+    topics: Vec<(usize, TopicEval)>,
 }
 
 impl Classifier {
@@ -782,9 +800,7 @@ impl Classifier {
     fn evaluate(&self, occurrences: Vec<Occurrence>) -> Evaluation {
         let mut anchors = Vec::new();
         let mut global_vetoes = Vec::new();
-        let mut per_topic: Vec<TopicHits> = (0..self.topics.len())
-            .map(|_| TopicHits::default())
-            .collect();
+        let mut per_topic: Vec<(usize, TopicHits)> = Vec::new();
         for (o, occurrence) in occurrences.iter().enumerate() {
             for &owner_index in &self.patterns[occurrence.pattern].owners {
                 let owner = &self.owners[owner_index];
@@ -807,7 +823,7 @@ impl Classifier {
                     (Role::Anchor, _) => push(&mut anchors),
                     (Role::GlobalExclude, _) => push(&mut global_vetoes),
                     (role, Some(t)) => {
-                        let th = &mut per_topic[t];
+                        let th = hits_of(&mut per_topic, t);
                         match role {
                             Role::Keyword => push(&mut th.keywords),
                             Role::Strong => {
@@ -825,11 +841,16 @@ impl Classifier {
             }
         }
         let anchored = !anchors.is_empty();
-        let topics = self
-            .topics
-            .iter()
-            .zip(per_topic)
-            .map(|(topic, th)| self.decide(topic, th, anchored, &global_vetoes, &occurrences))
+        per_topic.sort_unstable_by_key(|&(t, _)| t);
+        let topics = per_topic
+            .into_iter()
+            .map(|(t, th)| {
+                let topic = &self.topics[t];
+                (
+                    t,
+                    self.decide(topic, th, anchored, &global_vetoes, &occurrences),
+                )
+            })
             .collect();
         Evaluation {
             occurrences,
@@ -848,15 +869,9 @@ impl Classifier {
         occurrences: &[Occurrence],
     ) -> TopicEval {
         if th.keywords.is_empty() && th.generic.is_empty() {
-            // No evidence at all (most topics for most items): nothing to score or veto.
-            return TopicEval {
-                verdict: Verdict::NoMatch,
-                score: 0.0,
-                counted: Vec::new(),
-                ignored_generic: Vec::new(),
-                vetoes: Vec::new(),
-                strong: false,
-            };
+            // No evidence (only a requirement or an exclusion matched): nothing to score or
+            // veto.
+            return TopicEval::none();
         }
         let generic_counts = !th.keywords.is_empty() || anchored;
         let mut counted = th.keywords;
@@ -1036,9 +1051,9 @@ impl Classifier {
         let matches = evaluation
             .topics
             .iter()
-            .zip(&self.topics)
-            .filter(|(e, _)| e.verdict == Verdict::Match)
-            .map(|(e, t)| {
+            .filter(|(_, e)| e.verdict == Verdict::Match)
+            .map(|&(t, ref e)| {
+                let t = &self.topics[t];
                 let mut keywords: Vec<Arc<str>> = Vec::new();
                 for evidence in &e.counted {
                     let keyword = &self.owners[evidence.owner].keyword;
@@ -1084,13 +1099,19 @@ impl Classifier {
             }
         };
         let hits = |list: &[Evidence]| list.iter().map(hit).collect::<Vec<_>>();
+        let none = TopicEval::none();
+        let decision = |t: usize| match evaluation.topics.binary_search_by_key(&t, |&(u, _)| u) {
+            Ok(at) => &evaluation.topics[at].1,
+            Err(_) => &none,
+        };
         Explanation {
             anchors: hits(&evaluation.anchors),
             global_vetoes: hits(&evaluation.global_vetoes),
-            topics: evaluation
+            topics: self
                 .topics
                 .iter()
-                .zip(&self.topics)
+                .enumerate()
+                .map(|(index, t)| (decision(index), t))
                 .map(|(e, t)| TopicExplanation {
                     id: t.id.to_string(),
                     name: t.name.to_string(),
@@ -1127,6 +1148,18 @@ impl Classifier {
                 .collect(),
         }
     }
+}
+
+/// The evidence gathered for topic `t`, added to `per_topic` when it is the first.
+fn hits_of(per_topic: &mut Vec<(usize, TopicHits)>, t: usize) -> &mut TopicHits {
+    let at = match per_topic.iter().position(|&(u, _)| u == t) {
+        Some(at) => at,
+        None => {
+            per_topic.push((t, TopicHits::default()));
+            per_topic.len() - 1
+        }
+    };
+    &mut per_topic[at].1
 }
 
 /// Whether a strong keyword overrides the vetoes: it must be at least as prominent as they are

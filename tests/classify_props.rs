@@ -130,13 +130,25 @@ proptest! {
         let origin = reference_origin(&n.origins.nfkc);
         prop_assert_eq!(origin.len(), n.folded.len());
         let starts: Vec<usize> = n.folded.char_indices().map(|(i, _)| i).collect();
+        let mut spans = Vec::new();
         for (k, &start) in starts.iter().enumerate() {
             let ends = starts[k + 1..].iter().copied().chain([n.folded.len()]).take(8);
             for end in ends {
                 let last = origin[end - 1];
                 let to = last + n.origins.nfkc[last..].chars().next().unwrap().len_utf8();
-                prop_assert_eq!(n.origins.original_range(start, end), (origin[start], to), "{:?} {}..{}", &n.folded, start, end);
+                spans.push(((start, end), (origin[start], to)));
             }
+        }
+        // Out of order (ends go back at every start), then in the order of their end as a
+        // scan finds them, each through one resolver.
+        let mut resolver = n.origins.resolver();
+        for &((start, end), expected) in &spans {
+            prop_assert_eq!(resolver.original_range(start, end), expected, "{:?} {}..{}", &n.folded, start, end);
+        }
+        spans.sort_by_key(|&((start, end), _)| (end, std::cmp::Reverse(start)));
+        let mut resolver = n.origins.resolver();
+        for &((start, end), expected) in &spans {
+            prop_assert_eq!(resolver.original_range(start, end), expected, "in order {:?} {}..{}", &n.folded, start, end);
         }
     }
 
