@@ -130,7 +130,12 @@ fn main() {
         ("shipped", shipped()),
         ("1,000 keywords", thousand_keywords()),
     ] {
+        let started = Instant::now();
         let classifier = Classifier::new(&config.classify, &config.topics).unwrap();
+        eprintln!(
+            "{name}: classifier built in {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
         let patterns = all_keywords(&config);
         let engine = best_of(5, || {
             docs.iter()

@@ -126,7 +126,7 @@ struct Scanner {
 #[derive(Debug)]
 struct Alphabet {
     /// Each fast-path character's [`Spelling`], by its [`FastIndex`].
-    fast: Box<[Spelling]>,
+    fast: Box<[Spelling; FAST_INDICES]>,
     /// The patterns' other characters, sorted, with their spellings.
     others: Vec<(char, Spelling)>,
 }
@@ -168,7 +168,9 @@ impl Alphabet {
                     (_, false) => 0,
                     (_, true) => NOT_IN_PATTERNS,
                 })
-                .collect(),
+                .collect::<Box<[Spelling]>>()
+                .try_into()
+                .expect("one spelling for each fast index"),
             others: Vec::new(),
         };
         for ((c, _), spelled) in by_frequency.into_iter().zip(spellings(count)) {
@@ -380,7 +382,8 @@ fn note_matches(automaton: &DFA, state: StateID, end: usize, hits: &mut Vec<(u32
 impl Sink for Feed<'_> {
     #[inline(always)]
     fn fast(&mut self, index: FastIndex, end: usize) {
-        let spelled = self.scanner.alphabet.fast[index];
+        // (`min`: no bounds check — a fast index is below `FAST_INDICES`.)
+        let spelled = self.scanner.alphabet.fast[index.min(FAST_INDICES - 1)];
         self.spelled(spelled, end);
     }
 
@@ -472,6 +475,10 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
     /// [`Classifier::classify_text`]'s list of occurrences, likewise.
     static OCCURRENCES: std::cell::Cell<Vec<Occurrence>> = const { std::cell::Cell::new(Vec::new()) };
+    /// Its list of evidence, likewise.
+    static EVIDENCE: std::cell::Cell<Vec<Evidence>> = const { std::cell::Cell::new(Vec::new()) };
+    /// The order in which a score walks a topic's evidence (see [`Classifier::walk_pieces`]).
+    static WALK: std::cell::Cell<Vec<usize>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// A list of words matched under the classifier's rules (NFKC, spacing and punctuation ignored,
@@ -660,11 +667,30 @@ struct RawPiece<'a> {
     strong_in_lead: bool,
 }
 
-/// One owner (configured keyword) of one occurrence.
+/// One owner (configured keyword) of one occurrence, filed under a topic (or [`GLOBAL`]) and
+/// what it is evidence of there.
 #[derive(Debug, Clone, Copy)]
 struct Evidence {
+    topic: usize,
+    kind: Kind,
     owner: usize,
     occurrence: usize,
+}
+
+/// The topic of the evidence of global roles (anchors, global exclusions): after every topic.
+const GLOBAL: usize = u32::MAX as usize;
+
+/// What an occurrence is evidence of, in the order evidence is grouped: a topic's keywords
+/// (strong ones included) and its generic words are next to each other, so that the evidence
+/// that counts is one slice either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Keyword,
+    Generic,
+    Exclude,
+    Require,
+    Anchor,
+    GlobalExclude,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -676,49 +702,38 @@ enum Verdict {
     Vetoed,
 }
 
-#[derive(Debug, Default)]
-struct TopicHits {
-    keywords: Vec<Evidence>,
-    generic: Vec<Evidence>,
-    excludes: Vec<Evidence>,
-    /// Fields in which a strong keyword matched.
-    strong_fields: Vec<Field>,
-    groups_met: Vec<usize>,
-}
-
+/// A topic's decision, with the evidence behind it (slices of the item's evidence).
 #[derive(Debug)]
-struct TopicEval {
+struct TopicEval<'a> {
     verdict: Verdict,
     score: f32,
-    counted: Vec<Evidence>,
-    ignored_generic: Vec<Evidence>,
-    vetoes: Vec<Evidence>,
+    counted: &'a [Evidence],
+    ignored_generic: &'a [Evidence],
+    /// The topic's exclusions and the global ones (empty when nothing counted).
+    vetoes: [&'a [Evidence]; 2],
     strong: bool,
 }
 
-impl TopicEval {
+impl TopicEval<'_> {
     /// The decision for a topic without evidence.
-    fn none() -> TopicEval {
+    fn none() -> TopicEval<'static> {
         TopicEval {
             verdict: Verdict::NoMatch,
             score: 0.0,
-            counted: Vec::new(),
-            ignored_generic: Vec::new(),
-            vetoes: Vec::new(),
+            counted: &[],
+            ignored_generic: &[],
+            vetoes: [&[], &[]],
             strong: false,
         }
     }
 }
 
-/// Everything decided about one item, before any string is made.
-struct Evaluation {
-    occurrences: Vec<Occurrence>,
-    anchors: Vec<Evidence>,
-    global_vetoes: Vec<Evidence>,
-    /// The topics some pattern of the item belongs to, in config order, by index (any other
-    /// topic is [`TopicEval::none`]). Only those: an item touches one or two topics of a
-    /// dozen, and a list of every topic's buffers would be allocated and freed for each item.
-    topics: Vec<(usize, TopicEval)>,
+/// An item's evidence split as the decisions read it (see [`Classifier::gather`]).
+struct Filed<'a> {
+    /// Grouped by topic, in config order.
+    topical: &'a [Evidence],
+    anchors: &'a [Evidence],
+    global_vetoes: &'a [Evidence],
 }
 
 impl Classifier {
@@ -782,108 +797,146 @@ impl Classifier {
         out: &mut Vec<Occurrence>,
     ) {
         self.scanner.scan(text, scratch);
-        let lead_end = match field {
-            Field::Title => 0,
-            Field::Summary => {
-                crate::fold::first_chars(&scratch.origins.nfkc, self.lead_chars).len()
-            }
-        };
+        // Where the summary's lead ends, counted when a summary has an occurrence.
+        let mut lead_end = None;
         out.extend(self.scanner.found(scratch).map(|f| Occurrence {
             pattern: f.pattern,
             field,
             folded: f.folded,
             original: f.original,
-            lead: field == Field::Summary && f.original.0 < lead_end,
+            lead: field == Field::Summary
+                && f.original.0
+                    < *lead_end.get_or_insert_with(|| {
+                        crate::fold::first_chars(&scratch.origins.nfkc, self.lead_chars).len()
+                    }),
         }));
     }
 
-    fn evaluate(&self, occurrences: Vec<Occurrence>) -> Evaluation {
-        let mut anchors = Vec::new();
-        let mut global_vetoes = Vec::new();
-        let mut per_topic: Vec<(usize, TopicHits)> = Vec::new();
+    /// Files the evidence of `occurrences` into `evidence` (its contents replaced): grouped by
+    /// topic (the global roles last) and by [`Kind`], each group in order of occurrence, the
+    /// same keyword in the same field once (one piece of evidence for explanations; scoring
+    /// looks at occurrences separately). One list for the whole item, reused from item to item:
+    /// a list per topic and kind was a dozen allocations for every item with evidence.
+    fn gather(&self, occurrences: &[Occurrence], evidence: &mut Vec<Evidence>) {
+        evidence.clear();
         for (o, occurrence) in occurrences.iter().enumerate() {
-            for &owner_index in &self.patterns[occurrence.pattern].owners {
-                let owner = &self.owners[owner_index];
-                let evidence = Evidence {
-                    owner: owner_index,
+            for &owner in &self.patterns[occurrence.pattern].owners {
+                let (topic, kind) = match (self.owners[owner].role, self.owners[owner].topic) {
+                    (Role::Anchor, _) => (GLOBAL, Kind::Anchor),
+                    (Role::GlobalExclude, _) => (GLOBAL, Kind::GlobalExclude),
+                    (_, None) => continue,
+                    (Role::Keyword | Role::Strong, Some(t)) => (t, Kind::Keyword),
+                    (Role::Generic, Some(t)) => (t, Kind::Generic),
+                    (Role::Exclude, Some(t)) => (t, Kind::Exclude),
+                    (Role::Require(_), Some(t)) => (t, Kind::Require),
+                };
+                evidence.push(Evidence {
+                    topic,
+                    kind,
+                    owner,
                     occurrence: o,
-                };
-                let push = |list: &mut Vec<Evidence>| {
-                    // The same keyword in the same field is one piece of evidence for explanations
-                    // (scoring looks at occurrences separately).
-                    let duplicate = list.iter().any(|e| {
-                        e.owner == owner_index
-                            && occurrences[e.occurrence].field == occurrence.field
-                    });
-                    if !duplicate {
-                        list.push(evidence);
-                    }
-                };
-                match (owner.role, owner.topic) {
-                    (Role::Anchor, _) => push(&mut anchors),
-                    (Role::GlobalExclude, _) => push(&mut global_vetoes),
-                    (role, Some(t)) => {
-                        let th = hits_of(&mut per_topic, t);
-                        match role {
-                            Role::Keyword => push(&mut th.keywords),
-                            Role::Strong => {
-                                th.strong_fields.push(occurrence.field);
-                                push(&mut th.keywords);
-                            }
-                            Role::Generic => push(&mut th.generic),
-                            Role::Exclude => push(&mut th.excludes),
-                            Role::Require(g) => th.groups_met.push(g),
-                            Role::Anchor | Role::GlobalExclude => {}
-                        }
-                    }
-                    (_, None) => {}
-                }
+                });
             }
         }
-        let anchored = !anchors.is_empty();
-        per_topic.sort_unstable_by_key(|&(t, _)| t);
-        let topics = per_topic
-            .into_iter()
-            .map(|(t, th)| {
-                let topic = &self.topics[t];
-                (
-                    t,
-                    self.decide(topic, th, anchored, &global_vetoes, &occurrences),
-                )
-            })
-            .collect();
-        Evaluation {
-            occurrences,
+        // Pushed in order of occurrence (and of owner within one): a stable sort on the group
+        // keeps that order within each group.
+        evidence.sort_by_key(|e| (e.topic as u64) << 8 | e.kind as u64);
+        let mut kept = 0;
+        let mut group = 0;
+        for read in 0..evidence.len() {
+            let e = evidence[read];
+            if kept > 0 && (evidence[kept - 1].topic, evidence[kept - 1].kind) != (e.topic, e.kind)
+            {
+                group = kept;
+            }
+            let field = occurrences[e.occurrence].field;
+            let repeated = evidence[group..kept]
+                .iter()
+                .any(|k| k.owner == e.owner && occurrences[k.occurrence].field == field);
+            if !repeated {
+                evidence[kept] = e;
+                kept += 1;
+            }
+        }
+        evidence.truncate(kept);
+    }
+
+    /// Splits gathered evidence into the topics' and the global roles'.
+    fn file(evidence: &[Evidence]) -> Filed<'_> {
+        let (topical, global) = evidence.split_at(evidence.partition_point(|e| e.topic != GLOBAL));
+        let (anchors, global_vetoes) =
+            global.split_at(global.partition_point(|e| e.kind == Kind::Anchor));
+        Filed {
+            topical,
             anchors,
             global_vetoes,
-            topics,
         }
     }
 
-    fn decide(
+    /// The decisions for the topics with evidence of any kind, in config order (any other
+    /// topic's is [`TopicEval::none`]).
+    fn decisions<'a>(
+        &'a self,
+        filed: &'a Filed<'a>,
+        occurrences: &'a [Occurrence],
+    ) -> impl Iterator<Item = (usize, TopicEval<'a>)> + 'a {
+        let anchored = !filed.anchors.is_empty();
+        filed
+            .topical
+            .chunk_by(|a, b| a.topic == b.topic)
+            .map(move |group| {
+                let t = group[0].topic;
+                let topic = &self.topics[t];
+                let eval = self.decide(topic, group, anchored, filed.global_vetoes, occurrences);
+                (t, eval)
+            })
+    }
+
+    /// The decision for one topic on its `group` of evidence.
+    fn decide<'a>(
         &self,
         topic: &Topic,
-        th: TopicHits,
+        group: &'a [Evidence],
         anchored: bool,
-        global_vetoes: &[Evidence],
+        global_vetoes: &'a [Evidence],
         occurrences: &[Occurrence],
-    ) -> TopicEval {
-        if th.keywords.is_empty() && th.generic.is_empty() {
+    ) -> TopicEval<'a> {
+        let of_kind = |kind: Kind| {
+            let from = group.partition_point(|e| e.kind < kind);
+            let to = group.partition_point(|e| e.kind <= kind);
+            from..to
+        };
+        let (keywords, generic) = (of_kind(Kind::Keyword), of_kind(Kind::Generic));
+        if keywords.is_empty() && generic.is_empty() {
             // No evidence (only a requirement or an exclusion matched): nothing to score or
             // veto.
             return TopicEval::none();
         }
-        let generic_counts = !th.keywords.is_empty() || anchored;
-        let mut counted = th.keywords;
-        let mut ignored_generic = Vec::new();
-        if generic_counts {
-            counted.extend(th.generic);
+        let generic_counts = !keywords.is_empty() || anchored;
+        let (counted, ignored_generic) = if generic_counts {
+            (
+                &group[keywords.start..generic.end],
+                &group[generic.end..generic.end],
+            )
         } else {
-            ignored_generic = th.generic;
-        }
-        let score = self.score(&counted, topic, occurrences);
-        let missing_group = (0..topic.require_groups).find(|g| !th.groups_met.contains(g));
-        let vetoes: Vec<Evidence> = th.excludes.iter().chain(global_vetoes).copied().collect();
+            (&group[keywords.clone()], &group[generic])
+        };
+        let score = self.score(counted, topic, occurrences);
+        let met = |g: usize| {
+            group[of_kind(Kind::Require)]
+                .iter()
+                .any(|e| self.owners[e.owner].role == Role::Require(g))
+        };
+        let missing_group = (0..topic.require_groups).find(|&g| !met(g));
+        let vetoes = [&group[of_kind(Kind::Exclude)], global_vetoes];
+        // Fields in which a strong keyword matched.
+        let strong_in = |field: Field| {
+            group[keywords.clone()].iter().any(|e| {
+                self.owners[e.owner].role == Role::Strong
+                    && occurrences[e.occurrence].field == field
+            })
+        };
+        let strong_fields = [Field::Title, Field::Summary].map(strong_in);
         // An exclusion only in the summary does not veto a topic whose evidence is in the
         // title: the title says what the release is about, a lead's passing mention does not.
         let evidence_in_title = counted
@@ -892,7 +945,7 @@ impl Classifier {
         // The vetoes that count, and whether one of them is in the title.
         let mut vetoed = false;
         let mut veto_in_title = false;
-        for v in &vetoes {
+        for v in vetoes.iter().flat_map(|list| list.iter()) {
             let field = occurrences[v.occurrence].field;
             if field == Field::Title || !evidence_in_title {
                 vetoed = true;
@@ -905,7 +958,7 @@ impl Classifier {
             Verdict::BelowThreshold
         } else if let Some(group) = missing_group {
             Verdict::MissingRequired(group + 1)
-        } else if vetoed && !overrides(&th.strong_fields, veto_in_title) {
+        } else if vetoed && !overrides(strong_fields, veto_in_title) {
             Verdict::Vetoed
         } else {
             Verdict::Match
@@ -916,7 +969,7 @@ impl Classifier {
             counted,
             ignored_generic,
             vetoes,
-            strong: !th.strong_fields.is_empty(),
+            strong: strong_fields.contains(&true),
         }
     }
 
@@ -947,9 +1000,10 @@ impl Classifier {
             occurrences,
             |field, hits, weight, strong_in_lead| {
                 let mut keywords = Vec::new();
-                for (_, keyword, _) in hits {
-                    if !keywords.contains(keyword) {
-                        keywords.push(*keyword);
+                for &k in hits {
+                    let keyword = &*self.owners[counted[k].owner].keyword;
+                    if !keywords.contains(&keyword) {
+                        keywords.push(keyword);
                     }
                 }
                 pieces.push(RawPiece {
@@ -964,42 +1018,45 @@ impl Classifier {
     }
 
     /// The pieces of [`Classifier::pieces`] without collecting them: `each` gets a piece's
-    /// field, its hits (occurrence, keyword, strong), its weight and whether a strong keyword
-    /// of it is in the lead. Scoring, on every item with evidence, allocates no pieces.
-    fn walk_pieces<'a>(
-        &'a self,
+    /// field, its hits (indices into `counted`), its weight and whether a strong keyword of it
+    /// is in the lead. Scoring, on every item with evidence, allocates nothing (the order of
+    /// the walk is kept in a buffer reused on each thread).
+    fn walk_pieces(
+        &self,
         counted: &[Evidence],
         topic: &Topic,
         occurrences: &[Occurrence],
-        mut each: impl FnMut(Field, &[(&Occurrence, &'a str, bool)], f32, bool),
+        mut each: impl FnMut(Field, &[usize], f32, bool),
     ) {
-        let mut hits: Vec<(&Occurrence, &str, bool)> = counted
-            .iter()
-            .map(|e| {
-                let owner = &self.owners[e.owner];
-                (
-                    &occurrences[e.occurrence],
-                    &*owner.keyword,
-                    owner.role == Role::Strong,
-                )
-            })
-            .collect();
-        hits.sort_by_key(|(o, _, _)| (o.field == Field::Summary, o.folded.0, o.folded.1));
-        let mut seen_keywords: Vec<&str> = Vec::new();
+        let occurrence = |k: usize| &occurrences[counted[k].occurrence];
+        let keyword = |k: usize| &*self.owners[counted[k].owner].keyword;
+        let mut order = WALK.take();
+        order.clear();
+        order.extend(0..counted.len());
+        order.sort_by_key(|&k| {
+            let o = occurrence(k);
+            // (Title first, then by start and end: one integer to compare.)
+            u128::from(o.field == Field::Summary) << 64
+                | (o.folded.0 as u128) << 32
+                | o.folded.1 as u128
+        });
         let mut i = 0;
-        while i < hits.len() {
-            let field = hits[i].0.field;
-            let mut end = hits[i].0.folded.1;
+        while i < order.len() {
+            let field = occurrence(order[i]).field;
+            let mut end = occurrence(order[i]).folded.1;
             let mut fresh = false;
             let mut strong_in_lead = false;
             let mut j = i;
-            while j < hits.len() && hits[j].0.field == field && hits[j].0.folded.0 <= end {
-                end = end.max(hits[j].0.folded.1);
-                strong_in_lead |= hits[j].2 && hits[j].0.lead;
-                if !seen_keywords.contains(&hits[j].1) {
-                    seen_keywords.push(hits[j].1);
-                    fresh = true;
-                }
+            while j < order.len()
+                && occurrence(order[j]).field == field
+                && occurrence(order[j]).folded.0 <= end
+            {
+                let o = occurrence(order[j]);
+                end = end.max(o.folded.1);
+                let strong = self.owners[counted[order[j]].owner].role == Role::Strong;
+                strong_in_lead |= strong && o.lead;
+                // A keyword not met earlier in the walk.
+                fresh |= !order[..j].iter().any(|&k| keyword(k) == keyword(order[j]));
                 j += 1;
             }
             let weight = match field {
@@ -1008,9 +1065,10 @@ impl Classifier {
                 Field::Summary if strong_in_lead => topic.title_weight,
                 Field::Summary => topic.summary_weight,
             };
-            each(field, &hits[i..j], weight, strong_in_lead);
+            each(field, &order[i..j], weight, strong_in_lead);
             i = j;
         }
+        WALK.set(order);
     }
 
     /// The item's text as this classifier reads it (the summary cut at `summary_chars`).
@@ -1047,15 +1105,16 @@ impl Classifier {
             OCCURRENCES.set(occurrences);
             return Vec::new();
         }
-        let evaluation = self.evaluate(occurrences);
-        let matches = evaluation
-            .topics
-            .iter()
+        let mut evidence = EVIDENCE.take();
+        self.gather(&occurrences, &mut evidence);
+        let filed = Classifier::file(&evidence);
+        let matches = self
+            .decisions(&filed, &occurrences)
             .filter(|(_, e)| e.verdict == Verdict::Match)
-            .map(|&(t, ref e)| {
+            .map(|(t, e)| {
                 let t = &self.topics[t];
                 let mut keywords: Vec<Arc<str>> = Vec::new();
-                for evidence in &e.counted {
+                for evidence in e.counted {
                     let keyword = &self.owners[evidence.owner].keyword;
                     if !keywords.iter().any(|k| **k == **keyword) {
                         keywords.push(keyword.clone());
@@ -1069,7 +1128,8 @@ impl Classifier {
                 }
             })
             .collect();
-        OCCURRENCES.set(evaluation.occurrences);
+        EVIDENCE.set(evidence);
+        OCCURRENCES.set(occurrences);
         matches
     }
 
@@ -1085,9 +1145,12 @@ impl Classifier {
             &mut summary,
             &mut occurrences,
         );
-        let evaluation = self.evaluate(occurrences);
+        let mut evidence = Vec::new();
+        self.gather(&occurrences, &mut evidence);
+        let filed = Classifier::file(&evidence);
+        let decided: Vec<(usize, TopicEval)> = self.decisions(&filed, &occurrences).collect();
         let hit = |e: &Evidence| {
-            let o = &evaluation.occurrences[e.occurrence];
+            let o = &occurrences[e.occurrence];
             let text = match o.field {
                 Field::Title => &title.origins.nfkc,
                 Field::Summary => &summary.origins.nfkc,
@@ -1099,14 +1162,21 @@ impl Classifier {
             }
         };
         let hits = |list: &[Evidence]| list.iter().map(hit).collect::<Vec<_>>();
+        let vetoes = |e: &TopicEval| {
+            e.vetoes
+                .iter()
+                .flat_map(|list| list.iter())
+                .map(hit)
+                .collect()
+        };
         let none = TopicEval::none();
-        let decision = |t: usize| match evaluation.topics.binary_search_by_key(&t, |&(u, _)| u) {
-            Ok(at) => &evaluation.topics[at].1,
+        let decision = |t: usize| match decided.binary_search_by_key(&t, |&(u, _)| u) {
+            Ok(at) => &decided[at].1,
             Err(_) => &none,
         };
         Explanation {
-            anchors: hits(&evaluation.anchors),
-            global_vetoes: hits(&evaluation.global_vetoes),
+            anchors: hits(filed.anchors),
+            global_vetoes: hits(filed.global_vetoes),
             topics: self
                 .topics
                 .iter()
@@ -1120,17 +1190,15 @@ impl Classifier {
                         Verdict::NoMatch => Decision::NoMatch,
                         Verdict::BelowThreshold => Decision::BelowThreshold,
                         Verdict::MissingRequired(group) => Decision::MissingRequired { group },
-                        Verdict::Vetoed => Decision::Vetoed {
-                            by: hits(&e.vetoes),
-                        },
+                        Verdict::Vetoed => Decision::Vetoed { by: vetoes(e) },
                     },
                     score: e.score,
                     threshold: t.threshold,
-                    counted: hits(&e.counted),
-                    ignored_generic: hits(&e.ignored_generic),
+                    counted: hits(e.counted),
+                    ignored_generic: hits(e.ignored_generic),
                     strong: e.strong,
                     pieces: self
-                        .pieces(&e.counted, t, &evaluation.occurrences)
+                        .pieces(e.counted, t, &occurrences)
                         .into_iter()
                         .map(|p| Piece {
                             field: p.field,
@@ -1140,7 +1208,7 @@ impl Classifier {
                         })
                         .collect(),
                     overridden: if e.verdict == Verdict::Match {
-                        hits(&e.vetoes)
+                        vetoes(e)
                     } else {
                         Vec::new()
                     },
@@ -1150,25 +1218,12 @@ impl Classifier {
     }
 }
 
-/// The evidence gathered for topic `t`, added to `per_topic` when it is the first.
-fn hits_of(per_topic: &mut Vec<(usize, TopicHits)>, t: usize) -> &mut TopicHits {
-    let at = match per_topic.iter().position(|&(u, _)| u == t) {
-        Some(at) => at,
-        None => {
-            per_topic.push((t, TopicHits::default()));
-            per_topic.len() - 1
-        }
-    };
-    &mut per_topic[at].1
-}
-
 /// Whether a strong keyword overrides the vetoes: it must be at least as prominent as they are
 /// (a veto in the title is only overridden by a strong keyword in the title).
-fn overrides(strong_fields: &[Field], veto_in_title: bool) -> bool {
-    if strong_fields.contains(&Field::Title) {
-        return true;
-    }
-    !strong_fields.is_empty() && !veto_in_title
+/// `strong_in` says whether a strong keyword matched in the title and in the summary.
+fn overrides(strong_in: [bool; 2], veto_in_title: bool) -> bool {
+    let [title, summary] = strong_in;
+    title || (summary && !veto_in_title)
 }
 
 /// Collects distinct folded patterns and the keywords behind each.

@@ -37,13 +37,13 @@ pub struct Origins {
 }
 
 /// From `folded` on, folded bytes come from the NFKC text at `nfkc` onwards, byte for byte —
-/// or, when `whole`, all from the one NFKC character at `nfkc` (a character folded on its own,
-/// whose folded form may differ in length).
+/// or, when [`Mark::WHOLE`] is set in `nfkc`, all from the one NFKC character at the rest of
+/// `nfkc` (a character folded on its own, whose folded form may differ in length). Two words,
+/// so that the fast path writes a mark in one store.
 #[derive(Debug, Clone, Copy)]
 struct Mark {
     folded: u32,
     nfkc: u32,
-    whole: bool,
 }
 
 /// Receives the folded text a character at a time, with the folded (UTF-8) offset just past
@@ -201,16 +201,19 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
     // `text[run..i]` is already NFKC and not yet copied into `nfkc`; a character at byte `i`
     // of `text` sits at `i + nfkc.len() - run` in `nfkc`.
     let mut run = 0;
-    // For the characters the last mark maps byte for byte, NFKC offset minus folded offset
-    // (wrapping: lower case can be longer); `None` when the last mark is not of that kind (or
-    // there is none).
-    let mut shift = None;
+    // For the characters the last mark maps byte for byte, NFKC offset minus folded offset,
+    // plus 2^32 (offsets are below 2^31: never negative, never `NO_SHIFT`); `NO_SHIFT` when
+    // the last mark is not of that kind (or there is none).
+    const NO_SHIFT: u64 = u64::MAX;
+    let mut shift = NO_SHIFT;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
         // Decoded as a three-byte character whatever it is; used only when it is one.
-        let b1 = bytes.get(i + 1).copied().unwrap_or(0);
-        let b2 = bytes.get(i + 2).copied().unwrap_or(0);
+        let (b1, b2) = match bytes.get(i + 1..i + 3) {
+            Some(&[b1, b2]) => (b1, b2),
+            _ => (bytes.get(i + 1).copied().unwrap_or(0), 0),
+        };
         let code = (u32::from(b & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
         let place = code.wrapping_sub(HANGUL_FIRST) as usize;
         // `b` is a three-byte lead in valid UTF-8, so `b1` and `b2` are its own.
@@ -229,31 +232,43 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
             for &(c, end) in pending.iter() {
                 sink.other(c, end);
             }
-            shift = None;
+            shift = NO_SHIFT;
             continue;
         }
         // ASCII and Hangul are their own NFKC form: they stay in the run, byte for byte.
         let at = i + nfkc.len() - run;
         let index = select_unpredictable(hangul, 128 + place, usize::from(b));
         let len = select_unpredictable(hangul, 3, 1);
-        let width = select_unpredictable(hangul, 3, usize::from(b.is_ascii_alphanumeric()));
+        let width =
+            select_unpredictable(hangul, 3, usize::from(ASCII_WIDTH[usize::from(b & 0x7F)]));
         // A mark where the mapping changes (at a word, after whitespace), written every time
         // and kept only then: a branch here would be mispredicted at every word.
-        let here = at.wrapping_sub(folded);
-        let new = (width != 0) & (shift != Some(here));
+        let here = (at as u64 + (1 << 32)) - folded as u64;
+        let new = (width != 0) & (shift != here);
         marks.push(Mark {
             folded: folded as u32,
             nfkc: at as u32,
-            whole: false,
         });
         marks.truncate(marks.len() - usize::from(!new));
-        shift = select_unpredictable(new, Some(here), shift);
+        shift = select_unpredictable(new, here, shift);
         folded += width;
         sink.fast(index, folded);
         i += len;
     }
     nfkc.push_str(&text[run..]);
 }
+
+/// The folded length of each ASCII character: 1 for a letter or digit, 0 for the rest (a load
+/// instead of the comparisons of `is_ascii_alphanumeric` in the loop).
+static ASCII_WIDTH: [u8; 128] = {
+    let mut width = [0; 128];
+    let mut b = 0;
+    while b < 128 {
+        width[b] = (b as u8).is_ascii_alphanumeric() as u8;
+        b += 1;
+    }
+    width
+};
 
 /// What [`other_char`] updates of [`fold_into`]'s state.
 struct Other<'a> {
@@ -326,8 +341,7 @@ fn fold_char(
     for lower in d.to_lowercase().filter(|l| !is_combining_mark(*l)) {
         marks.push(Mark {
             folded: *folded as u32,
-            nfkc: at as u32,
-            whole: true,
+            nfkc: at as u32 | Mark::WHOLE,
         });
         *folded += lower.len_utf8();
         out.push((lower, *folded));
@@ -345,11 +359,14 @@ impl Origins {
 }
 
 impl Mark {
+    /// Set in `nfkc` for a mark of a character folded on its own.
+    const WHOLE: u32 = 1 << 31;
+
     /// Where in the NFKC text folded byte `at` came from, `at` being at or after this mark
     /// and before the next.
     fn origin(self, at: usize) -> usize {
-        if self.whole {
-            self.nfkc as usize
+        if self.nfkc & Mark::WHOLE != 0 {
+            (self.nfkc & !Mark::WHOLE) as usize
         } else {
             self.nfkc as usize + (at - self.folded as usize)
         }
