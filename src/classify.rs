@@ -838,9 +838,14 @@ impl Classifier {
                 });
             }
         }
-        // Pushed in order of occurrence (and of owner within one): a stable sort on the group
-        // keeps that order within each group.
-        evidence.sort_by_key(|e| (e.topic as u64) << 8 | e.kind as u64);
+        // By group, then in the order they were pushed (of occurrence, and of owner within
+        // one): keys that are all distinct, in one integer, sort without a buffer.
+        evidence.sort_unstable_by_key(|e| {
+            (e.topic as u128) << 72
+                | (e.kind as u128) << 64
+                | (e.occurrence as u128) << 32
+                | e.owner as u128
+        });
         let mut kept = 0;
         let mut group = 0;
         for read in 0..evidence.len() {
@@ -901,12 +906,16 @@ impl Classifier {
         global_vetoes: &'a [Evidence],
         occurrences: &[Occurrence],
     ) -> TopicEval<'a> {
-        let of_kind = |kind: Kind| {
-            let from = group.partition_point(|e| e.kind < kind);
-            let to = group.partition_point(|e| e.kind <= kind);
-            from..to
-        };
-        let (keywords, generic) = (of_kind(Kind::Keyword), of_kind(Kind::Generic));
+        // The group is sorted by kind: each kind's evidence is the range after the kinds before.
+        let mut count = [0; 6];
+        for e in group {
+            count[e.kind as usize] += 1;
+        }
+        let mut start = 0;
+        let [keywords, generic, excludes, requires, ..] = count.map(|n| {
+            start += n;
+            start - n..start
+        });
         if keywords.is_empty() && generic.is_empty() {
             // No evidence (only a requirement or an exclusion matched): nothing to score or
             // veto.
@@ -923,12 +932,12 @@ impl Classifier {
         };
         let score = self.score(counted, topic, occurrences);
         let met = |g: usize| {
-            group[of_kind(Kind::Require)]
+            group[requires.clone()]
                 .iter()
                 .any(|e| self.owners[e.owner].role == Role::Require(g))
         };
         let missing_group = (0..topic.require_groups).find(|&g| !met(g));
-        let vetoes = [&group[of_kind(Kind::Exclude)], global_vetoes];
+        let vetoes = [&group[excludes], global_vetoes];
         // Fields in which a strong keyword matched.
         let strong_in = |field: Field| {
             group[keywords.clone()].iter().any(|e| {

@@ -25,7 +25,11 @@ pub struct Origins {
     /// Checkpoints, ascending by folded offset: what a folded byte maps to is decided by the
     /// last mark at or before it. Runs copied as they are (ASCII letters and digits, Hangul) need
     /// one mark each, where a skipped character shifted them, instead of one entry per byte.
+    /// The first `kept` are this text's; the rest is room, written before it is counted (see
+    /// [`fold_into`]), and kept for the next text: 8 bytes per byte of the longest text folded
+    /// with these origins (a classifier's are an item's title or read summary, a few KB).
     marks: Vec<Mark>,
+    kept: usize,
     /// Characters found to be their own NFKC form, by their code modulo the length: the same
     /// few (`·`, `「`, `」`) come back in every text, and asking the tables costs more than the
     /// rest of folding them.
@@ -40,7 +44,7 @@ pub struct Origins {
 /// or, when [`Mark::WHOLE`] is set in `nfkc`, all from the one NFKC character at the rest of
 /// `nfkc` (a character folded on its own, whose folded form may differ in length). Two words,
 /// so that the fast path writes a mark in one store.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Mark {
     folded: u32,
     nfkc: u32,
@@ -182,25 +186,31 @@ pub fn normalize_into(text: &str, out: &mut Normalized) {
 /// ministry's text) take a fast path over the bytes: they are their own NFKC form, so runs of
 /// them are copied into the NFKC text whole; any other character is NFKC-normalised on its own,
 /// which maps full-width forms, compatibility punctuation and the like exactly as whole-text
-/// NFKC does.
+/// NFKC does. Offsets are kept in 31 bits: texts up to 2 GiB (item fields are a few KB; a
+/// fetched body is capped far below).
 pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
     let Origins {
         nfkc,
         marks,
+        kept: kept_marks,
         stable,
         pending,
     } = origins;
     nfkc.clear();
-    marks.clear();
     nfkc.reserve(text.len());
-    // About one mark a word.
-    marks.reserve(text.len() / 8);
     let bytes = text.as_bytes();
+    // The fast path writes its marks into a slice held in registers (pushing onto the vector
+    // stored and reloaded its length at every character): there is room for one mark per byte
+    // left, the most it can make, and the slow path makes room again after each character.
+    let mut kept = 0;
+    make_room(marks, kept, bytes.len());
+    let mut room = &mut marks[..];
     // Folded bytes so far.
     let mut folded = 0;
     // `text[run..i]` is already NFKC and not yet copied into `nfkc`; a character at byte `i`
-    // of `text` sits at `i + nfkc.len() - run` in `nfkc`.
+    // of `text` sits at `i + nfkc.len() - run` in `nfkc`: `i` plus `moved` (wrapping).
     let mut run = 0;
+    let mut moved = 0usize;
     // For the characters the last mark maps byte for byte, NFKC offset minus folded offset,
     // plus 2^32 (offsets are below 2^31: never negative, never `NO_SHIFT`); `NO_SHIFT` when
     // the last mark is not of that kind (or there is none).
@@ -225,6 +235,7 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
                 folded: &mut folded,
                 nfkc,
                 marks,
+                kept: &mut kept,
                 stable,
                 pending,
             };
@@ -233,10 +244,13 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
                 sink.other(c, end);
             }
             shift = NO_SHIFT;
+            moved = nfkc.len().wrapping_sub(run);
+            make_room(marks, kept, bytes.len() - i);
+            room = &mut marks[..];
             continue;
         }
         // ASCII and Hangul are their own NFKC form: they stay in the run, byte for byte.
-        let at = i + nfkc.len() - run;
+        let at = i.wrapping_add(moved);
         let index = select_unpredictable(hangul, 128 + place, usize::from(b));
         let len = select_unpredictable(hangul, 3, 1);
         let width =
@@ -245,17 +259,27 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
         // and kept only then: a branch here would be mispredicted at every word.
         let here = (at as u64 + (1 << 32)) - folded as u64;
         let new = (width != 0) & (shift != here);
-        marks.push(Mark {
+        room[kept] = Mark {
             folded: folded as u32,
             nfkc: at as u32,
-        });
-        marks.truncate(marks.len() - usize::from(!new));
+        };
+        kept += usize::from(new);
         shift = select_unpredictable(new, here, shift);
         folded += width;
         sink.fast(index, folded);
         i += len;
     }
     nfkc.push_str(&text[run..]);
+    *kept_marks = kept;
+}
+
+/// Makes room in `marks` for one mark per byte of the `left` bytes of text, after the `kept`
+/// marks so far (and one more: the fast path writes a mark before it knows whether to keep it).
+fn make_room(marks: &mut Vec<Mark>, kept: usize, left: usize) {
+    let needed = kept + left + 1;
+    if marks.len() < needed {
+        marks.resize(needed, Mark::default());
+    }
 }
 
 /// The folded length of each ASCII character: 1 for a letter or digit, 0 for the rest (a load
@@ -276,6 +300,7 @@ struct Other<'a> {
     folded: &'a mut usize,
     nfkc: &'a mut String,
     marks: &'a mut Vec<Mark>,
+    kept: &'a mut usize,
     stable: &'a mut [char; 32],
     pending: &'a mut Vec<(char, usize)>,
 }
@@ -289,9 +314,11 @@ fn other_char(text: &str, i: usize, state: Other<'_>) -> usize {
         folded,
         nfkc,
         marks,
+        kept,
         stable,
         pending,
     } = state;
+    let mut marks = Marks { marks, kept };
     pending.clear();
     let c = text[i..]
         .chars()
@@ -308,7 +335,7 @@ fn other_char(text: &str, i: usize, state: Other<'_>) -> usize {
     };
     if is_stable {
         // Stays in the run: nfkc[at..at + len] is c.
-        fold_char(c, i + nfkc.len() - *run, folded, marks, pending);
+        fold_char(c, i + nfkc.len() - *run, folded, &mut marks, pending);
     } else {
         nfkc.push_str(&text[*run..i]);
         *run = i + len;
@@ -318,11 +345,28 @@ fn other_char(text: &str, i: usize, state: Other<'_>) -> usize {
         let mut offset = start;
         while offset < end {
             let d = nfkc[offset..].chars().next().expect("within nfkc");
-            fold_char(d, offset, folded, marks, pending);
+            fold_char(d, offset, folded, &mut marks, pending);
             offset += d.len_utf8();
         }
     }
     len
+}
+
+/// The marks of a text being folded: the first `kept` of the buffer.
+struct Marks<'a> {
+    marks: &'a mut Vec<Mark>,
+    kept: &'a mut usize,
+}
+
+impl Marks<'_> {
+    fn push(&mut self, mark: Mark) {
+        if *self.kept == self.marks.len() {
+            self.marks.push(mark);
+        } else {
+            self.marks[*self.kept] = mark;
+        }
+        *self.kept += 1;
+    }
 }
 
 /// Folds one NFKC character found at `at` in the NFKC text.
@@ -330,7 +374,7 @@ fn fold_char(
     d: char,
     at: usize,
     folded: &mut usize,
-    marks: &mut Vec<Mark>,
+    marks: &mut Marks<'_>,
     out: &mut Vec<(char, usize)>,
 ) {
     if is_ignorable(d) {
@@ -388,7 +432,10 @@ impl Resolver<'_> {
     /// `folded`, `end` after one): from the start of the NFKC character the first folded byte
     /// came from to the end of the one the last came from.
     pub fn original_range(&mut self, start: usize, end: usize) -> (usize, usize) {
-        let Origins { nfkc, marks, .. } = self.origins;
+        let Origins {
+            nfkc, marks, kept, ..
+        } = self.origins;
+        let marks = &marks[..*kept];
         let last = end - 1;
         // The last mark at or before `last`, and the last one at or before `start` (there is
         // a mark at folded byte 0: the first character that folds to something makes one).
