@@ -2,13 +2,15 @@
 //! real-shaped items (the dev headlines and summaries, repeated), against a naive baseline that
 //! runs `str::contains` for every keyword on the normalised text.
 //!
+//! Also the memory of a watch-word matcher for 1,000 chats × 20 words.
+//!
 //! Run: `cargo bench --bench classify` (prints a markdown table; figures go to docs/benchmarks.md).
 
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use policy_watch::classify::Classifier;
+use policy_watch::classify::{Classifier, Keywords};
 use policy_watch::config::Config;
 use policy_watch::fold::{fold_keyword, normalize};
 
@@ -118,7 +120,36 @@ fn best_of(rounds: usize, mut f: impl FnMut() -> usize) -> Duration {
     best
 }
 
+/// The watch words of 1,000 chats with 20 words each (2–4 common syllables, distinct enough):
+/// what the matcher of every subscriber's words holds.
+fn watch_words() {
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let words: Vec<String> = (0..20_000)
+        .map(|_| {
+            let n = 2 + (next() % 3) as usize;
+            (0..n)
+                .map(|_| char::from_u32(0xAC00 + (next() % 2350) as u32).unwrap())
+                .collect()
+        })
+        .collect();
+    let started = Instant::now();
+    let keywords = Keywords::new(words.iter().map(String::as_str)).unwrap();
+    eprintln!(
+        "watch words: {} words, automaton {:.1} MB, built in {:.0} ms",
+        keywords.len(),
+        keywords.automaton_bytes() as f64 / 1e6,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+}
+
 fn main() {
+    watch_words();
     let docs = corpus(10 * 1024 * 1024);
     let bytes: usize = docs.iter().map(|d| d.title.len() + d.summary.len()).sum();
     let mb = bytes as f64 / (1024.0 * 1024.0);

@@ -24,6 +24,7 @@ use crate::fold::{
 };
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
+use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind, StartKind};
 use serde::{Deserialize, Serialize};
 
@@ -108,7 +109,7 @@ impl Edges {
 /// takes three in UTF-8) — fewer steps than UTF-8.
 #[derive(Debug)]
 struct Scanner {
-    automaton: DFA,
+    automaton: Engine,
     start: StateID,
     alphabet: Alphabet,
     /// Each pattern's length in folded UTF-8 bytes (matches are reported in folded offsets).
@@ -292,23 +293,41 @@ impl ScannerBuilder {
         Some(slot)
     }
 
-    fn build(self) -> Result<Scanner, BuildError> {
+    /// The scanner, with a DFA if it takes at most `dfa_budget` bytes (see [`Engine`]).
+    fn build(self, dfa_budget: usize) -> Result<Scanner, BuildError> {
         let alphabet = Alphabet::of(&self.folded)?;
         let spelled: Vec<Vec<u8>> = self
             .folded
             .iter()
             .map(|p| alphabet.spell_pattern(p))
             .collect();
-        let automaton = DFA::builder()
-            .match_kind(MatchKind::Standard)
-            .start_kind(StartKind::Unanchored)
-            // Stepped a byte at a time: a prefilter would never run.
-            .prefilter(false)
-            .build(&spelled)
-            .map_err(|e| BuildError(e.to_string()))?;
-        let start = automaton
-            .start_state(Anchored::No)
-            .map_err(|e| BuildError(e.to_string()))?;
+        // The DFA's size, at most: a state per byte of the patterns (and the start), a row per
+        // state of one word per byte class, a row's length a power of two.
+        let bytes: std::collections::HashSet<u8> = spelled.iter().flatten().copied().collect();
+        let states = spelled.iter().map(Vec::len).sum::<usize>() + 1;
+        let row = (bytes.len() + 1).next_power_of_two();
+        fn build_error(e: impl std::fmt::Display) -> BuildError {
+            BuildError(e.to_string())
+        }
+        // (Stepped a byte at a time: a prefilter would never run.)
+        let (automaton, start) = if states * row * 4 <= dfa_budget {
+            let dfa = DFA::builder()
+                .match_kind(MatchKind::Standard)
+                .start_kind(StartKind::Unanchored)
+                .prefilter(false)
+                .build(&spelled)
+                .map_err(build_error)?;
+            let start = dfa.start_state(Anchored::No).map_err(build_error)?;
+            (Engine::Dfa(dfa), start)
+        } else {
+            let nfa = NFA::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&spelled)
+                .map_err(build_error)?;
+            let start = nfa.start_state(Anchored::No).map_err(build_error)?;
+            (Engine::Nfa(nfa), start)
+        };
         Ok(Scanner {
             automaton,
             start,
@@ -327,20 +346,47 @@ struct Scratch {
     hits: Vec<(u32, u32)>,
 }
 
+/// A scanner's automaton: a DFA (one table lookup a byte) while its table fits
+/// [`DFA_BUDGET`], else aho-corasick's contiguous NFA (failure links followed at run time, a
+/// small fraction of the memory). The classifier's keywords fit (3.5 MB for 1,000 of them);
+/// the union of every subscriber's watch words may not — a thousand chats with twenty words
+/// each would be a DFA of about 100 MB — and they are matched on a few hundred new items a
+/// day, where the NFA's speed is plenty.
+#[derive(Debug)]
+enum Engine {
+    Dfa(DFA),
+    Nfa(NFA),
+}
+
+impl Engine {
+    /// The automaton's heap memory in bytes.
+    fn memory_usage(&self) -> usize {
+        match self {
+            Engine::Dfa(dfa) => dfa.memory_usage(),
+            Engine::Nfa(nfa) => nfa.memory_usage(),
+        }
+    }
+}
+
+/// The most memory a scanner's DFA may take (as estimated before it is built, see
+/// [`ScannerBuilder::build`]).
+const DFA_BUDGET: usize = 8 << 20;
+
 /// Feeds folded characters to a scanner's automaton (see [`Scanner`]).
-struct Feed<'a> {
-    scanner: &'a Scanner,
+struct Feed<'a, A> {
+    alphabet: &'a Alphabet,
+    automaton: &'a A,
     state: StateID,
     hits: &'a mut Vec<(u32, u32)>,
 }
 
-impl Feed<'_> {
+impl<A: Automaton> Feed<'_, A> {
     /// Steps the automaton through a character's spelling. One-byte spellings (all of them
     /// in most configurations) take no branch on the character: a character that folds to
     /// nothing takes the step and keeps the old state.
     #[inline(always)]
     fn spelled(&mut self, spelled: Spelling, end: usize) {
-        let automaton = &self.scanner.automaton;
+        let automaton = self.automaton;
         let len = spelled >> 24;
         let mut next = automaton.next_state(Anchored::No, self.state, spelled as u8);
         if len > 1 {
@@ -359,7 +405,7 @@ impl Feed<'_> {
 /// Steps through the rest of a spelling of two or three bytes, from `state` after its first.
 /// (Free functions, not methods of [`Feed`]: the feed's state stays in a register.)
 #[cold]
-fn rest_of_spelling(automaton: &DFA, spelled: Spelling, mut state: StateID) -> StateID {
+fn rest_of_spelling(automaton: &impl Automaton, spelled: Spelling, mut state: StateID) -> StateID {
     for i in 1..(spelled >> 24) {
         state = automaton.next_state(Anchored::No, state, (spelled >> (8 * i)) as u8);
     }
@@ -369,7 +415,12 @@ fn rest_of_spelling(automaton: &DFA, spelled: Spelling, mut state: StateID) -> S
 /// Notes every pattern that ends in `state`, unless they were noted at this end already (the
 /// automaton stays in a state of matches through whitespace and punctuation after them).
 #[cold]
-fn note_matches(automaton: &DFA, state: StateID, end: usize, hits: &mut Vec<(u32, u32)>) {
+fn note_matches(
+    automaton: &impl Automaton,
+    state: StateID,
+    end: usize,
+    hits: &mut Vec<(u32, u32)>,
+) {
     if hits.last().is_some_and(|&(_, at)| at as usize == end) {
         return;
     }
@@ -379,16 +430,16 @@ fn note_matches(automaton: &DFA, state: StateID, end: usize, hits: &mut Vec<(u32
     }
 }
 
-impl Sink for Feed<'_> {
+impl<A: Automaton> Sink for Feed<'_, A> {
     #[inline(always)]
     fn fast(&mut self, index: FastIndex, end: usize) {
         // (`min`: no bounds check — a fast index is below `FAST_INDICES`.)
-        let spelled = self.scanner.alphabet.fast[index.min(FAST_INDICES - 1)];
+        let spelled = self.alphabet.fast[index.min(FAST_INDICES - 1)];
         self.spelled(spelled, end);
     }
 
     fn other(&mut self, c: char, end: usize) {
-        let spelled = self.scanner.alphabet.spelling(c);
+        let spelled = self.alphabet.spelling(c);
         self.spelled(spelled, end);
     }
 }
@@ -397,9 +448,18 @@ impl Scanner {
     /// Folds `text` and runs the automaton over it, into `scratch`; [`Scanner::found`] then
     /// reads the matches.
     fn scan(&self, text: &str, scratch: &mut Scratch) {
+        match &self.automaton {
+            Engine::Dfa(dfa) => self.scan_with(dfa, text, scratch),
+            Engine::Nfa(nfa) => self.scan_with(nfa, text, scratch),
+        }
+    }
+
+    /// [`Scanner::scan`] with its automaton (one loop compiled for each kind).
+    fn scan_with(&self, automaton: &impl Automaton, text: &str, scratch: &mut Scratch) {
         scratch.hits.clear();
         let mut feed = Feed {
-            scanner: self,
+            alphabet: &self.alphabet,
+            automaton,
             state: self.start,
             hits: &mut scratch.hits,
         };
@@ -494,6 +554,14 @@ pub struct Keywords {
 impl Keywords {
     /// Builds the matcher. Words that fold to nothing (only punctuation) never match.
     pub fn new<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Keywords, BuildError> {
+        Keywords::within(words, DFA_BUDGET)
+    }
+
+    /// [`Keywords::new`] with a DFA only within `dfa_budget` bytes.
+    fn within<'a>(
+        words: impl IntoIterator<Item = &'a str>,
+        dfa_budget: usize,
+    ) -> Result<Keywords, BuildError> {
         let mut builder = ScannerBuilder::default();
         let mut words_of: Vec<Vec<usize>> = Vec::new();
         let mut len = 0;
@@ -508,10 +576,16 @@ impl Keywords {
             words_of[slot].push(i);
         }
         Ok(Keywords {
-            scanner: builder.build()?,
+            scanner: builder.build(dfa_budget)?,
             words_of,
             len,
         })
+    }
+
+    /// The heap memory of the matcher's automaton, in bytes (the watch words' can be the
+    /// daemon's largest structure: see [`DFA_BUDGET`]).
+    pub fn automaton_bytes(&self) -> usize {
+        self.scanner.automaton.memory_usage()
     }
 
     /// Number of words given.
@@ -767,7 +841,7 @@ impl Classifier {
             }
         }
         Ok(Classifier {
-            scanner: builder.scanner.build()?,
+            scanner: builder.scanner.build(DFA_BUDGET)?,
             patterns: builder.patterns,
             owners: builder.owners,
             lead_chars: classify.lead_chars,
@@ -1500,10 +1574,20 @@ require = [["AI", "인공지능", "반도체"]]
 
     #[test]
     fn wide_alphabets_find_exactly_what_folding_and_searching_finds() {
-        // 40 characters: one byte each; 300: some two; 17,000: three.
-        for distinct in [40, 300, 17_000] {
+        // 40 characters: one byte each; 300: some two; 17,000: three (and more patterns than
+        // a DFA may hold: the NFA). Each also with the NFA whatever its size.
+        for (distinct, dfa) in [(40, true), (300, true), (17_000, false)] {
             let words = words_over(distinct);
             let k = Keywords::new(words.iter().map(String::as_str)).unwrap();
+            assert_eq!(
+                matches!(k.scanner.automaton, Engine::Dfa(_)),
+                dfa,
+                "{distinct} characters"
+            );
+            // Within the budget either way (the estimate is an upper bound).
+            assert!(k.scanner.automaton.memory_usage() <= DFA_BUDGET);
+            let nfa = Keywords::within(words.iter().map(String::as_str), 0).unwrap();
+            assert!(matches!(nfa.scanner.automaton, Engine::Nfa(_)));
             let step = (words.len() / 40).max(1);
             for (i, word) in words.iter().enumerate().step_by(step) {
                 let mut chars: Vec<char> = word.chars().collect();
@@ -1518,11 +1602,13 @@ require = [["AI", "인공지능", "반도체"]]
                     let expected: Vec<usize> = (0..words.len())
                         .filter(|&w| folded.contains(&fold_keyword(&words[w])))
                         .collect();
-                    assert_eq!(
-                        k.find(&ItemText::new(&text, "", 600)),
-                        expected,
-                        "{distinct} characters, {text:?}"
-                    );
+                    for k in [&k, &nfa] {
+                        assert_eq!(
+                            k.find(&ItemText::new(&text, "", 600)),
+                            expected,
+                            "{distinct} characters, {text:?}"
+                        );
+                    }
                 }
             }
         }
