@@ -51,6 +51,16 @@ fn shipped() -> Config {
     Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/policy-watch.toml")).unwrap()
 }
 
+/// A reproducible stream of pseudo-random numbers from `seed` (xorshift64).
+fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 /// 1,000 keywords over 12 topics: the shipped keywords plus generated Hangul/Latin terms.
 fn thousand_keywords() -> Config {
     let shipped = shipped();
@@ -63,13 +73,7 @@ fn thousand_keywords() -> Config {
         "가나다라마바사아자차카타파하반도체인공지능모델기술산업정책연구개발혁신"
             .chars()
             .collect();
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
     while keywords.len() < 1000 {
         let n = 2 + (next() % 4) as usize;
         let mut k: String = (0..n)
@@ -123,13 +127,7 @@ fn best_of(rounds: usize, mut f: impl FnMut() -> usize) -> Duration {
 /// The watch words of 1,000 chats with 20 words each (2–4 common syllables, distinct enough):
 /// what the matcher of every subscriber's words holds.
 fn watch_words() {
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1D);
     let words: Vec<String> = (0..20_000)
         .map(|_| {
             let n = 2 + (next() % 3) as usize;
