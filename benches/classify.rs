@@ -79,7 +79,7 @@ fn thousand_keywords() -> Config {
         let mut k: String = (0..n)
             .map(|_| syllables[(next() % syllables.len() as u64) as usize])
             .collect();
-        if next() % 5 == 0 {
+        if next().is_multiple_of(5) {
             k = format!("K{} {k}", (b'A' + (next() % 26) as u8) as char);
         }
         keywords.push(k);
