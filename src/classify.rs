@@ -350,8 +350,8 @@ struct Scratch {
 /// [`DFA_BUDGET`], else aho-corasick's contiguous NFA (failure links followed at run time, a
 /// small fraction of the memory). The classifier's keywords fit (3.5 MB for 1,000 of them);
 /// the union of every subscriber's watch words may not — a thousand chats with twenty words
-/// each would be a DFA of about 100 MB — and they are matched on a few hundred new items a
-/// day, where the NFA's speed is plenty.
+/// each would be a DFA of about 80 MB (a 5 MB NFA; `cargo bench --bench classify` prints it) —
+/// and they are matched on a few hundred new items a day, where the NFA's speed is plenty.
 #[derive(Debug)]
 enum Engine {
     Dfa(DFA),
@@ -802,7 +802,8 @@ impl TopicEval<'_> {
     }
 }
 
-/// An item's evidence split as the decisions read it (see [`Classifier::gather`]).
+/// An item's evidence split as the decisions read it: the topics' and the global roles' (see
+/// [`Classifier::gather`]).
 struct Filed<'a> {
     /// Grouped by topic, in config order.
     topical: &'a [Evidence],
@@ -891,7 +892,8 @@ impl Classifier {
     /// same keyword in the same field once (one piece of evidence for explanations; scoring
     /// looks at occurrences separately). One list for the whole item, reused from item to item:
     /// a list per topic and kind was a dozen allocations for every item with evidence.
-    fn gather(&self, occurrences: &[Occurrence], evidence: &mut Vec<Evidence>) {
+    /// Returns the list split as the decisions read it.
+    fn gather<'e>(&self, occurrences: &[Occurrence], evidence: &'e mut Vec<Evidence>) -> Filed<'e> {
         evidence.clear();
         for (o, occurrence) in occurrences.iter().enumerate() {
             for &owner in &self.patterns[occurrence.pattern].owners {
@@ -938,10 +940,7 @@ impl Classifier {
             }
         }
         evidence.truncate(kept);
-    }
-
-    /// Splits gathered evidence into the topics' and the global roles'.
-    fn file(evidence: &[Evidence]) -> Filed<'_> {
+        let evidence = &evidence[..];
         let (topical, global) = evidence.split_at(evidence.partition_point(|e| e.topic != GLOBAL));
         let (anchors, global_vetoes) =
             global.split_at(global.partition_point(|e| e.kind == Kind::Anchor));
@@ -997,10 +996,7 @@ impl Classifier {
         }
         let generic_counts = !keywords.is_empty() || anchored;
         let (counted, ignored_generic) = if generic_counts {
-            (
-                &group[keywords.start..generic.end],
-                &group[generic.end..generic.end],
-            )
+            (&group[keywords.start..generic.end], &[][..])
         } else {
             (&group[keywords.clone()], &group[generic])
         };
@@ -1189,8 +1185,7 @@ impl Classifier {
             return Vec::new();
         }
         let mut evidence = EVIDENCE.take();
-        self.gather(&occurrences, &mut evidence);
-        let filed = Classifier::file(&evidence);
+        let filed = self.gather(&occurrences, &mut evidence);
         let matches = self
             .decisions(&filed, &occurrences)
             .filter(|(_, e)| e.verdict == Verdict::Match)
@@ -1229,8 +1224,7 @@ impl Classifier {
             &mut occurrences,
         );
         let mut evidence = Vec::new();
-        self.gather(&occurrences, &mut evidence);
-        let filed = Classifier::file(&evidence);
+        let filed = self.gather(&occurrences, &mut evidence);
         let decided: Vec<(usize, TopicEval)> = self.decisions(&filed, &occurrences).collect();
         let hit = |e: &Evidence| {
             let o = &occurrences[e.occurrence];

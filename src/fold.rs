@@ -234,8 +234,10 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
                 run: &mut run,
                 folded: &mut folded,
                 nfkc,
-                marks,
-                kept: &mut kept,
+                marks: Marks {
+                    marks,
+                    kept: &mut kept,
+                },
                 stable,
                 pending,
             };
@@ -299,8 +301,7 @@ struct Other<'a> {
     run: &'a mut usize,
     folded: &'a mut usize,
     nfkc: &'a mut String,
-    marks: &'a mut Vec<Mark>,
-    kept: &'a mut usize,
+    marks: Marks<'a>,
     stable: &'a mut [char; 32],
     pending: &'a mut Vec<(char, usize)>,
 }
@@ -313,12 +314,10 @@ fn other_char(text: &str, i: usize, state: Other<'_>) -> usize {
         run,
         folded,
         nfkc,
-        marks,
-        kept,
+        mut marks,
         stable,
         pending,
     } = state;
-    let mut marks = Marks { marks, kept };
     pending.clear();
     let c = text[i..]
         .chars()
