@@ -236,6 +236,7 @@ fn store_growth() {
                 deliveries: vec![],
                 digests: vec![],
                 archive: None,
+                baseline: false,
             })
             .collect();
         store

@@ -69,6 +69,7 @@ fn main() {
                     deliveries: Vec::new(),
                     digests: Vec::new(),
                     archive: Some(notice),
+                    baseline: false,
                 }
             })
             .collect();

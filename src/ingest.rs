@@ -633,6 +633,7 @@ impl Ingestor {
                 digests,
                 // Matched or not: `/search` finds it, and `/recent` if it matched.
                 archive: Some(crate::store::archive_copy(notice)),
+                baseline: !sends,
             });
         }
         state.baselined = true;
@@ -679,8 +680,11 @@ impl Ingestor {
         if commit.took_over > 0 {
             tracing::info!(source = %id, "{} new items were held from another source: this copy is sent instead", commit.took_over);
         }
+        if commit.extended > 0 {
+            tracing::info!(source = %id, "{} new items are copies of a release already seen that reach more destinations (more topics, a watch word, or a first copy that matched nothing): sent to those the earlier copy did not reach", commit.extended);
+        }
         if commit.title_duplicates > 0 {
-            tracing::info!(source = %id, "{} new items carry the title of a release already seen (from another source, or this one under another link); not sent again", commit.title_duplicates);
+            tracing::info!(source = %id, "{} new items carry the title of a release already seen (from another source, or this one under another link) and reach nobody new; not sent again", commit.title_duplicates);
         }
         if baseline {
             tracing::info!(

@@ -21,6 +21,7 @@
 //!              also serves watch words and /search) → eval
 //!              (measuring a config on labelled items; not in the pipeline) · outbox
 //!              (Notice, Destination, Payload, Delivery, Lang) → text (every message)
+//!              · pacer (the bot's one queue of turns under Telegram's limits)
 //! state        store (sled, nothing else touches it; and the archive's month files beside it)
 //! stages       sources (fetch, decode, parse, pollers, scheduler) · deliver (drain, pacing,
 //!              rendering, digests) · metrics → ingest (dedup + classify + fan-out, one
@@ -45,6 +46,7 @@ pub mod ingest;
 pub mod items;
 pub(crate) mod metrics;
 pub mod outbox;
+pub mod pacer;
 pub mod secret;
 pub mod sources;
 pub mod store;
@@ -184,7 +186,7 @@ pub async fn run(
     let events = pipeline.start_polling(&initial)?;
     let telegram = output.sinks.telegram.is_some();
     let (ingest, ingest_done) = pipeline.start_ingest(events, classifier, telegram, output.preview);
-    let pacer = Arc::new(deliver::Pacer::new(&initial.telegram.limits));
+    let pacer = deliver::Pacer::start(&initial.telegram.limits);
     // The bot asks the deliverer (the outbox's only remover) to drop what waits for a chat.
     let (withdraw, withdrawals) = mpsc::unbounded_channel();
     if let (Mode::Daemon, Some(sink)) = (mode, &output.sinks.telegram) {

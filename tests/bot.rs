@@ -82,7 +82,15 @@ struct World {
 
 impl World {
     async fn new(limits: Option<Limits>, initial: &[(&str, &str)]) -> World {
-        let tg = TelegramServer::start(limits).await;
+        World::with(TelegramServer::start(limits).await, initial).await
+    }
+
+    /// Against a server that applies Telegram's limits without tolerance.
+    async fn strict(initial: &[(&str, &str)]) -> World {
+        World::with(TelegramServer::start_strict(Limits::REAL).await, initial).await
+    }
+
+    async fn with(tg: TelegramServer, initial: &[(&str, &str)]) -> World {
         let feed = Feed::start(initial).await;
         let dir = tempfile::tempdir().unwrap();
         let path = write_config(dir.path(), &feed, &tg, TOPICS);
@@ -657,6 +665,75 @@ async fn a_notice_for_300_subscribers_reaches_each_once_within_the_limits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_subscribers_and_a_hundred_users_at_once_draw_no_429() {
+    // Telegram's limits applied strictly: 30 a second in any second, a bot-wide 429 renewed by
+    // every send inside it. Three releases to 100 subscribers while 100 other people each send
+    // three commands: 600 messages, none refused, every one arriving once.
+    let world = World::strict(&[]).await;
+    let (tg, feed) = (&world.tg, &world.feed);
+    let subscribers = 10_000..10_100;
+    {
+        let store = world.state.open();
+        for user in subscribers.clone() {
+            let mut s = Subscriber::new(user, ChatKind::Private, Lang::Ko);
+            s.topics.insert("chips".into());
+            store.update_subscriber(user, |_| Some(s.clone())).unwrap();
+        }
+    }
+    let daemon = world.start();
+    let store = daemon.store.clone();
+    eventually("the baseline", || {
+        store.source_state("msit").unwrap().baselined.then_some(())
+    })
+    .await;
+    let titles = ["AI반도체 소식 가", "NPU 소식 나", "AI반도체 소식 다"];
+    for (i, title) in titles.iter().enumerate() {
+        feed.publish(&format!("r{i}"), title);
+    }
+    let users = 20_000..20_100;
+    for user in users.clone() {
+        tg.user_says(user, "ko", "/start");
+        tg.user_says(user, "ko", "/subscribe bio");
+        tg.user_says(user, "ko", "/mysubs");
+    }
+    eventually_within("every notice and answer", Duration::from_secs(180), || {
+        let notices_done = subscribers
+            .clone()
+            .all(|u| titles.iter().all(|t| titles_received(tg, &chat(u), t) >= 1));
+        let answers_done = users.clone().all(|u| tg.sent_to(&chat(u)).len() >= 3);
+        (notices_done && answers_done && store.outbox_len() == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for user in subscribers {
+        for title in titles {
+            assert_eq!(
+                titles_received(tg, &chat(user), title),
+                1,
+                "{user}: {title}"
+            );
+        }
+        assert_eq!(tg.sent_to(&chat(user)).len(), 3, "subscriber {user}");
+    }
+    for user in users {
+        let answers = tg.sent_to(&chat(user));
+        assert_eq!(answers.len(), 3, "user {user}: {answers:#?}");
+        assert!(
+            answers[2].visible.contains("AI 바이오"),
+            "{}",
+            answers[2].visible
+        );
+    }
+    assert!(tg.violations().is_empty(), "{:?}", tg.violations());
+    assert_eq!(
+        tg.too_many(),
+        0,
+        "paced under Telegram's limits: no 429 at all"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digest_off_sends_what_was_collected_as_one_message() {
     let world = World::new(None, &[]).await;
     let (tg, feed) = (&world.tg, &world.feed);
@@ -744,6 +821,7 @@ fn queue_for_digest(store: &Store, chat: i64, title: &str) {
         deliveries: vec![],
         digests: vec![(chat, notice(title, "chips"))],
         archive: None,
+        baseline: false,
     };
     let report = store
         .commit_poll(

@@ -8,6 +8,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use support::feeds::{FeedServer, Reply, fixture};
+use support::telegram::{Limits, TelegramServer};
 use support::*;
 
 /// A feed whose content the test can change between polls.
@@ -601,4 +602,206 @@ async fn huge_invisible_and_misdated_titles_are_tamed() {
         out.contains("2100-01-01") && out.contains("1970-01-01"),
         "dates shown as given: {out}"
     );
+}
+
+// ── Copies of one release that route differently ──────────────────────────────────────
+
+/// Two topics, so that copies of one release can route to different destinations; a keyword in
+/// the lead weighs as much as in the title.
+const TWO_TOPICS: &str = r##"
+[[topic]]
+id = "chips"
+name = "AI반도체"
+hashtag = "#AI반도체"
+keywords = ["AI반도체", "NPU"]
+summary_weight = 2.0
+
+[[topic]]
+id = "cloud"
+name = "클라우드"
+hashtag = "#클라우드"
+keywords = ["클라우드"]
+summary_weight = 2.0
+"##;
+
+/// An RSS feed of (guid, title, lead) items, newest first.
+fn feed_with_leads(items: &[(&str, &str, &str)]) -> Vec<u8> {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>t</title><link>https://c.example/</link><description>d</description>\n",
+    );
+    for (guid, title, lead) in items {
+        xml.push_str(&format!(
+            "<item><title>{title}</title><link>https://c.example/{guid}</link><guid>{guid}</guid><description>{lead}</description><pubDate>Wed, 25 Nov 2026 01:00:00 GMT</pubDate></item>\n"
+        ));
+    }
+    xml.push_str("</channel></rss>\n");
+    xml.into_bytes()
+}
+
+/// Two sources of copies (`first`, `second`, the second with `second_extra` such as a hold),
+/// two channels: `-1001` for chips, `-1002` for cloud.
+struct Copies {
+    telegram: TelegramServer,
+    first: Arc<Mutex<Vec<u8>>>,
+    second: Arc<Mutex<Vec<u8>>>,
+    config: String,
+    state: StateDir,
+    _feeds: FeedServer,
+}
+
+impl Copies {
+    async fn new(first_extra: &str, second_extra: &str) -> Copies {
+        let feeds = FeedServer::start().await;
+        let old = feed_with_leads(&[("old", "지난 소식 모음", "")]);
+        let first = mutable_feed(&feeds, "/first.xml", old.clone());
+        let second = mutable_feed(&feeds, "/second.xml", old);
+        let telegram = TelegramServer::start(None).await;
+        let destinations = format!(
+            "{}{}",
+            destination("-1001", Some(&["chips"])),
+            destination("-1002", Some(&["cloud"]))
+        );
+        let config = format!(
+            "[http]\ntimeout = \"2s\"\n{}{}\n{}{TWO_TOPICS}",
+            feed_source("first", &feeds.url("/first.xml"), first_extra),
+            feed_source("second", &feeds.url("/second.xml"), second_extra),
+            telegram_section(&telegram, Limits::REAL, &destinations),
+        );
+        let state = StateDir::new();
+        once_telegram(&config, &state).await;
+        Copies {
+            telegram,
+            first,
+            second,
+            config,
+            state,
+            _feeds: feeds,
+        }
+    }
+
+    fn received(&self, chat: &str, title: &str) -> usize {
+        self.telegram
+            .sent_to(chat)
+            .iter()
+            .filter(|m| m.visible.contains(title))
+            .count()
+    }
+}
+
+/// The 산업통상부 board lists a release by its title alone, which names no topic; korea.kr's
+/// copy, later, carries a lead that does. The release is sent once, from korea.kr's copy.
+#[tokio::test]
+async fn a_copy_with_a_matching_lead_is_sent_after_a_bare_title() {
+    let copies = Copies::new("", "").await;
+    let title = "차세대 연산 설비 확충 계획 발표";
+    *copies.first.lock().unwrap() = feed_with_leads(&[("b1", title, "")]);
+    let report = once_telegram(&copies.config, &copies.state).await;
+    assert_eq!(report.delivered, 0, "the bare title matches nothing");
+    *copies.second.lock().unwrap() = feed_with_leads(&[(
+        "k1",
+        &format!("[보도자료] {title}"),
+        "국산 AI반도체 실증을 넓힌다",
+    )]);
+    let report = once_telegram(&copies.config, &copies.state).await;
+    assert_eq!(report.delivered, 1);
+    assert_eq!(
+        copies.received("-1001", title),
+        1,
+        "chips got korea.kr's copy"
+    );
+    assert_eq!(copies.received("-1002", title), 0);
+    // A third sighting of the same copy sends nothing more.
+    *copies.first.lock().unwrap() =
+        feed_with_leads(&[("b2", title, "국산 AI반도체 실증을 넓힌다")]);
+    let report = once_telegram(&copies.config, &copies.state).await;
+    assert_eq!(report.delivered, 0, "nobody twice");
+}
+
+/// korea.kr's copy (held, as the shipped config holds it) matches chips and cloud; the ministry's
+/// own copy, which takes the release over, matches chips only. Chips gets the ministry's copy,
+/// cloud korea.kr's — at once, not when the hold would have ended — and nobody gets two.
+#[tokio::test]
+async fn a_held_copy_still_reaches_those_the_ministry_copy_does_not() {
+    let copies = Copies::new("", "hold = \"1h\"").await;
+    let title = "AI반도체 실증 확대 방안";
+    *copies.second.lock().unwrap() =
+        feed_with_leads(&[("k1", title, "클라우드 기업과 함께 실증한다")]);
+    let report = once_telegram(&copies.config, &copies.state).await;
+    assert_eq!(report.delivered, 0, "held");
+    *copies.first.lock().unwrap() = feed_with_leads(&[("m1", title, "")]);
+    let report = once_telegram(&copies.config, &copies.state).await;
+    assert_eq!(report.delivered, 2);
+    let chips = copies.telegram.sent_to("-1001");
+    assert_eq!(chips.len(), 1);
+    assert!(
+        chips[0].text.contains("c.example/m1"),
+        "the ministry's copy: {}",
+        chips[0].text
+    );
+    let cloud = copies.telegram.sent_to("-1002");
+    assert_eq!(cloud.len(), 1);
+    assert!(
+        cloud[0].text.contains("c.example/k1"),
+        "korea.kr's copy: {}",
+        cloud[0].text
+    );
+    // The hold ends: the held record was superseded, nothing goes out again.
+    let store = copies.state.open();
+    let later = chrono::Utc::now().timestamp() as u64 + 2 * 3600;
+    assert_eq!(store.release_held(later).unwrap().queued, 0);
+}
+
+/// korea.kr's copy (no hold here) matched chips and went out; the ministry's feed brings the
+/// same release with a lead about cloud: cloud gets it, chips does not get it again.
+#[tokio::test]
+async fn a_later_copy_that_matches_more_topics_reaches_the_new_ones_only() {
+    let copies = Copies::new("", "").await;
+    let title = "NPU 데이터센터 시범 운영";
+    *copies.second.lock().unwrap() = feed_with_leads(&[("k1", &format!("[보도참고] {title}"), "")]);
+    let report = once_telegram(&copies.config, &copies.state).await;
+    assert_eq!(report.delivered, 1);
+    *copies.first.lock().unwrap() =
+        feed_with_leads(&[("m1", title, "공공 클라우드로 시범 운영한다")]);
+    let report = once_telegram(&copies.config, &copies.state).await;
+    assert_eq!(report.delivered, 1);
+    assert_eq!(copies.received("-1001", title), 1);
+    assert_eq!(copies.received("-1002", title), 1);
+}
+
+/// A subscriber's watch word that only the later copy carries: the watcher gets that copy,
+/// the topic's subscriber is not sent it again.
+#[tokio::test]
+async fn a_watch_word_only_a_later_copy_carries_reaches_its_watcher() {
+    use policy_watch::outbox::Lang;
+    use policy_watch::store::{ChatKind, Subscriber};
+    let copies = Copies::new("", "").await;
+    {
+        let store = copies.state.open();
+        let mut topical = Subscriber::new(501, ChatKind::Private, Lang::Ko);
+        topical.topics.insert("chips".into());
+        store
+            .update_subscriber(501, |_| Some(topical.clone()))
+            .unwrap();
+        let mut watcher = Subscriber::new(502, ChatKind::Private, Lang::Ko);
+        watcher.watch.insert("팹리스".into());
+        store
+            .update_subscriber(502, |_| Some(watcher.clone()))
+            .unwrap();
+    }
+    let title = "AI반도체 기업 지원 사업 공고";
+    *copies.first.lock().unwrap() = feed_with_leads(&[("m1", title, "")]);
+    once_telegram(&copies.config, &copies.state).await;
+    assert_eq!(copies.received("501", title), 1);
+    assert_eq!(copies.received("502", title), 0, "no watch word yet");
+    *copies.second.lock().unwrap() =
+        feed_with_leads(&[("k1", title, "국내 팹리스 기업의 설계를 돕는다")]);
+    let report = once_telegram(&copies.config, &copies.state).await;
+    assert_eq!(report.delivered, 1, "only the watcher");
+    assert_eq!(copies.received("502", title), 1);
+    assert!(
+        copies.telegram.sent_to("502")[0].visible.contains("팹리스"),
+        "the copy names the watch word"
+    );
+    assert_eq!(copies.received("501", title), 1);
+    assert_eq!(copies.received("-1001", title), 1);
 }

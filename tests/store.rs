@@ -186,6 +186,7 @@ fn bare_entry(key: &str) -> policy_watch::store::PollEntry {
         deliveries: Vec::new(),
         digests: Vec::new(),
         archive: None,
+        baseline: false,
     }
 }
 

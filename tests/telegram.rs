@@ -225,6 +225,48 @@ async fn a_refusing_destination_is_deactivated_and_the_others_carry_on() {
     assert!(state.reason.unwrap().contains("Forbidden"));
 }
 
+/// A group that restricts the bot ("not enough rights to send text messages"): the notices are
+/// not refused for what they say, so none goes to the dead letters; the group is parked with one
+/// alert naming the fix, and after the fix and a restart every notice arrives, in order.
+#[tokio::test]
+async fn a_group_that_restricts_the_bot_is_parked_and_served_after_the_fix() {
+    let setup = Setup::new(FAST).await;
+    let config = setup.config(
+        FAST,
+        &[destination("-1001", None), destination("-2002", None)].concat(),
+    );
+    setup.telegram.set_chat("-2002", ChatStatus::Restricted);
+    setup.publish(&config, 4, title).await;
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(received(&setup.telegram, "-1001"), vec![1, 2, 3, 4]);
+    assert!(received(&setup.telegram, "-2002").is_empty());
+    assert_eq!(report.pending, 4, "kept in the outbox");
+    let alerts = setup.telegram.sent_to("777");
+    assert_eq!(alerts.len(), 1, "one alert, not one per notice: {alerts:?}");
+    assert!(
+        alerts[0].visible.contains("lift the bot's restriction"),
+        "{}",
+        alerts[0].visible
+    );
+    {
+        let store = setup.state.open();
+        assert!(
+            store.dead_letters().unwrap().is_empty(),
+            "nothing dead-lettered"
+        );
+    }
+    // The group's admins lift the restriction; the operator restarts.
+    setup.telegram.set_chat("-2002", ChatStatus::Ok);
+    let report = once_telegram(&config, &setup.state).await;
+    assert_eq!(received(&setup.telegram, "-2002"), vec![1, 2, 3, 4]);
+    assert_eq!(report.pending, 0);
+    assert_eq!(
+        received(&setup.telegram, "-1001"),
+        vec![1, 2, 3, 4],
+        "nothing twice"
+    );
+}
+
 /// A destination removed from the config does not keep its notices in the outbox forever:
 /// at the next start they move to the dead letters, with a log line and an admin alert.
 #[tokio::test]

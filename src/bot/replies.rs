@@ -4,11 +4,12 @@
 //! Telegram counts an answer to a command like any message to that chat (about one a second in a
 //! private chat, twenty a minute in a group). Sent straight from the update loop, a burst of
 //! commands drew 429s; paced there, one user's burst would delay everyone else's answers. So each
-//! chat with answers waiting has a small worker that sends them in order, each after the chat's
-//! turn on the [`Pacer`] the deliverer uses too. Workers end after a minute without work.
+//! chat with answers waiting has a small worker that sends them in order, each after its turn on
+//! the [`Pacer`] the deliverer uses too (answers and notices take turns while both wait). Workers
+//! end after a minute without work.
 //!
-//! Answers are not durable (someone is waiting for them; a lost one is asked again): a 429 is
-//! waited out and retried twice, a refusal (the user blocked the bot) deactivates the subscriber,
+//! Answers are not durable (someone is waiting for them; a lost one is asked again): a 429 pauses
+//! every send of the bot for its `retry_after` and the answer is retried, twice at most; a refusal (the user blocked the bot) deactivates the subscriber,
 //! other failures are logged.
 
 use std::collections::HashMap;
@@ -20,8 +21,9 @@ use teloxide::prelude::Requester;
 use teloxide::types::{ChatId, InlineKeyboardMarkup, ParseMode, ReplyMarkup};
 use tokio::sync::mpsc;
 
+use crate::deliver::Withdraw;
 use crate::deliver::telegram::{Outcome, classify_error, no_link_preview};
-use crate::deliver::{Pacer, Withdraw};
+use crate::pacer::{Class, Pacer};
 use crate::store::Store;
 
 /// How long a chat's worker waits for another answer before it ends.
@@ -105,7 +107,7 @@ async fn work(shared: Arc<Shared>, chat: i64, mut rx: mpsc::UnboundedReceiver<An
 
 async fn send(shared: &Shared, chat: i64, answer: &Answer) {
     for _ in 0..3 {
-        shared.pacer.until_ready(&chat.to_string()).await;
+        shared.pacer.turn(Class::Answer, &chat.to_string()).await;
         let mut request = shared
             .telegram
             .send_message(ChatId(chat), &answer.html)
@@ -119,7 +121,8 @@ async fn send(shared: &Shared, chat: i64, answer: &Answer) {
             Err(e) => classify_error(&e),
         };
         match outcome {
-            Outcome::RetryAfter(wait) => tokio::time::sleep(wait).await,
+            // The next turn comes after the pause, for this answer as for every send.
+            Outcome::RetryAfter(wait) => shared.pacer.pause(wait),
             Outcome::Gone(reason) => {
                 match shared.store.deactivate_subscriber(chat, &reason) {
                     Ok(true) => {

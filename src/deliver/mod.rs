@@ -4,9 +4,9 @@
 //! One [`Deliverer`] task owns the outbox drain. It keeps the pending deliveries in memory (loaded
 //! from the store, refreshed when the ingest stage wakes it), and sends at most one message per
 //! destination at a time, so each destination sees its notices in order while different
-//! destinations proceed in parallel. Pacing: a per-chat limiter (1/s for private chats, 20/min for
-//! groups and channels) checked before a send is started, and a global limiter (30/s) awaited by
-//! the send itself. Telegram's answers decide what happens next (see [`telegram::Outcome`]).
+//! destinations proceed in parallel. Every send waits for its turn on the bot's one [`Pacer`]
+//! (shared with the bot's answers: per chat, over all chats, paused by any 429). Telegram's
+//! answers decide what happens next (see [`telegram::Outcome`]).
 
 pub mod digest;
 pub mod render;
@@ -14,19 +14,17 @@ pub mod telegram;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::TelegramLimits;
 use crate::outbox::{Delivery, Destination, Payload};
+use crate::pacer::Class;
+pub use crate::pacer::Pacer;
 use crate::store::{DestinationState, Store, StoreError};
 use telegram::{Outcome, TelegramSink};
 
@@ -152,7 +150,8 @@ impl Pending {
 struct Finished {
     seq: u64,
     key: String,
-    outcome: Result<Outcome, String>,
+    /// `Ok(None)`: not sent (the wait for a turn was given up at shutdown).
+    outcome: Result<Option<Outcome>, String>,
 }
 
 /// In `once` mode a destination that keeps failing is left for the next run after this many tries.
@@ -160,8 +159,6 @@ const ONCE_MAX_FAILURES: u32 = 5;
 /// Retry waits for network errors and 5xx: from 1 s, doubling, capped.
 const RETRY_MIN: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(600);
-/// Extra wait after a 429's retry_after, so the resend never arrives early.
-const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(50);
 
 /// A request to the deliverer, which alone removes outbox entries: a subscriber left (`/stop`)
 /// or blocked the bot, so what waits for that chat is dropped.
@@ -194,55 +191,6 @@ pub struct Deliverer {
     pub pacer: Arc<Pacer>,
     /// Chats whose waiting deliveries are to be dropped (from the bot).
     pub withdrawals: tokio::sync::mpsc::UnboundedReceiver<Withdraw>,
-}
-
-/// Pacing of every message this bot sends: a limiter per chat (groups and channels
-/// 60 s / `group_per_minute`, private chats 1 s / `private_per_second`, evenly spaced) and one
-/// for all chats (`global_per_second`). Shared by the deliverer and the bot's replies.
-pub struct Pacer {
-    global: DefaultDirectRateLimiter,
-    groups: DefaultKeyedRateLimiter<String>,
-    private: DefaultKeyedRateLimiter<String>,
-    clock: DefaultClock,
-}
-
-fn quota(per: Duration) -> Quota {
-    Quota::with_period(per)
-        .expect("non-zero period")
-        .allow_burst(NonZeroU32::MIN)
-}
-
-impl Pacer {
-    pub fn new(limits: &TelegramLimits) -> Pacer {
-        Pacer {
-            global: RateLimiter::direct(quota(Duration::from_secs(1) / limits.global_per_second)),
-            groups: RateLimiter::keyed(quota(Duration::from_secs(60) / limits.group_per_minute)),
-            private: RateLimiter::keyed(quota(Duration::from_secs(1) / limits.private_per_second)),
-            clock: DefaultClock::default(),
-        }
-    }
-
-    /// Takes this chat's turn, or says how long until it has one.
-    pub fn chat_turn(&self, chat: &str) -> Result<(), Duration> {
-        let private = chat.parse::<i64>().is_ok_and(|id| id > 0);
-        let limiter = if private { &self.private } else { &self.groups };
-        limiter
-            .check_key(&chat.to_owned())
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
-    }
-
-    /// Waits for this chat's turn, then for a global one: right before a send.
-    pub async fn until_ready(&self, chat: &str) {
-        while let Err(wait) = self.chat_turn(chat) {
-            tokio::time::sleep(wait).await;
-        }
-        self.global.until_ready().await;
-    }
-
-    /// Waits for a global turn (the chat's turn was taken with [`Pacer::chat_turn`]).
-    pub async fn until_global(&self) {
-        self.global.until_ready().await;
-    }
 }
 
 impl Deliverer {
@@ -326,6 +274,7 @@ impl Deliverer {
                             .and_then(|t| (t - chrono::Utc::now()).to_std().ok())
                         {
                             state.ready_at = Some(now + wait);
+                            pacing.pause(wait);
                         }
                     }
                     if state.inactive || (once && state.failures >= ONCE_MAX_FAILURES) {
@@ -345,25 +294,22 @@ impl Deliverer {
                         }
                         Destination::Stdout => None,
                     };
-                    if let Some(chat) = &chat
-                        && let Err(wait) = pacing.chat_turn(chat)
-                    {
-                        let at = now + wait;
-                        state.ready_at = Some(at);
-                        next_ready = Some(next_ready.map_or(at, |n| n.min(at)));
-                        continue;
-                    }
                     state.in_flight = true;
                     let sinks = self.sinks.clone();
                     let pacer = Arc::clone(&pacing);
                     let delivery = delivery.clone();
+                    let stop = shutdown.clone();
                     tasks.spawn(async move {
                         let outcome = match chat {
-                            Some(chat) => {
-                                pacer.until_global().await;
-                                Ok(send_telegram(&sinks, &chat, &delivery).await)
-                            }
-                            None => print(&sinks.printer, &delivery),
+                            // Waiting for a turn is given up at shutdown (nothing was sent).
+                            Some(chat) => tokio::select! {
+                                biased;
+                                _ = stop.cancelled() => Ok(None),
+                                _ = pacer.turn(Class::Notice, &chat) => {
+                                    Ok(Some(send_telegram(&sinks, &chat, &delivery).await))
+                                }
+                            },
+                            None => print(&sinks.printer, &delivery).map(Some),
                         };
                         Finished { seq, key, outcome }
                     });
@@ -396,7 +342,8 @@ impl Deliverer {
                     let state = states.entry(finished.key.clone()).or_default();
                     state.in_flight = false;
                     match finished.outcome {
-                        Ok(outcome) => {
+                        Ok(None) => {}
+                        Ok(Some(outcome)) => {
                             if self.settle(finished.seq, &finished.key, outcome, state, &mut pending)? {
                                 report.delivered += 1;
                                 // The removal is durable before this destination's next send:
@@ -460,7 +407,9 @@ impl Deliverer {
             Outcome::RetryAfter(wait) => {
                 delivery.attempts += 1;
                 self.store.outbox_update(seq, delivery)?;
-                let wait = wait + RETRY_AFTER_MARGIN;
+                // Every chat waits (Telegram does not say which limit a 429 enforces).
+                self.pacer.pause(wait);
+                let wait = wait + crate::pacer::RETRY_AFTER_MARGIN;
                 state.ready_at = Some(Instant::now() + wait);
                 // Durable at once (429s are rare): a process started after a crash must not
                 // send before this either.
@@ -498,8 +447,14 @@ impl Deliverer {
                 stored.inactive_since = Some(chrono::Utc::now());
                 stored.reason = Some(reason.clone());
                 self.store.save_destination_state(key, &stored)?;
-                let fix = if reason.to_ascii_lowercase().contains("chat not found") {
+                let lower = reason.to_ascii_lowercase();
+                let fix = if lower.contains("chat not found") {
                     "Telegram knows no such chat: check the chat id or @name in [[telegram.destination]] (a channel's id starts with -100), and that the bot was added to it; then restart policy-watch"
+                } else if lower.contains("rights")
+                    || lower.contains("write_forbidden")
+                    || lower.contains("topic_closed")
+                {
+                    "The chat does not let the bot post: in a group, lift the bot's restriction (permissions: send messages) or make it an administrator; in a channel, make it an administrator allowed to post; then restart policy-watch"
                 } else {
                     "Fix the bot's rights (a channel needs the bot as an administrator allowed to post; a group needs it as a member) and restart policy-watch"
                 };

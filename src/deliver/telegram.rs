@@ -23,7 +23,8 @@ pub enum Outcome {
     RetryAfter(Duration),
     /// Network error, 5xx, unreadable answer: back off and retry.
     Retry(String),
-    /// 403 (blocked, kicked, not a member) or chat not found: deactivate this destination.
+    /// 403 (blocked, kicked, not a member), chat not found, or the chat's settings forbid the bot
+    /// to post ("not enough rights"): park this destination until someone fixes the chat.
     Gone(String),
     /// The group became a supergroup with this id: follow it.
     Migrated(i64),
@@ -153,6 +154,7 @@ fn classify_api_error(api: &ApiError, text: String) -> Outcome {
             if d.starts_with("forbidden")
                 || d.contains("chat not found")
                 || d.contains("bot was kicked")
+                || needs_rights(&d)
             {
                 Outcome::Gone(text)
             } else if d.contains("can't parse entities") {
@@ -167,5 +169,50 @@ fn classify_api_error(api: &ApiError, text: String) -> Outcome {
         }
         _ if text.to_ascii_lowercase().contains("bad request") => Outcome::Rejected(text),
         _ => Outcome::Retry(text),
+    }
+}
+
+/// Refusals that a change of the chat's settings cures, not a change of the message: the bot was
+/// restricted in a group, may not write in a topic, or is not an administrator of a channel.
+/// Telegram words them as "Bad Request", but the message itself is fine.
+fn needs_rights(description: &str) -> bool {
+    [
+        "not enough rights to send",
+        "have no rights to send",
+        "need administrator rights",
+        "chat_write_forbidden",
+        "topic_closed",
+        "chat_restricted",
+    ]
+    .iter()
+    .any(|needle| description.contains(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown(description: &str) -> Outcome {
+        classify_api_error(
+            &ApiError::Unknown(description.to_owned()),
+            description.to_owned(),
+        )
+    }
+
+    #[test]
+    fn a_chat_that_restricts_the_bot_is_parked_not_a_refused_message() {
+        for d in [
+            "Bad Request: not enough rights to send text messages to the chat",
+            "Bad Request: have no rights to send a message",
+            "Bad Request: CHAT_WRITE_FORBIDDEN",
+            "Bad Request: TOPIC_CLOSED",
+        ] {
+            assert!(matches!(unknown(d), Outcome::Gone(_)), "{d}");
+        }
+        // A message Telegram refuses for what it is: dead letter.
+        assert!(matches!(
+            unknown("Bad Request: message is too long"),
+            Outcome::Rejected(_)
+        ));
     }
 }

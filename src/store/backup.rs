@@ -47,7 +47,7 @@ struct ExportRecord {
 
 impl Store {
     /// Every tree: name, handle, whether its values are JSON. (The archive is not a tree.)
-    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 13] {
+    fn trees(&self) -> [(&'static str, &sled::Tree, bool); 14] {
         [
             ("meta", &self.meta, false),
             ("seen", &self.seen, false),
@@ -62,6 +62,7 @@ impl Store {
             ("listed", &self.listed, true),
             ("held", &self.held, true),
             ("held_titles", &self.held_titles, false),
+            ("routed", &self.routed, false),
         ]
     }
 

@@ -32,6 +32,13 @@
 //!   one (the ministry's own feed, whose copy is richer).
 //! - `held_titles`: title hash → the `held` key holding it. A source without hold that brings
 //!   the title takes the release over (its copy is sent); the held copy is then dropped.
+//! - `routed`: title hash → first-seen unix seconds (u64 BE) ‖ the destination keys (`tg:<chat>`,
+//!   `stdout`) the release was queued, held or digested for, one per line, or `*` for everyone
+//!   (recorded on a source's first poll, where nothing is sent). A later copy of the release
+//!   (another source, a richer lead, a subscriber's watch word) is queued for the destinations
+//!   its own routing finds that are not listed, and they are added: nobody gets a release twice,
+//!   and nobody misses it because a poorer copy came first. Kept [`ROUTED_KEEP`]; after that a
+//!   later copy is only recorded.
 //! - `archive`: where the archive was kept before it moved out of sled (below); a store that
 //!   has it is migrated into the segment files when opened, and the tree is dropped.
 //!
@@ -179,6 +186,11 @@ pub enum SourceAlert {
 /// Summary characters kept with an archived item (what `/search` reads besides the title).
 pub const ARCHIVE_SUMMARY_CHARS: usize = 300;
 
+/// How long who got a release is remembered (the `routed` tree): copies of one release reach us
+/// within hours (korea.kr lists a ministry's release the same day); a week leaves room for a slow
+/// board while a large audience's lists stay bounded.
+pub const ROUTED_KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Archived items kept at most, newest first (a year of every configured source is a few
 /// thousand; the cap bounds a misconfigured source that invents new items every poll).
 pub const ARCHIVE_MAX: usize = 100_000;
@@ -195,6 +207,9 @@ pub struct PollEntry {
     /// The item as `/search` and `/recent` find it (see the `archive` tree; its summary is cut
     /// to [`ARCHIVE_SUMMARY_CHARS`] when stored); `None` keeps it out.
     pub archive: Option<Notice>,
+    /// Recorded on its source's first poll, where nothing is sent: a later copy of this release
+    /// from another source is not sent either (it is as old as this one).
+    pub baseline: bool,
 }
 
 /// A new item's deliveries held back until `due` (see the `held` tree).
@@ -293,6 +308,9 @@ pub struct CommitReport {
     pub held: usize,
     /// New entries whose release another source's held copy had: this copy is sent instead.
     pub took_over: usize,
+    /// New entries whose release was seen before, sent to the destinations the earlier copies did
+    /// not reach (more topics, a watch word, an earlier copy that matched nothing).
+    pub extended: usize,
 }
 
 /// One poll to record (see [`Store::commit_poll`] for what each part means).
@@ -325,7 +343,11 @@ struct PreparedEntry<'a> {
     seen: Vec<u8>,
     title_key: Option<[u8; 16]>,
     deliveries: Vec<Vec<u8>>,
+    /// Each delivery's destination key, in the same order.
+    delivery_keys: Vec<String>,
     digests: Vec<(i64, Vec<u8>)>,
+    /// The `routed` value of a first copy (see the tree).
+    routed: Vec<u8>,
     /// The item to archive and its date (written after the transaction).
     archive: Option<(u64, &'a Notice)>,
     /// With a hold, and something to send: the `held` record instead.
@@ -345,11 +367,23 @@ impl<'a> PreparedPoll<'a> {
             .iter()
             .map(|e| {
                 let sends = !e.deliveries.is_empty() || !e.digests.is_empty();
+                let delivery_keys: Vec<String> =
+                    e.deliveries.iter().map(|d| d.destination.key()).collect();
+                let routed = if e.baseline {
+                    Routed::everyone(now_secs)
+                } else {
+                    let mut routed = Routed::new(now_secs);
+                    routed.add(delivery_keys.iter().cloned());
+                    routed.add(e.digests.iter().map(|(chat, _)| digest_destination(*chat)));
+                    routed
+                };
                 PreparedEntry {
                     seen: seen_key(source_id, &e.key),
                     title_key: e.title_key,
                     deliveries: e.deliveries.iter().map(to_json).collect(),
+                    delivery_keys,
                     digests: e.digests.iter().map(|(c, n)| (*c, to_json(n))).collect(),
+                    routed: routed.encode(),
                     archive: e.archive.as_ref().map(|n| (archive_date(n), n)),
                     held: (due.is_some() && sends).then(|| {
                         to_json(&Held {
@@ -398,6 +432,7 @@ struct PollTrees<'t> {
     listed: &'t TransactionalTree,
     held: &'t TransactionalTree,
     held_titles: &'t TransactionalTree,
+    routed: &'t TransactionalTree,
 }
 
 impl PreparedPoll<'_> {
@@ -415,29 +450,35 @@ impl PreparedPoll<'_> {
         for entry in &self.entries {
             trees.seen.insert(entry.seen.as_slice(), &now)?;
             report.new += 1;
-            let took_over_before = report.took_over;
             if let Some(title_key) = &entry.title_key {
                 // The same release from another source, or from this one under a changed link:
-                // recorded as seen, not sent again — unless the first copy is still held and
-                // this source holds nothing: this copy wins.
+                // recorded as seen, and sent only where no copy went before — unless the first
+                // copy is still held and this source holds nothing: this copy wins.
                 if trees.titles.get(title_key)?.is_some() {
                     let takes_over = self.due.is_none()
                         && entry.sends
-                        && trees.held_titles.remove(title_key)?.is_some();
+                        && trees.held_titles.get(title_key)?.is_some();
                     if !takes_over {
-                        report.title_duplicates += 1;
+                        match self.extend(trees, entry, title_key, next)? {
+                            None => report.title_duplicates += 1,
+                            Some((queued, digested)) => {
+                                report.extended += 1;
+                                report.queued += queued;
+                                report.digested += digested;
+                            }
+                        }
                         continue;
                     }
                     report.took_over += 1;
+                    report.queued += self.take_over(trees, entry, title_key, next)?;
+                    continue;
                 }
                 trees
                     .titles
                     .insert(title_key, self.title_value.as_slice())?;
+                trees.routed.insert(title_key, entry.routed.as_slice())?;
             }
-            // A release taken over was archived with its held copy.
-            if let Some((date, notice)) = entry.archive
-                && report.took_over == took_over_before
-            {
+            if let Some((date, notice)) = entry.archive {
                 archived.push(Record {
                     date,
                     seq: *next,
@@ -483,6 +524,195 @@ impl PreparedPoll<'_> {
     }
 }
 
+impl PreparedPoll<'_> {
+    /// A later copy of a release whose earlier copy is not held for this one: queued for the
+    /// destinations this copy's routing finds and no earlier copy was queued for (see the
+    /// `routed` tree). Returns the deliveries and digest copies queued (`None`: a plain
+    /// duplicate, nothing queued).
+    fn extend(
+        &self,
+        trees: &PollTrees<'_>,
+        entry: &PreparedEntry<'_>,
+        title_key: &[u8; 16],
+        next: &mut u64,
+    ) -> Result<Option<(usize, usize)>, ConflictableTransactionError<()>> {
+        if !entry.sends {
+            return Ok(None);
+        }
+        // Released before who got it was recorded (or so long ago it was forgotten): the
+        // earlier copy may have gone to anyone.
+        let Some(mut routed) = trees.routed.get(title_key)?.map(|v| Routed::decode(&v)) else {
+            return Ok(None);
+        };
+        let (deliveries, digests) = entry.unrouted(&routed);
+        if deliveries.is_empty() && digests.is_empty() {
+            return Ok(None);
+        }
+        routed.add(entry.delivery_keys.iter().cloned());
+        routed.add(
+            entry
+                .digests
+                .iter()
+                .map(|(chat, _)| digest_destination(*chat)),
+        );
+        trees.routed.insert(title_key, routed.encode())?;
+        let queued = queue_notice((trees.outbox, trees.digest), next, &deliveries, &digests)?;
+        Ok(Some((queued, digests.len())))
+    }
+
+    /// A copy from a source without hold for a release whose earlier copy is held: this copy is
+    /// queued instead (richer: the ministry's own), for its destinations minus those an earlier,
+    /// already queued copy reached; the held copy still goes to the destinations this one does
+    /// not reach. The held record stays, superseded (its release finds another holder).
+    fn take_over(
+        &self,
+        trees: &PollTrees<'_>,
+        entry: &PreparedEntry<'_>,
+        title_key: &[u8; 16],
+        next: &mut u64,
+    ) -> Result<usize, ConflictableTransactionError<()>> {
+        let held_key = trees.held_titles.remove(title_key.as_slice())?;
+        let held: Option<Held> = match held_key {
+            Some(key) => trees
+                .held
+                .get(key)?
+                .and_then(|v| serde_json::from_slice(&v).ok()),
+            None => None,
+        };
+        let held_destinations: std::collections::BTreeSet<String> = held
+            .iter()
+            .flat_map(|h| {
+                h.deliveries.iter().map(|d| d.destination.key()).chain(
+                    h.digest_copies()
+                        .into_iter()
+                        .map(|(c, _)| digest_destination(c)),
+                )
+            })
+            .collect();
+        let mut routed = trees
+            .routed
+            .get(title_key)?
+            .map(|v| Routed::decode(&v))
+            .unwrap_or_else(|| Routed::new(unix_now()));
+        // Reached by a copy already queued (not the held one): not again.
+        let mut sent_before = routed.clone();
+        sent_before
+            .destinations
+            .retain(|d| !held_destinations.contains(d));
+        let (mut deliveries, mut digests) = entry.unrouted(&sent_before);
+        let ours: std::collections::HashSet<String> = entry
+            .delivery_keys
+            .iter()
+            .cloned()
+            .chain(entry.digests.iter().map(|(c, _)| digest_destination(*c)))
+            .collect();
+        if let Some(held) = &held {
+            for delivery in &held.deliveries {
+                if !ours.contains(&delivery.destination.key()) {
+                    deliveries.push(to_json(delivery));
+                }
+            }
+            for (chat, notice) in held.digest_copies() {
+                if !ours.contains(&digest_destination(chat)) {
+                    digests.push((chat, to_json(notice)));
+                }
+            }
+        }
+        routed.add(ours);
+        trees.routed.insert(title_key, routed.encode())?;
+        let queued = queue_notice((trees.outbox, trees.digest), next, &deliveries, &digests)?;
+        Ok(queued)
+    }
+}
+
+impl PreparedEntry<'_> {
+    /// This copy's deliveries and digest copies for destinations `routed` does not list.
+    #[allow(clippy::type_complexity)]
+    fn unrouted(&self, routed: &Routed) -> (Vec<Vec<u8>>, Vec<(i64, Vec<u8>)>) {
+        if routed.everyone {
+            return (Vec::new(), Vec::new());
+        }
+        let deliveries = self
+            .deliveries
+            .iter()
+            .zip(&self.delivery_keys)
+            .filter(|(_, key)| !routed.destinations.contains(*key))
+            .map(|(delivery, _)| delivery.clone())
+            .collect();
+        let digests = self
+            .digests
+            .iter()
+            .filter(|(chat, _)| !routed.destinations.contains(&digest_destination(*chat)))
+            .cloned()
+            .collect();
+        (deliveries, digests)
+    }
+}
+
+/// The destination key of a digest queue (the chat's, as its outbox deliveries have it).
+fn digest_destination(chat: i64) -> String {
+    format!("tg:{chat}")
+}
+
+/// A `routed` value: who a release was queued for (see the tree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Routed {
+    first_seen: u64,
+    everyone: bool,
+    destinations: std::collections::BTreeSet<String>,
+}
+
+impl Routed {
+    fn new(first_seen: u64) -> Routed {
+        Routed {
+            first_seen,
+            everyone: false,
+            destinations: Default::default(),
+        }
+    }
+
+    fn everyone(first_seen: u64) -> Routed {
+        Routed {
+            everyone: true,
+            ..Routed::new(first_seen)
+        }
+    }
+
+    fn add(&mut self, destinations: impl IntoIterator<Item = String>) {
+        self.destinations.extend(destinations);
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut value = self.first_seen.to_be_bytes().to_vec();
+        if self.everyone {
+            value.push(b'*');
+        } else {
+            for (i, destination) in self.destinations.iter().enumerate() {
+                if i > 0 {
+                    value.push(b'\n');
+                }
+                value.extend_from_slice(destination.as_bytes());
+            }
+        }
+        value
+    }
+
+    fn decode(value: &[u8]) -> Routed {
+        let first_seen = last_present(value);
+        let body = value.get(8..).unwrap_or_default();
+        if body == b"*" {
+            return Routed::everyone(first_seen);
+        }
+        let mut routed = Routed::new(first_seen);
+        routed.add(
+            body.split(|b| *b == b'\n')
+                .filter(|d| !d.is_empty())
+                .map(|d| String::from_utf8_lossy(d).into_owned()),
+        );
+        routed
+    }
+}
+
 /// The sled database.
 #[derive(Clone)]
 pub struct Store {
@@ -501,6 +731,7 @@ pub struct Store {
     listed: sled::Tree,
     held: sled::Tree,
     held_titles: sled::Tree,
+    routed: sled::Tree,
     /// Shared by the store's clones: one lock for its writers.
     archive: std::sync::Arc<Archive>,
 }
@@ -548,6 +779,7 @@ impl Store {
             listed: db.open_tree("listed")?,
             held: db.open_tree("held")?,
             held_titles: db.open_tree("held_titles")?,
+            routed: db.open_tree("routed")?,
             archive: std::sync::Arc::new(Archive::open(dir.join("archive"))?),
             meta: meta.clone(),
             dir: dir.to_owned(),
@@ -713,7 +945,8 @@ impl Store {
             .iter()
             .map(|poll| PreparedPoll::new(poll, now_secs))
             .collect();
-        let result: Result<(Vec<CommitReport>, Vec<Record>), TransactionError<()>> = (
+        // Ten trees: past sled's tuples (nine at most), so a slice, in this order.
+        let written: [&sled::Tree; 10] = [
             &self.seen,
             &self.sources,
             &self.outbox,
@@ -723,29 +956,45 @@ impl Store {
             &self.listed,
             &self.held,
             &self.held_titles,
-        )
-            .transaction(
-                |(seen, sources, outbox, titles, meta, digest, listed, held, held_titles)| {
-                    let trees = PollTrees {
-                        seen,
-                        sources,
-                        outbox,
-                        titles,
-                        digest,
-                        listed,
-                        held,
-                        held_titles,
-                    };
-                    let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
-                    let mut reports = Vec::with_capacity(prepared.len());
-                    let mut archived = Vec::new();
-                    for poll in &prepared {
-                        reports.push(poll.record(&trees, now, &mut next, &mut archived)?);
-                    }
-                    meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
-                    Ok::<_, ConflictableTransactionError<()>>((reports, archived))
-                },
-            );
+            &self.routed,
+        ];
+        let result: Result<(Vec<CommitReport>, Vec<Record>), TransactionError<()>> = written[..]
+            .transaction(|trees| {
+                let [
+                    seen,
+                    sources,
+                    outbox,
+                    titles,
+                    meta,
+                    digest,
+                    listed,
+                    held,
+                    held_titles,
+                    routed,
+                ] = &trees[..]
+                else {
+                    unreachable!("ten trees in, ten views out")
+                };
+                let trees = PollTrees {
+                    seen,
+                    sources,
+                    outbox,
+                    titles,
+                    digest,
+                    listed,
+                    held,
+                    held_titles,
+                    routed,
+                };
+                let mut next = read_next_seq(meta.get(NEXT_SEQ)?);
+                let mut reports = Vec::with_capacity(prepared.len());
+                let mut archived = Vec::new();
+                for poll in &prepared {
+                    reports.push(poll.record(&trees, now, &mut next, &mut archived)?);
+                }
+                meta.insert(NEXT_SEQ, &next.to_be_bytes())?;
+                Ok::<_, ConflictableTransactionError<()>>((reports, archived))
+            });
         let (reports, archived) = result.map_err(storage_error)?;
         // The polls are recorded: an archive that cannot be written costs search entries, not
         // the commit (failing it now would have the polls retried as if nothing was recorded).
@@ -874,6 +1123,14 @@ impl Store {
                 if !dry_run {
                     self.titles.remove(k)?;
                 }
+            }
+        }
+        // Who got a release is kept a week, whatever `older_than` says (see `routed`).
+        let routed_cutoff = unix_now().saturating_sub(ROUTED_KEEP.as_secs());
+        for entry in self.routed.iter() {
+            let (k, v) = entry?;
+            if last_present(&v) < routed_cutoff && !dry_run {
+                self.routed.remove(k)?;
             }
         }
         report.archived = self.archive.prune(cutoff, ARCHIVE_MAX, dry_run)?;

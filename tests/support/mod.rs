@@ -307,16 +307,22 @@ pub fn poll_every(interval: std::time::Duration) -> impl Fn(&mut Config) {
 }
 
 /// Waits until `found` returns something, failing the test after 15 s.
-pub async fn eventually<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+pub async fn eventually<T>(what: &str, found: impl FnMut() -> Option<T>) -> T {
+    eventually_within(what, std::time::Duration::from_secs(15), found).await
+}
+
+/// Waits until `found` returns something, failing the test after `limit`.
+pub async fn eventually_within<T>(
+    what: &str,
+    limit: std::time::Duration,
+    mut found: impl FnMut() -> Option<T>,
+) -> T {
     let started = std::time::Instant::now();
     loop {
         if let Some(value) = found() {
             return value;
         }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(15),
-            "timed out waiting for {what}"
-        );
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -62,6 +62,9 @@ pub enum ChatStatus {
     NotMember,
     /// 400 "Bad Request: chat not found".
     NotFound,
+    /// 400 "Bad Request: not enough rights to send text messages to the chat": a group that
+    /// restricts the bot (teloxide: ApiError::Unknown).
+    Restricted,
     /// 400 with migrate_to_chat_id.
     MigratedTo(i64),
 }
@@ -129,6 +132,12 @@ pub enum GroupRole {
 #[derive(Default)]
 struct State {
     limits: Option<Limits>,
+    /// Telegram's limits without tolerance (see [`TelegramServer::start_strict`]).
+    strict: bool,
+    /// Strict: every accepted send per chat, for the per-chat windows.
+    chat_recent: HashMap<String, VecDeque<Instant>>,
+    /// Strict: a bot-wide 429 (the global limit): no send to any chat before this.
+    global_deadline: Option<Instant>,
     chats: HashMap<String, ChatStatus>,
     faults: HashMap<String, VecDeque<Fault>>,
     any_faults: VecDeque<Fault>,
@@ -178,10 +187,27 @@ pub struct TelegramServer {
 }
 
 impl TelegramServer {
-    /// Starts a server that enforces `limits` (None: no limits).
+    /// Starts a server that enforces `limits` (None: no limits), with some tolerance for the
+    /// jitter of a loaded test machine.
     pub async fn start(limits: Option<Limits>) -> TelegramServer {
+        TelegramServer::launch(limits, false).await
+    }
+
+    /// Starts a server that enforces `limits` as Telegram does, without tolerance: at most
+    /// `global_per_second` sends in any second, `private_per_second` to a private chat in any
+    /// second, `group_per_minute` to a group or channel in any minute. Going over the global limit
+    /// draws a 429 for the whole bot: a send to any chat before its `retry_after` has passed is
+    /// a violation and renews the penalty (as Telegram's flood control does); going over a
+    /// chat's limit draws a 429 for that chat, and a send to it before the `retry_after` is a
+    /// violation too.
+    pub async fn start_strict(limits: Limits) -> TelegramServer {
+        TelegramServer::launch(Some(limits), true).await
+    }
+
+    async fn launch(limits: Option<Limits>, strict: bool) -> TelegramServer {
         let state = Arc::new(Mutex::new(State {
             limits,
+            strict,
             next_message_id: 1,
             next_update_id: 100,
             ..State::default()
@@ -661,6 +687,11 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
         s.violations
             .push(format!("{chat}: sent {early:?} before retry_after passed"));
     }
+    if s.strict
+        && let Some(response) = strict_flood_control(&mut s, &chat, now)
+    {
+        return response;
+    }
     match fault {
         Some(Fault::ServerError(code)) => {
             return (
@@ -710,6 +741,13 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
         ChatStatus::NotFound => {
             return api_error(StatusCode::BAD_REQUEST, "Bad Request: chat not found", None);
         }
+        ChatStatus::Restricted => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: not enough rights to send text messages to the chat",
+                None,
+            );
+        }
         ChatStatus::MigratedTo(id) => {
             return api_error(
                 StatusCode::BAD_REQUEST,
@@ -747,8 +785,12 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
         );
     }
     // Limits: per chat (an even spacing, with half an interval of tolerance for the jitter of a
-    // loaded test machine) and global (20 % tolerance).
-    if let Some(limits) = s.limits {
+    // loaded test machine) and global (20 % tolerance); strict: see `strict_limits`.
+    if s.strict {
+        if let Some(response) = strict_limits(&mut s, &chat, now) {
+            return response;
+        }
+    } else if let Some(limits) = s.limits {
         let interval = if is_private(&chat) {
             Duration::from_secs(1) / limits.private_per_second
         } else {
@@ -773,6 +815,12 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
     }
     s.last_send.insert(chat.clone(), now);
     s.recent_global.push_back(now);
+    if s.strict {
+        s.chat_recent
+            .entry(chat.clone())
+            .or_default()
+            .push_back(now);
+    }
     let id = s.next_message_id;
     s.next_message_id += 1;
     let keyboard = body.get("reply_markup").cloned();
@@ -786,4 +834,76 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
         keyboard,
     });
     ok(json!({"message_id": id, "date": 1_790_000_000, "chat": chat_json(&chat), "text": text}))
+}
+
+/// Strict mode: a send inside a bot-wide or per-chat `retry_after` is refused again, and a
+/// bot-wide one renews the penalty (the violation itself is recorded by the caller for the
+/// chat's deadline, here for the bot's).
+fn strict_flood_control(s: &mut State, chat: &str, now: Instant) -> Option<Response> {
+    if let Some(deadline) = s.global_deadline
+        && now < deadline
+    {
+        let early = deadline - now;
+        s.violations.push(format!(
+            "{chat}: sent {early:?} before the bot-wide retry_after passed"
+        ));
+        s.too_many += 1;
+        let secs = 2;
+        s.global_deadline = Some(now + Duration::from_secs(secs));
+        return Some(api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too Many Requests: retry after {secs}"),
+            Some(json!({"retry_after": secs})),
+        ));
+    }
+    if s.retry_deadline.get(chat).is_some_and(|d| now < *d) {
+        s.too_many += 1;
+        return Some(api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests: retry after 1",
+            Some(json!({"retry_after": 1})),
+        ));
+    }
+    None
+}
+
+/// Strict mode: Telegram's limits counted over sliding windows, no tolerance.
+fn strict_limits(s: &mut State, chat: &str, now: Instant) -> Option<Response> {
+    let limits = s.limits?;
+    let second = Duration::from_secs(1);
+    while s
+        .recent_global
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= second)
+    {
+        s.recent_global.pop_front();
+    }
+    if s.recent_global.len() as u32 >= limits.global_per_second {
+        s.too_many += 1;
+        let secs = 1;
+        s.global_deadline = Some(now + Duration::from_secs(secs));
+        return Some(api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too Many Requests: retry after {secs}"),
+            Some(json!({"retry_after": secs})),
+        ));
+    }
+    let (window, allowed) = if is_private(chat) {
+        (second, limits.private_per_second)
+    } else {
+        (Duration::from_secs(60), limits.group_per_minute)
+    };
+    let recent = s.chat_recent.entry(chat.to_owned()).or_default();
+    while recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= window)
+    {
+        recent.pop_front();
+    }
+    if recent.len() as u32 >= allowed {
+        let free_at = *recent.front().expect("full") + window;
+        let secs = (free_at - now).as_secs_f64().ceil().max(1.0) as u64;
+        return Some(too_many_requests(s, chat, now, secs));
+    }
+    None
 }
