@@ -619,6 +619,15 @@ impl Keywords {
     }
 
     /// Whether any word is found (the summary is not scanned when the title has one).
+    /// Whether every word is found (in the title or the summary), in any order.
+    pub fn matches_all(&self, text: &ItemText) -> bool {
+        match self.words_of.len() {
+            0 => true,
+            1 => self.matches(text),
+            words => self.find(text).len() == words,
+        }
+    }
+
     pub fn matches(&self, text: &ItemText) -> bool {
         SCRATCH.with_borrow_mut(|scratch| {
             self.scanner.occurs_in(&text.title, scratch)

@@ -45,6 +45,12 @@ pub fn run(
             return ExitCode::from(EXIT_FAILURE as u8);
         }
     };
+    // Read as an item is: entities decoded, invisible and control characters dropped (a title
+    // copied from a web page may carry a zero-width space).
+    let (title, summary) = (
+        policy_watch::items::clean_text(&title),
+        policy_watch::items::clean_text(&summary),
+    );
     let explanation = classifier.explain(&title, &summary);
     let text = if json {
         serde_json::to_string_pretty(&explanation).expect("serialisable") + "\n"

@@ -185,6 +185,7 @@ fn named_lines(lang: Lang, lists: &[(&str, &str, &[&str])]) -> Vec<String> {
         .filter(|(_, _, names)| !names.is_empty())
         .map(|(ko, en, names)| {
             let label = if lang == Lang::Ko { ko } else { en };
+            let names: Vec<String> = names.iter().map(|n| echo_word(n)).collect();
             format!("{label}: {}", encode_text(&names.join(", ")))
         })
         .collect()
@@ -370,11 +371,26 @@ pub enum WordRefusal {
     TooGeneric { percent: u32, sample: usize },
     /// The chat already has `max` words.
     Limit { max: usize },
+    /// Nothing but invisible characters (shown by code point).
+    Invisible,
+    /// One of the initiative's broad words (the classifier's anchors): in most of what is sent.
+    Anchor,
+    /// More words than one command reads (`read`); `ignored` were not read.
+    TooMany { read: usize, ignored: usize },
+}
+
+/// Characters of a typed word repeated in an answer at most: an answer must fit Telegram's
+/// 4,096, whatever was typed.
+const ECHO_CHARS: usize = 48;
+
+/// A typed word as an answer repeats it: cut to [`ECHO_CHARS`] with "…".
+fn echo_word(word: &str) -> String {
+    crate::items::truncate_chars(word, ECHO_CHARS)
 }
 
 /// A watch word and why it was refused, in the chat's language (HTML).
 fn refusal(lang: Lang, word: &str, why: &WordRefusal) -> String {
-    let word = encode_text(word);
+    let word = encode_text(&echo_word(word)).into_owned();
     let reason = match (lang, why) {
         (Lang::Ko, WordRefusal::Length { chars }) => format!("{chars}자입니다. 2–40자로 써 주세요"),
         (Lang::En, WordRefusal::Length { chars }) => {
@@ -399,6 +415,28 @@ fn refusal(lang: Lang, word: &str, why: &WordRefusal) -> String {
         }
         (Lang::En, WordRefusal::Limit { max }) => {
             format!("a chat may watch {max} words; remove some with /unwatch")
+        }
+        (Lang::Ko, WordRefusal::Invisible) => {
+            "보이지 않는 문자뿐입니다(웹 페이지에서 복사하면 섞여 들어옵니다). 직접 입력해 주세요"
+                .to_owned()
+        }
+        (Lang::En, WordRefusal::Invisible) => {
+            "only invisible characters (they come along when text is copied from a web page); type the word"
+                .to_owned()
+        }
+        (Lang::Ko, WordRefusal::Anchor) => {
+            "너무 흔합니다. 이 봇이 보내는 소식 대부분에 나오는 말입니다. 더 구체적인 말로 써 주세요"
+                .to_owned()
+        }
+        (Lang::En, WordRefusal::Anchor) => {
+            "too common: most of what this bot sends contains it; try a more specific word"
+                .to_owned()
+        }
+        (Lang::Ko, WordRefusal::TooMany { read, ignored }) => {
+            return format!("✗ 한 번에 {read}개까지만 읽습니다. 나머지 {ignored}개는 다시 보내 주세요");
+        }
+        (Lang::En, WordRefusal::TooMany { read, ignored }) => {
+            return format!("✗ one command reads {read} words at most; send the other {ignored} again");
         }
     };
     format!("✗ {word} — {reason}")
@@ -519,6 +557,7 @@ pub fn search_usage(lang: Lang) -> String {
 
 /// Heading of a `/search` answer (plain text).
 pub fn search_heading_plain(lang: Lang, query: &str, count: usize) -> String {
+    let query = echo_word(query);
     match lang {
         Lang::Ko => format!("검색 \"{query}\" — 최신 {count}건"),
         Lang::En => format!("Search \"{query}\" — latest {count}"),
@@ -526,7 +565,8 @@ pub fn search_heading_plain(lang: Lang, query: &str, count: usize) -> String {
 }
 
 pub fn search_empty(lang: Lang, query: &str, kept: &str) -> String {
-    let query = encode_text(query);
+    let query = echo_word(query);
+    let query = encode_text(&query);
     match lang {
         Lang::Ko => format!(
             "\"{query}\"이(가) 들어간 소식이 없습니다 (최근 {kept} 동안 본 소식에서 찾았습니다)."

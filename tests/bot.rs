@@ -1317,3 +1317,110 @@ async fn search_finds_items_of_no_topic_newest_first_and_respects_n() {
     assert!(reply.contains("Usage: /search"), "{reply}");
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_words_are_read_as_items_are_and_every_command_is_answered() {
+    let tg = &TelegramServer::start(None).await;
+    let feed = &Feed::start(&[("m1", "모아 팹 착공식 개최"), ("m2", "반도체 수출 동향")]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let topics = format!("[classify]\nanchors = [\"AI\", \"반도체\"]\n\n{TOPICS}");
+    let path = write_config(dir.path(), feed, tg, &topics);
+    let state = StateDir::new();
+    let daemon = Daemon::start(&path, &state, poll_every(POLL));
+    let store = daemon.store.clone();
+    archived(&store, "반도체 수출 동향").await;
+    let user = 4401;
+
+    // A zero-width space copied with a word is dropped, as it is from items; a word of nothing
+    // else is refused, naming what it held; with under 50 items archived the initiative's own
+    // broad words are refused all the same.
+    tg.user_says(
+        user,
+        "ko",
+        "/watch 퓨리\u{200B}오사 \u{200B}\u{2060} 반도체",
+    );
+    let reply = nth_reply(tg, &chat(user), 1).await.visible;
+    for expected in [
+        "등록했습니다: 퓨리오사",
+        "✗ U+200B U+2060 — 보이지 않는 문자뿐입니다",
+        "✗ 반도체 — 너무 흔합니다. 이 봇이 보내는 소식 대부분에",
+    ] {
+        assert!(reply.contains(expected), "{expected:?} in {reply}");
+    }
+    assert_eq!(
+        store.subscriber(user).unwrap().unwrap().watch,
+        BTreeSet::from(["퓨리오사".to_owned()])
+    );
+    feed.publish("w1", "퓨리오사 신제품 발표");
+    let notice = eventually("the watched item", || notices_to(tg, &chat(user)).pop()).await;
+    assert!(notice.visible.contains("퓨리오사 신제품 발표"));
+
+    // The longest argument Telegram allows still gets an answer that Telegram accepts.
+    let long_word = "가".repeat(4000);
+    tg.user_says(user, "ko", &format!("/watch {long_word}"));
+    let reply = nth_reply(tg, &chat(user), 3).await.visible;
+    assert!(reply.contains("…"), "the echo is cut: {reply}");
+    assert!(reply.encode_utf16().count() <= 4096);
+    let many = "낱말 ".repeat(1300);
+    tg.user_says(user, "ko", &format!("/unwatch {many}"));
+    let reply = nth_reply(tg, &chat(user), 4).await.visible;
+    assert!(reply.encode_utf16().count() <= 4096, "{reply}");
+    tg.user_says(user, "ko", &format!("/search {long_word}"));
+    let reply = nth_reply(tg, &chat(user), 5).await.visible;
+    assert!(reply.contains("…") && reply.encode_utf16().count() <= 4096);
+
+    // Several words: every one, in any order; "quotes" keep a phrase in its order.
+    tg.user_says(user, "ko", "/search 착공식 모아");
+    let reply = nth_reply(tg, &chat(user), 6).await.visible;
+    assert!(reply.contains("모아 팹 착공식 개최"), "{reply}");
+    tg.user_says(user, "ko", "/search 착공식 퓨리오사");
+    let reply = nth_reply(tg, &chat(user), 7).await.visible;
+    assert!(
+        reply.contains("들어간 소식이 없습니다"),
+        "every word, not any: {reply}"
+    );
+    tg.user_says(user, "ko", "/search \"착공식 모아\"");
+    let reply = nth_reply(tg, &chat(user), 8).await.visible;
+    assert!(
+        reply.contains("들어간 소식이 없습니다"),
+        "a phrase in order: {reply}"
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_topics_list_follows_a_button_tap() {
+    let world = World::new(None, &[]).await;
+    let tg = &world.tg;
+    let daemon = world.start();
+    let user = 4501;
+    tg.user_says(user, "ko", "/topics");
+    let list = nth_reply(tg, &chat(user), 1).await;
+    assert!(
+        list.visible.contains("▫️ AI반도체 (NPU·AI칩)"),
+        "{}",
+        list.visible
+    );
+    tg.user_taps(user, &list, "t:chips");
+    let edited = eventually("the list edited", || {
+        let now = tg.sent_to(&chat(user))[0].clone();
+        now.visible
+            .contains("✅ AI반도체 (NPU·AI칩)")
+            .then_some(now)
+    })
+    .await;
+    assert!(
+        edited.visible.contains("▫️ AI 바이오"),
+        "{}",
+        edited.visible
+    );
+    assert!(
+        edited
+            .buttons()
+            .iter()
+            .any(|(label, _)| label == "✅ AI반도체 (NPU·AI칩)"),
+        "{:?}",
+        edited.buttons()
+    );
+    daemon.stop().await;
+}

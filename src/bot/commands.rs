@@ -4,9 +4,13 @@
 use std::collections::BTreeSet;
 
 use chrono::{NaiveTime, Utc};
-use teloxide::payloads::{AnswerCallbackQuerySetters, EditMessageReplyMarkupSetters};
+use teloxide::payloads::{
+    AnswerCallbackQuerySetters, EditMessageReplyMarkupSetters, EditMessageTextSetters,
+};
 use teloxide::prelude::Requester;
-use teloxide::types::{CallbackQuery, ChatId, InlineKeyboardButton, InlineKeyboardMarkup};
+use teloxide::types::{
+    CallbackQuery, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode,
+};
 use teloxide::utils::command::BotCommands;
 
 use super::topics::{TopicQueryError, resolve_topics};
@@ -370,12 +374,28 @@ impl Bot {
             }
         };
         let topics = self.topics_of(chat_id)?;
-        if let Err(e) = self
-            .telegram
-            .edit_message_reply_markup(ChatId(chat_id), message_id)
-            .reply_markup(self.keyboard(&topics))
-            .await
-        {
+        // The `/topics` list says which topics are on (✅/▫️ lines): it is edited with the
+        // buttons, or it would contradict them. (The `/start` greeting lists no states.)
+        let lists_states = message
+            .regular_message()
+            .and_then(|m| m.text())
+            .is_some_and(|t| t.lines().any(|l| l.starts_with('✅') || l.starts_with('▫')));
+        let edited = if lists_states {
+            let lines = self.topic_lines(&topics);
+            self.telegram
+                .edit_message_text(ChatId(chat_id), message_id, text::topics(lang, &lines))
+                .parse_mode(ParseMode::Html)
+                .reply_markup(self.keyboard(&topics))
+                .await
+                .map(|_| ())
+        } else {
+            self.telegram
+                .edit_message_reply_markup(ChatId(chat_id), message_id)
+                .reply_markup(self.keyboard(&topics))
+                .await
+                .map(|_| ())
+        };
+        if let Err(e) = edited {
             // "message is not modified" after a double tap is harmless.
             tracing::debug!(
                 "cannot update the topic buttons: {}",

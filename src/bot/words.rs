@@ -26,30 +26,61 @@ const GENERIC_SHARE: f64 = 0.10;
 const SEARCH_DEFAULT: usize = 5;
 const SEARCH_MAX: usize = 20;
 
+/// Words at most read from one command: a long argument (Telegram allows 4,096 characters) is
+/// not answered word by word.
+const WORDS_PER_COMMAND: usize = 20;
+
+/// A command's arguments as words (see [`split_words`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Words {
+    /// Distinct words, as items are read: invisible and control characters dropped.
+    pub words: Vec<String>,
+    /// Words with nothing left once those are dropped, shown by code point ("U+200B").
+    pub invisible: Vec<String>,
+    /// Words beyond [`WORDS_PER_COMMAND`], not read.
+    pub ignored: usize,
+}
+
 /// Splits a command's arguments into words: on whitespace and commas, a quoted phrase
-/// ("AI 기본법", “AI 기본법”) staying one word. With a comma anywhere, only commas separate.
-pub(super) fn split_words(args: &str) -> Vec<String> {
+/// ("AI 기본법", “AI 기본법”) staying one word. With a comma anywhere, only commas separate. Each
+/// word is cleaned as an item's title is (a zero-width space copied from a web page would
+/// otherwise keep the word from ever matching).
+pub(super) fn split_words(args: &str) -> Words {
     let commas = args.contains([',', '，']);
-    let mut words = Vec::new();
+    let mut raw = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
     for c in args.chars() {
         match c {
             c if QUOTES.contains(&c) => quoted = !quoted,
-            ',' | '，' => words.push(std::mem::take(&mut current)),
-            c if c.is_whitespace() && !quoted && !commas => {
-                words.push(std::mem::take(&mut current))
-            }
+            ',' | '，' => raw.push(std::mem::take(&mut current)),
+            c if c.is_whitespace() && !quoted && !commas => raw.push(std::mem::take(&mut current)),
             c => current.push(c),
         }
     }
-    words.push(current);
-    let mut out: Vec<String> = Vec::new();
-    for word in words {
-        let word = word.split_whitespace().collect::<Vec<_>>().join(" ");
-        if !word.is_empty() && !out.contains(&word) {
-            out.push(word);
+    raw.push(current);
+    let mut out = Words::default();
+    for word in raw {
+        let cleaned = crate::items::collapse_whitespace(&word);
+        if cleaned.is_empty() {
+            let shown: Vec<String> = word
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| format!("U+{:04X}", c as u32))
+                .collect();
+            if !shown.is_empty() && !out.invisible.contains(&shown.join(" ")) {
+                out.invisible.push(shown.join(" "));
+            }
+            continue;
         }
+        if out.words.contains(&cleaned) {
+            continue;
+        }
+        if out.words.len() + out.invisible.len() >= WORDS_PER_COMMAND {
+            out.ignored += 1;
+            continue;
+        }
+        out.words.push(cleaned);
     }
     out
 }
@@ -98,6 +129,17 @@ impl Bot {
         Ok(sample.iter().map(archive_text).collect())
     }
 
+    /// Whether `word` is spelled as one of the classifier's anchors ("반도체", "AI").
+    fn is_anchor(&self, word: &str) -> bool {
+        let folded = fold_keyword(word);
+        self.config
+            .borrow()
+            .classify
+            .anchors
+            .iter()
+            .any(|a| fold_keyword(a.trim_end_matches('*')) == folded.trim_end_matches('*'))
+    }
+
     fn watch_limit(&self) -> usize {
         self.config.borrow().bot.max_watch_words
     }
@@ -119,8 +161,12 @@ impl Bot {
         }
         let max = self.watch_limit();
         let current = self.watch_words_of(cx.chat)?;
-        let asked = split_words(args);
-        if asked.is_empty() {
+        let Words {
+            words: asked,
+            invisible,
+            ignored,
+        } = split_words(args);
+        if asked.is_empty() && invisible.is_empty() {
             self.reply(
                 cx.chat,
                 &text::watch_usage(cx.lang, &strs(&current), max),
@@ -131,7 +177,19 @@ impl Bot {
         }
         let mut accepted: Vec<String> = Vec::new();
         let mut already: Vec<String> = Vec::new();
-        let mut refused: Vec<(String, WordRefusal)> = Vec::new();
+        let mut refused: Vec<(String, WordRefusal)> = invisible
+            .into_iter()
+            .map(|w| (w, WordRefusal::Invisible))
+            .collect();
+        if ignored > 0 {
+            refused.push((
+                String::new(),
+                WordRefusal::TooMany {
+                    read: WORDS_PER_COMMAND,
+                    ignored,
+                },
+            ));
+        }
         let mut sample: Option<Vec<ItemText>> = None;
         for word in asked {
             if let Some(have) = current
@@ -150,13 +208,20 @@ impl Bot {
                 Some(sample) => sample,
                 None => sample.insert(self.generic_sample()?),
             };
-            if let Some(share) = generic_share(&word, sample)
-                && share > GENERIC_SHARE
-            {
-                let percent = (share * 100.0).round() as u32;
-                let sample = sample.len();
-                refused.push((word, WordRefusal::TooGeneric { percent, sample }));
-                continue;
+            match generic_share(&word, sample) {
+                Some(share) if share > GENERIC_SHARE => {
+                    let percent = (share * 100.0).round() as u32;
+                    let sample = sample.len();
+                    refused.push((word, WordRefusal::TooGeneric { percent, sample }));
+                    continue;
+                }
+                // Too few items yet to measure: the initiative's own broad words (the
+                // classifier's anchors, found in most of what it sends) are too common anyway.
+                None if self.is_anchor(&word) => {
+                    refused.push((word, WordRefusal::Anchor));
+                    continue;
+                }
+                _ => {}
             }
             if current.len() + accepted.len() >= max {
                 refused.push((word, WordRefusal::Limit { max }));
@@ -197,7 +262,8 @@ impl Bot {
         let asked = if current.iter().any(|w| same_word(w, whole)) {
             vec![whole.to_owned()]
         } else {
-            split_words(args)
+            let words = split_words(args);
+            words.words.into_iter().chain(words.invisible).collect()
         };
         let everything = asked.len() == 1 && asked[0].eq_ignore_ascii_case("all");
         let (removed, unknown): (BTreeSet<String>, Vec<String>) = if everything {
@@ -248,33 +314,42 @@ impl Bot {
     }
 
     /// `/search words [n]`: the newest n items seen, matched or not, whose title or summary
-    /// contains the words (spacing and punctuation ignored, as everywhere).
+    /// contains every word, in any order ("quotes" keep a phrase together; spacing and
+    /// punctuation ignored, as everywhere).
     pub(super) async fn search(&self, cx: &Context, args: &str) -> Result<(), StoreError> {
-        let mut words: Vec<&str> = args.split_whitespace().collect();
+        let mut args = args.trim();
         let mut count = SEARCH_DEFAULT;
-        if words.len() > 1
-            && let Some(n) = words.last().and_then(|w| w.parse::<usize>().ok())
+        if let Some((rest, last)) = args.rsplit_once(char::is_whitespace)
+            && let Ok(n) = last.parse::<usize>()
+            && !rest.trim().is_empty()
         {
             count = n.clamp(1, SEARCH_MAX);
-            words.pop();
+            args = rest.trim();
         }
+        let Words {
+            words, invisible, ..
+        } = split_words(args);
         let query = words.join(" ");
-        let query = query.trim_matches(QUOTES);
-        if query.is_empty() {
-            self.reply(cx.chat, &text::search_usage(cx.lang), None)
-                .await;
+        if words.is_empty() {
+            let reply = match invisible.first() {
+                Some(shown) => text::search_refused(cx.lang, shown, &WordRefusal::Invisible),
+                None => text::search_usage(cx.lang),
+            };
+            self.reply(cx.chat, &reply, None).await;
             return Ok(());
         }
-        if let Err(why) = check_shape(query).or_else(|why| match why {
-            // A search may be short ("AI", "6G"): it shows the newest, not everything.
-            WordRefusal::TooShort => Ok(()),
-            other => Err(other),
-        }) {
-            self.reply(cx.chat, &text::search_refused(cx.lang, query, &why), None)
-                .await;
-            return Ok(());
+        for word in &words {
+            if let Err(why) = check_shape(word).or_else(|why| match why {
+                // A search may be short ("AI", "6G"): it shows the newest, not everything.
+                WordRefusal::TooShort => Ok(()),
+                other => Err(other),
+            }) {
+                self.reply(cx.chat, &text::search_refused(cx.lang, word, &why), None)
+                    .await;
+                return Ok(());
+            }
         }
-        let Ok(keywords) = Keywords::new([query]) else {
+        let Ok(keywords) = Keywords::new(words.iter().map(String::as_str)) else {
             self.reply(cx.chat, &text::search_usage(cx.lang), None)
                 .await;
             return Ok(());
@@ -293,11 +368,11 @@ impl Bot {
         );
         if found.is_empty() {
             let kept = crate::items::format_duration(self.config.borrow().store.keep_seen);
-            self.reply(cx.chat, &text::search_empty(cx.lang, query, &kept), None)
+            self.reply(cx.chat, &text::search_empty(cx.lang, &query, &kept), None)
                 .await;
             return Ok(());
         }
-        let heading = text::search_heading_plain(cx.lang, query, found.len());
+        let heading = text::search_heading_plain(cx.lang, &query, found.len());
         self.reply_list(cx.chat, &heading, found).await;
         Ok(())
     }
@@ -309,17 +384,34 @@ mod tests {
 
     #[test]
     fn words_split_on_spaces_and_commas_and_quotes_keep_phrases() {
-        assert_eq!(split_words("퓨리오사 리벨리온"), ["퓨리오사", "리벨리온"]);
+        let words = |args: &str| split_words(args).words;
+        assert_eq!(words("퓨리오사 리벨리온"), ["퓨리오사", "리벨리온"]);
         assert_eq!(
-            split_words("\"AI 기본법\" 퓨리오사 “모아 팹”"),
+            words("\"AI 기본법\" 퓨리오사 “모아 팹”"),
             ["AI 기본법", "퓨리오사", "모아 팹"]
         );
         assert_eq!(
-            split_words("AI 기본법, 반도체 특별법,,"),
+            words("AI 기본법, 반도체 특별법,,"),
             ["AI 기본법", "반도체 특별법"]
         );
-        assert_eq!(split_words("  HBM*  HBM* "), ["HBM*"]);
-        assert!(split_words("  ").is_empty());
+        assert_eq!(words("  HBM*  HBM* "), ["HBM*"]);
+        assert!(words("  ").is_empty());
+    }
+
+    #[test]
+    fn invisible_characters_are_dropped_and_a_word_of_nothing_else_is_named() {
+        let read = split_words("퓨리\u{200B}오사 \u{200B}\u{2060} 리벨\u{00AD}리온");
+        assert_eq!(read.words, ["퓨리오사", "리벨리온"]);
+        assert_eq!(read.invisible, ["U+200B U+2060"]);
+        // A 4,096-character argument is read up to a bound.
+        let long = "낱말 ".to_owned()
+            + &(0..2000)
+                .map(|i| format!("w{i}x"))
+                .collect::<Vec<_>>()
+                .join(" ");
+        let read = split_words(&long);
+        assert_eq!(read.words.len(), WORDS_PER_COMMAND);
+        assert_eq!(read.ignored, 2001 - WORDS_PER_COMMAND);
     }
 
     #[test]

@@ -291,9 +291,10 @@ impl Store {
     /// `/search`: the newest `n` archived items whose title or summary contains any of `words`,
     /// newest first (by the items' dates). Reads backwards from the newest and stops at `n`, so
     /// a common word costs little; a word that matches nothing reads the whole archive once.
+    /// The newest `n` archived items that contain every one of `words`, newest first.
     pub fn search(&self, words: &Keywords, n: usize) -> Result<Vec<Notice>, StoreError> {
         self.archive
-            .newest(n, |notice| words.matches(&archive_text(notice)))
+            .newest(n, |notice| words.matches_all(&archive_text(notice)))
     }
 
     /// The newest `n` archived items `matches` accepts, newest first.

@@ -594,6 +594,53 @@ async fn handle(state: Arc<Mutex<State>>, bot: String, method: String, body: Byt
                 json!({"message_id": id, "date": 1_790_000_000, "chat": chat_json(&chat), "text": sent.text.clone()}),
             )
         }
+        "editmessagetext" => {
+            let chat = chat_id_text(&body["chat_id"]);
+            let id = body["message_id"].as_i64().unwrap_or(0);
+            let text = body["text"].as_str().unwrap_or_default().to_owned();
+            let html = body["parse_mode"].as_str() == Some("HTML");
+            let visible = if html {
+                match super::telegram_html::validate(&text) {
+                    Ok(visible) => visible,
+                    Err(e) => {
+                        return api_error(
+                            StatusCode::BAD_REQUEST,
+                            &format!("Bad Request: can't parse entities: {e}"),
+                            None,
+                        );
+                    }
+                }
+            } else {
+                text.clone()
+            };
+            let mut s = state.lock().unwrap();
+            let Some(sent) = s
+                .sent
+                .iter_mut()
+                .find(|m| m.chat == chat && m.message_id == id)
+            else {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: message to edit not found",
+                    None,
+                );
+            };
+            let keyboard = body.get("reply_markup").cloned();
+            if sent.text == text && sent.keyboard == keyboard {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+                    None,
+                );
+            }
+            sent.text = text.clone();
+            sent.visible = visible;
+            sent.html = html;
+            sent.keyboard = keyboard;
+            ok(
+                json!({"message_id": id, "date": 1_790_000_000, "chat": chat_json(&chat), "text": text}),
+            )
+        }
         "getupdates" => {
             // Held for the whole timeout when there is nothing to say, as Telegram does: a
             // client whose HTTP timeout is shorter than the hold abandons every quiet poll.
