@@ -60,6 +60,8 @@ pub fn load(path: &Path) -> Result<Vec<Labelled>, LoadError> {
 
 /// Parses labelled items; `path` names the file in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Vec<Labelled>, LoadError> {
+    // A byte-order mark (editors on Windows write one) is no part of the first line's JSON.
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let mut items = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -669,4 +671,17 @@ fn known(classifier: &Classifier, topic: &str, phrase: &str) -> bool {
         .iter()
         .find(|t| t.id == topic)
         .is_some_and(|t| !t.counted.is_empty() || !t.ignored_generic.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_starts_with_a_byte_order_mark_is_read() {
+        let text = "\u{FEFF}{\"id\":\"a\",\"title\":\"AI반도체\",\"labels\":[\"chips\"]}\n\n{\"id\":\"b\",\"title\":\"인사\",\"labels\":[]}\n";
+        let items = parse(Path::new("x.jsonl"), text).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].id, "a");
+    }
 }

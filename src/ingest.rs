@@ -105,6 +105,9 @@ pub struct Ingestor {
     pub preview: Option<Printer>,
     pub wake: Arc<Notify>,
     pub health: Arc<Health>,
+    /// Title keys of the releases previewed in this run: a release that two sources list (the
+    /// 산업통상부 board and its feed) is previewed once.
+    pub previewed: std::sync::Mutex<std::collections::HashSet<[u8; 16]>>,
 }
 
 /// A poll result after [`Ingestor::ingest`].
@@ -695,7 +698,13 @@ impl Ingestor {
                 source.backfill
             );
             if let Some(printer) = &self.preview {
+                let mut previewed = self.previewed.lock().unwrap_or_else(|e| e.into_inner());
                 for notice in &previews {
+                    if let Some(key) = title_key(&notice.item.title)
+                        && !previewed.insert(key)
+                    {
+                        continue;
+                    }
                     let text = format!("[baseline, not sent] {}", render::plain(notice));
                     if let Err(e) = printer.print(&text) {
                         tracing::warn!("cannot print the baseline preview: {e}");

@@ -280,6 +280,7 @@ impl Pipeline {
             preview,
             wake: Arc::clone(&self.wake),
             health: Arc::clone(&self.health),
+            previewed: Default::default(),
         };
         let done = CancellationToken::new();
         let finished = done.clone();

@@ -805,3 +805,30 @@ async fn a_watch_word_only_a_later_copy_carries_reaches_its_watcher() {
     assert_eq!(copies.received("501", title), 1);
     assert_eq!(copies.received("-1001", title), 1);
 }
+
+/// A dry run's baseline preview shows a release once, though two sources list it (the
+/// 산업통상부 board and its feed).
+#[tokio::test]
+async fn a_release_two_sources_list_is_previewed_once() {
+    let server = FeedServer::start().await;
+    server.bytes(
+        "/board.xml",
+        rss_feed(&[("b1", "[보도자료] AI반도체 실증 확대 방안")]),
+        "application/rss+xml",
+    );
+    server.bytes(
+        "/feed.xml",
+        rss_feed(&[("f1", "AI반도체 실증 확대 방안")]),
+        "application/rss+xml",
+    );
+    let config = config_text(
+        &[
+            feed_source("board", &server.url("/board.xml"), ""),
+            feed_source("feed", &server.url("/feed.xml"), ""),
+        ]
+        .concat(),
+    );
+    let state = StateDir::new();
+    let (_, out) = once(&config, &state).await;
+    assert_eq!(previewed_titles(&out).len(), 1, "{out}");
+}

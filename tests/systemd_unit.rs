@@ -82,3 +82,105 @@ fn the_unit_is_sandboxed_to_an_exposure_of_at_most_2() {
         "systemd-analyze's own threshold (2.0) failed:\n{stdout}"
     );
 }
+
+/// A bad config must stop the service, not restart it every 10 s: `RestartPreventExitStatus=78`
+/// applies to the main process only, so the 78 has to come from `run` itself — an
+/// `ExecStartPre=` check would fail the start with its own 78, which systemd restarts.
+#[test]
+fn a_bad_config_stops_the_service_instead_of_restarting_it() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/policy-watch.service"),
+    )
+    .unwrap();
+    let settings: Vec<(&str, &str)> = unit
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .collect();
+    let values = |key: &str| -> Vec<&str> {
+        settings
+            .iter()
+            .filter(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim())
+            .collect()
+    };
+    assert!(
+        values("ExecStartPre").is_empty(),
+        "an ExecStartPre= that can fail makes systemd restart a bad config"
+    );
+    assert_eq!(values("Restart"), ["on-failure"]);
+    assert!(
+        values("RestartPreventExitStatus")
+            .iter()
+            .any(|v| v.split_whitespace().any(|s| s == "78")),
+        "78 stops the restarts"
+    );
+    // `run` exits 78 by itself on a bad config (what the unit relies on), with one line.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[store]\ncache_size = \"lots\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_policy-watch"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env_remove("TELOXIDE_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("bad.toml:2:"), "{stderr}");
+}
+
+/// The package's postinst, run as dpkg runs it, against a `systemctl` that records its calls
+/// (the real one under systemd is tried by packaging/test-deb.sh): an upgrade restarts a
+/// running service on the new binary (`try-restart`, which starts nothing that is stopped); a
+/// first install starts nothing.
+#[test]
+fn the_package_restarts_a_running_service_on_upgrade_and_starts_nothing_on_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let systemd = dir.path().join("run-systemd-system");
+    std::fs::create_dir(&systemd).unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let calls = dir.path().join("calls");
+    let systemctl = bin.join("systemctl");
+    std::fs::write(
+        &systemctl,
+        format!("#!/bin/sh\necho \"$*\" >> {}\nexit 1\n", calls.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/debian/postinst"),
+    )
+    .unwrap()
+    .replace("/run/systemd/system", systemd.to_str().unwrap());
+    let postinst = dir.path().join("postinst");
+    std::fs::write(&postinst, script).unwrap();
+    let run = |args: &[&str]| {
+        let _ = std::fs::remove_file(&calls);
+        let status = Command::new("sh")
+            .arg(&postinst)
+            .args(args)
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .output()
+            .unwrap()
+            .status;
+        assert!(status.success(), "postinst {args:?}");
+        std::fs::read_to_string(&calls).unwrap_or_default()
+    };
+    let upgrade = run(&["configure", "0.1.0-1"]);
+    assert!(
+        upgrade.lines().any(|l| l == "try-restart policy-watch.service"),
+        "{upgrade}"
+    );
+    let install = run(&["configure", ""]);
+    assert!(
+        !install.contains("restart") && !install.contains("start "),
+        "a first install starts nothing: {install}"
+    );
+}
