@@ -58,6 +58,8 @@ enum Role {
     Exclude,
     GlobalExclude,
     Anchor,
+    /// A phrase in which an anchor word is no anchor (`AI 전환`: AI used, not built).
+    NotAnchor,
 }
 
 /// One configured keyword behind a pattern.
@@ -82,6 +84,9 @@ struct Pattern {
 struct Edges {
     left: bool,
     right: bool,
+    /// A short Hangul word (one or two syllables) is found only within one word of the text:
+    /// spacing is ignored elsewhere, but `원전` is not in `지원 전략` or `위원 전원`.
+    whole: bool,
 }
 
 impl Edges {
@@ -90,9 +95,11 @@ impl Edges {
         let nfkc = normalize(keyword.trim_end_matches('*')).origins.nfkc;
         let first = nfkc.chars().find(|c| !is_ignorable(*c));
         let last = nfkc.chars().rev().find(|c| !is_ignorable(*c));
+        let letters: Vec<char> = nfkc.chars().filter(|c| !is_ignorable(*c)).collect();
         Edges {
             left: first.is_some_and(is_word_char),
             right: !keyword.ends_with('*') && last.is_some_and(is_word_char),
+            whole: letters.len() <= 2 && letters.iter().all(|c| ('가'..='힣').contains(c)),
         }
     }
 }
@@ -487,6 +494,9 @@ impl Scanner {
             if (edges.left && word_before()) || (edges.right && word_after()) {
                 return None;
             }
+            if edges.whole && origins.nfkc[from..to].contains(char::is_whitespace) {
+                return None;
+            }
             Some(Found {
                 pattern,
                 folded: (start, end),
@@ -774,6 +784,7 @@ enum Kind {
     Require,
     Anchor,
     GlobalExclude,
+    NotAnchor,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -811,6 +822,16 @@ impl TopicEval<'_> {
     }
 }
 
+/// What stands between two words listed together in a title (spacing aside).
+const LISTING: [&str; 10] = ["와", "과", "및", "·", "・", "ㆍ", ",", "、", "/", "&"];
+
+/// Where the item has an anchor (`AI`, `반도체`…).
+#[derive(Debug, Clone, Copy)]
+struct AnchorsIn {
+    title: bool,
+    summary: bool,
+}
+
 /// An item's evidence split as the decisions read it: the topics' and the global roles' (see
 /// [`Classifier::gather`]).
 struct Filed<'a> {
@@ -825,12 +846,18 @@ impl Classifier {
         classify: &ClassifyConfig,
         topics: &[TopicConfig],
     ) -> Result<Classifier, BuildError> {
-        let mut builder = PatternSet::default();
+        let mut builder = PatternSet {
+            synonyms: classify.synonyms.clone(),
+            ..PatternSet::default()
+        };
         for keyword in &classify.anchors {
             builder.add(keyword, Role::Anchor, None);
         }
         for keyword in &classify.exclude {
             builder.add(keyword, Role::GlobalExclude, None);
+        }
+        for keyword in &classify.not_anchors {
+            builder.add(keyword, Role::NotAnchor, None);
         }
         for (t, topic) in topics.iter().enumerate() {
             let lists = [
@@ -909,6 +936,7 @@ impl Classifier {
                 let (topic, kind) = match (self.owners[owner].role, self.owners[owner].topic) {
                     (Role::Anchor, _) => (GLOBAL, Kind::Anchor),
                     (Role::GlobalExclude, _) => (GLOBAL, Kind::GlobalExclude),
+                    (Role::NotAnchor, _) => (GLOBAL, Kind::NotAnchor),
                     (_, None) => continue,
                     (Role::Keyword | Role::Strong, Some(t)) => (t, Kind::Keyword),
                     (Role::Generic, Some(t)) => (t, Kind::Generic),
@@ -949,10 +977,32 @@ impl Classifier {
             }
         }
         evidence.truncate(kept);
+        // The global roles, sorted by kind: anchors, global vetoes, phrases that unmake anchors.
+        let global = evidence.partition_point(|e| e.topic != GLOBAL);
+        let anchors_end = global + evidence[global..].partition_point(|e| e.kind == Kind::Anchor);
+        let not_anchors =
+            global + evidence[global..].partition_point(|e| e.kind != Kind::NotAnchor);
+        // Anchors inside such a phrase (`AI 전환`: AI used, not built) are moved behind the
+        // others and left out.
+        let mut anchors_kept = anchors_end;
+        if not_anchors < evidence.len() {
+            let inside = |a: &Evidence, n: &Evidence| {
+                let (a, n) = (&occurrences[a.occurrence], &occurrences[n.occurrence]);
+                a.field == n.field && n.folded.0 <= a.folded.0 && a.folded.1 <= n.folded.1
+            };
+            anchors_kept = global;
+            for j in global..anchors_end {
+                let anchor = evidence[j];
+                if !evidence[not_anchors..].iter().any(|n| inside(&anchor, n)) {
+                    evidence.swap(anchors_kept, j);
+                    anchors_kept += 1;
+                }
+            }
+        }
         let evidence = &evidence[..];
-        let (topical, global) = evidence.split_at(evidence.partition_point(|e| e.topic != GLOBAL));
-        let (anchors, global_vetoes) =
-            global.split_at(global.partition_point(|e| e.kind == Kind::Anchor));
+        let topical = &evidence[..global];
+        let anchors = &evidence[global..anchors_kept];
+        let global_vetoes = &evidence[anchors_end..not_anchors];
         Filed {
             topical,
             anchors,
@@ -966,15 +1016,23 @@ impl Classifier {
         &'a self,
         filed: &'a Filed<'a>,
         occurrences: &'a [Occurrence],
+        title: &'a str,
     ) -> impl Iterator<Item = (usize, TopicEval<'a>)> + 'a {
-        let anchored = !filed.anchors.is_empty();
+        let anchors = filed.anchors;
         filed
             .topical
             .chunk_by(|a, b| a.topic == b.topic)
             .map(move |group| {
                 let t = group[0].topic;
                 let topic = &self.topics[t];
-                let eval = self.decide(topic, group, anchored, filed.global_vetoes, occurrences);
+                let eval = self.decide(
+                    topic,
+                    group,
+                    anchors,
+                    filed.global_vetoes,
+                    occurrences,
+                    title,
+                );
                 (t, eval)
             })
     }
@@ -984,12 +1042,13 @@ impl Classifier {
         &self,
         topic: &Topic,
         group: &'a [Evidence],
-        anchored: bool,
+        anchors: &[Evidence],
         global_vetoes: &'a [Evidence],
         occurrences: &[Occurrence],
+        title: &str,
     ) -> TopicEval<'a> {
         // The group is sorted by kind: each kind's evidence is the range after the kinds before.
-        let mut count = [0; 6];
+        let mut count = [0; 7];
         for e in group {
             count[e.kind as usize] += 1;
         }
@@ -1003,7 +1062,67 @@ impl Classifier {
             // veto.
             return TopicEval::none();
         }
-        let generic_counts = !keywords.is_empty() || anchored;
+        // Generic words count beside a keyword of the topic; beside an anchor in the title, or
+        // in the summary when they are only in the summary (a generic in the title is not about
+        // AI because the body names AI somewhere: `펀드` in a cyber-security fund's title); or
+        // two of them apart in the title.
+        let generics = &group[generic.clone()];
+        // An anchor inside a generic word's own span (`인공지능` in `인공지능 3대 강국`) is that
+        // word, not a second piece of evidence beside it.
+        let anchor_in = |field: Field| {
+            anchors.iter().any(|a| {
+                let a = &occurrences[a.occurrence];
+                a.field == field
+                    && !generics.iter().any(|g| {
+                        let g = &occurrences[g.occurrence];
+                        g.field == a.field && g.folded.0 <= a.folded.0 && a.folded.1 <= g.folded.1
+                    })
+            })
+        };
+        let anchored = AnchorsIn {
+            title: anchor_in(Field::Title),
+            summary: anchor_in(Field::Summary),
+        };
+        let generic_in = |field: Field| {
+            generics
+                .iter()
+                .any(|e| occurrences[e.occurrence].field == field)
+        };
+        let title_text = std::cell::OnceCell::new();
+        let nfkc_title = || {
+            title_text
+                .get_or_init(|| normalize(title).origins.nfkc)
+                .as_str()
+        };
+        // The title's text between two occurrences, if they do not overlap.
+        let between = |a: &Occurrence, b: &Occurrence| {
+            let (first, second) = if a.original.1 <= b.original.0 {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            (first.original.1 <= second.original.0)
+                .then(|| nfkc_title().get(first.original.1..second.original.0))
+                .flatten()
+        };
+        // Two words of the title with a space or other words between them, not a word and its
+        // synonym in brackets (`유럽연합(EU)`).
+        let apart = |a: &Evidence, b: &Evidence| {
+            let (a, b) = (&occurrences[a.occurrence], &occurrences[b.occurrence]);
+            a.field == Field::Title
+                && b.field == Field::Title
+                && between(a, b)
+                    .is_some_and(|t| t.chars().any(|c| c.is_whitespace() || c.is_alphanumeric()))
+        };
+        // Two different generic words in the title, apart (not one word and its synonym in
+        // brackets, `유럽연합(EU)`).
+        let two_generics = generics
+            .iter()
+            .any(|a| generics.iter().any(|b| a.owner != b.owner && apart(a, b)));
+        let generic_counts = !keywords.is_empty()
+            || anchored.title
+            || (anchored.summary && !generic_in(Field::Title))
+            || two_generics;
         let (counted, ignored_generic) = if generic_counts {
             (&group[keywords.start..generic.end], &[][..])
         } else {
@@ -1015,7 +1134,6 @@ impl Classifier {
                 .iter()
                 .any(|e| self.owners[e.owner].role == Role::Require(g))
         };
-        let missing_group = (0..topic.require_groups).find(|&g| !met(g));
         let vetoes = [&group[excludes], global_vetoes];
         // Fields in which a strong keyword matched.
         let strong_in = |field: Field| {
@@ -1025,6 +1143,24 @@ impl Classifier {
             })
         };
         let strong_fields = [Field::Title, Field::Summary].map(strong_in);
+        // A strong keyword is the topic by itself: it needs no `require` group beside it
+        // (`기술번영 MOU` is global cooperation on AI and chips without saying so).
+        let missing_group = if strong_fields.contains(&true) {
+            None
+        } else {
+            (0..topic.require_groups).find(|&g| !met(g))
+        };
+        // Whether a veto occurrence is listed next to a keyword of the topic in the title: only
+        // a listing word or mark between them (`AI반도체와 양자 기술`, `AI·반도체·우주`), not
+        // a colon or other words (`수출입 동향: NPU`). The title is read again for this (rare).
+        let listed_with_keyword = |v: &Evidence| {
+            let veto = &occurrences[v.occurrence];
+            group[keywords.clone()].iter().any(|e| {
+                let k = &occurrences[e.occurrence];
+                k.field == Field::Title
+                    && between(k, veto).is_some_and(|b| LISTING.contains(&b.trim()))
+            })
+        };
         // An exclusion only in the summary does not veto a topic whose evidence is in the
         // title: the title says what the release is about, a lead's passing mention does not.
         let evidence_in_title = counted
@@ -1033,8 +1169,19 @@ impl Classifier {
         // The vetoes that count, and whether one of them is in the title.
         let mut vetoed = false;
         let mut veto_in_title = false;
-        for v in vetoes.iter().flat_map(|list| list.iter()) {
+        for (global, v) in vetoes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, list)| list.iter().map(move |v| (i == 1, v)))
+        {
             let field = occurrences[v.occurrence].field;
+            // A global veto word listed with the topic's own keyword in the title is a side
+            // mention (`AI반도체와 양자 기술 공동연구`, `AI·반도체·우주`): the title is about
+            // both, and so about the topic. Listed: nothing between them once spacing and
+            // punctuation are ignored, or one syllable (와, 과, 및).
+            if global && field == Field::Title && listed_with_keyword(v) {
+                continue;
+            }
             if field == Field::Title || !evidence_in_title {
                 vetoed = true;
                 veto_in_title |= field == Field::Title;
@@ -1196,7 +1343,7 @@ impl Classifier {
         let mut evidence = EVIDENCE.take();
         let filed = self.gather(&occurrences, &mut evidence);
         let matches = self
-            .decisions(&filed, &occurrences)
+            .decisions(&filed, &occurrences, title)
             .filter(|(_, e)| e.verdict == Verdict::Match)
             .map(|(t, e)| {
                 let t = &self.topics[t];
@@ -1234,7 +1381,8 @@ impl Classifier {
         );
         let mut evidence = Vec::new();
         let filed = self.gather(&occurrences, &mut evidence);
-        let decided: Vec<(usize, TopicEval)> = self.decisions(&filed, &occurrences).collect();
+        let decided: Vec<(usize, TopicEval)> =
+            self.decisions(&filed, &occurrences, &text.title).collect();
         let hit = |e: &Evidence| {
             let o = &occurrences[e.occurrence];
             let text = match o.field {
@@ -1318,12 +1466,75 @@ struct PatternSet {
     scanner: ScannerBuilder,
     patterns: Vec<Pattern>,
     owners: Vec<Owner>,
+    /// `[classify] synonyms`: a keyword is added in every spelling they give it.
+    synonyms: Vec<Vec<String>>,
+}
+
+/// Spellings a keyword gets from synonym classes at most (the keyword itself included).
+const MAX_SPELLINGS: usize = 32;
+
+/// Where `member` occurs in `text` as a whole word where it has Latin edges (ASCII case
+/// ignored): the byte offset of the first such occurrence.
+fn find_member(text: &str, member: &str) -> Option<usize> {
+    let (haystack, needle) = (text.to_ascii_lowercase(), member.to_ascii_lowercase());
+    let needs_left = needle.chars().next().is_some_and(is_word_char);
+    let needs_right = needle.chars().next_back().is_some_and(is_word_char);
+    let mut from = 0;
+    while let Some(found) = haystack[from..].find(&needle) {
+        let at = from + found;
+        let end = at + needle.len();
+        let left_ok = !needs_left || !haystack[..at].chars().next_back().is_some_and(is_word_char);
+        let right_ok = !needs_right || !haystack[end..].chars().next().is_some_and(is_word_char);
+        if left_ok && right_ok {
+            return Some(at);
+        }
+        from = at + haystack[at..].chars().next().map_or(1, char::len_utf8);
+    }
+    None
+}
+
+/// `keyword` first, then its spellings with each synonym class's member it contains replaced by
+/// every other member of the class (classes combine: `AI 디바이스` → `인공지능 기기`).
+pub fn synonym_spellings(keyword: &str, classes: &[Vec<String>]) -> Vec<String> {
+    let mut spellings = vec![keyword.to_owned()];
+    for class in classes {
+        let mut more = Vec::new();
+        for spelling in &spellings {
+            let Some((member, at)) = class
+                .iter()
+                .find_map(|m| find_member(spelling, m).map(|at| (m, at)))
+            else {
+                continue;
+            };
+            for other in class.iter().filter(|o| *o != member) {
+                let mut variant = spelling.clone();
+                variant.replace_range(at..at + member.len(), other);
+                more.push(variant);
+            }
+        }
+        for variant in more {
+            if spellings.len() >= MAX_SPELLINGS {
+                break;
+            }
+            if !spellings.contains(&variant) {
+                spellings.push(variant);
+            }
+        }
+    }
+    spellings
 }
 
 impl PatternSet {
+    /// Adds `keyword` in every spelling its synonyms give it, all standing for the keyword.
     fn add(&mut self, keyword: &str, role: Role, topic: Option<usize>) {
+        for spelling in synonym_spellings(keyword, &self.synonyms) {
+            self.add_spelling(&spelling, keyword, role, topic);
+        }
+    }
+
+    fn add_spelling(&mut self, spelling: &str, keyword: &str, role: Role, topic: Option<usize>) {
         // Config validation rejects keywords that fold to nothing: nothing to search for.
-        let Some(slot) = self.scanner.slot(keyword) else {
+        let Some(slot) = self.scanner.slot(spelling) else {
             return;
         };
         if slot == self.patterns.len() {
@@ -1342,13 +1553,22 @@ impl PatternSet {
         {
             return;
         }
-        self.owners.push(Owner {
-            role,
-            topic,
-            keyword: Arc::from(keyword),
-        });
+        // The spellings of one keyword share its owner: evidence counts the keyword once.
+        let owner = match self.owners.last() {
+            Some(last) if last.role == role && last.topic == topic && &*last.keyword == keyword => {
+                self.owners.len() - 1
+            }
+            _ => {
+                self.owners.push(Owner {
+                    role,
+                    topic,
+                    keyword: Arc::from(keyword),
+                });
+                self.owners.len() - 1
+            }
+        };
         let pattern = &mut self.patterns[slot];
-        pattern.owners.push(self.owners.len() - 1);
+        pattern.owners.push(owner);
         pattern.topical |= topic.is_some();
     }
 }
@@ -1433,6 +1653,152 @@ strong = ["AI반도체"]
 generic = ["팹리스"]
 exclude = ["주가"]
 "##;
+
+    /// Rules that generalise beyond titles seen (the relevance issue): each with the title that
+    /// shows it and its counterpart.
+    const GENERAL: &str = r##"
+[classify]
+anchors = ["AI", "인공지능", "반도체"]
+exclude = ["원전", "양자 기술", "수출입 동향"]
+not_anchors = ["AI 전환", "AX"]
+synonyms = [["AI", "인공지능", "에이아이"], ["디바이스", "기기"], ["펀드", "기금"], ["GPU", "그래픽 처리 장치"]]
+
+[[topic]]
+id = "t"
+name = "T"
+hashtag = "#T"
+strong = ["기술번영 MOU", "AI반도체"]
+keywords = ["AI 디바이스", "반도체 생태계 펀드", "첨단 GPU"]
+generic = ["펀드", "유럽연합", "EU", "공동연구", "해외 실증", "AI 3대 강국"]
+require = [["AI", "인공지능", "반도체"]]
+"##;
+
+    #[test]
+    fn a_keyword_matches_in_every_spelling_its_synonyms_give_it() {
+        let c = from_toml(GENERAL);
+        assert_eq!(decision(&c, "인공지능 기기 실증 착수", ""), Decision::Match);
+        assert_eq!(
+            decision(&c, "에이아이(AI) 디바이스 보급", ""),
+            Decision::Match
+        );
+        // A Korean word with its loanword in brackets, and an acronym spelled out.
+        assert_eq!(
+            decision(&c, "반도체 생태계 기금(펀드) 조성", ""),
+            Decision::Match
+        );
+        assert_eq!(
+            decision(&c, "AI 연구에 첨단 그래픽 처리 장치 지원", ""),
+            Decision::Match
+        );
+        // A Latin member is replaced only where it is a whole word.
+        let spellings = synonym_spellings("XAI 기법", &[vec!["AI".into(), "인공지능".into()]]);
+        assert_eq!(spellings, ["XAI 기법"]);
+        let spellings = synonym_spellings("AI 디바이스", &from_config(GENERAL).synonyms);
+        assert!(
+            spellings.contains(&"인공지능 기기".to_owned()),
+            "{spellings:?}"
+        );
+    }
+
+    fn from_config(text: &str) -> crate::config::ClassifyConfig {
+        crate::config::Config::parse(Path::new("t.toml"), text)
+            .unwrap()
+            .classify
+    }
+
+    #[test]
+    fn a_strong_keyword_needs_no_required_word_beside_it() {
+        let c = from_toml(GENERAL);
+        assert_eq!(decision(&c, "기술번영 MOU 후속 논의", ""), Decision::Match);
+        assert_eq!(
+            decision(&c, "반도체 생태계 펀드 후속 논의", "").clone(),
+            Decision::Match,
+            "a keyword with its required word (반도체) inside"
+        );
+    }
+
+    #[test]
+    fn a_generic_in_the_title_needs_its_anchor_in_the_title() {
+        let c = from_toml(GENERAL);
+        // The body names AI somewhere; the title's fund is another field's.
+        assert_eq!(
+            decision(
+                &c,
+                "사이버보안 기금(펀드) 운용사 모집",
+                "인공지능 보안 기업에 투자"
+            ),
+            Decision::NoMatch
+        );
+        assert_eq!(
+            decision(&c, "AI 분야 펀드 운용사 모집", ""),
+            Decision::Match
+        );
+        // Generic words only in the summary still count beside an anchor there.
+        assert_ne!(
+            decision(&c, "운용사 모집 공고", "인공지능 펀드를 만든다"),
+            Decision::NoMatch
+        );
+        // AI used in another field is no anchor; an anchor inside a generic word is that word.
+        assert_eq!(
+            decision(&c, "AI 전환 기업 해외 실증 지원", ""),
+            Decision::NoMatch
+        );
+        assert_eq!(
+            decision(&c, "인공지능 3대 강국 도약 토대", ""),
+            Decision::NoMatch
+        );
+    }
+
+    #[test]
+    fn two_generic_words_apart_in_the_title_are_evidence_a_word_and_its_synonym_are_not() {
+        let c = from_toml(GENERAL);
+        assert_eq!(
+            decision(&c, "해외 실증 공동연구 착수", "반도체 기업"),
+            Decision::Match
+        );
+        assert_eq!(
+            decision(&c, "해외 실증 착수", "반도체 기업"),
+            Decision::NoMatch
+        );
+        assert_eq!(
+            decision(&c, "유럽연합(EU) 화학물질 규제 대응", "반도체 공정"),
+            Decision::NoMatch
+        );
+    }
+
+    #[test]
+    fn a_global_veto_listed_with_the_topics_keyword_is_a_side_mention() {
+        let c = from_toml(GENERAL);
+        assert_eq!(
+            decision(&c, "AI반도체와 양자 기술 공동연구", ""),
+            Decision::Match
+        );
+        assert_eq!(
+            decision(&c, "인공지능 기기·양자 기술 실증", ""),
+            Decision::Match
+        );
+        // Not listed: the release is about the vetoed subject.
+        assert!(matches!(
+            decision(&c, "양자 기술 동향: 인공지능 기기 활용", ""),
+            Decision::Vetoed { .. }
+        ));
+    }
+
+    #[test]
+    fn a_short_hangul_veto_is_not_found_across_words() {
+        let c = from_toml(GENERAL);
+        for title in [
+            "AI 디바이스 지원 전략",
+            "AI 디바이스에 1조 원 전용",
+            "AI 디바이스 위원 전원 참석",
+        ] {
+            assert_eq!(decision(&c, title, ""), Decision::Match, "{title}");
+        }
+        assert!(matches!(
+            decision(&c, "원전 AI 디바이스 실증", ""),
+            Decision::Vetoed { .. }
+        ));
+    }
 
     #[test]
     fn generic_words_need_a_keyword_or_an_anchor() {

@@ -687,6 +687,17 @@ pub struct ClassifyConfig {
     /// the first paragraphs is background, and passing mentions there are not evidence.
     #[serde(default = "default_summary_chars")]
     pub summary_chars: usize,
+    /// Classes of words that mean the same (`["AI", "인공지능", "에이아이"]`, `["펀드", "기금"]`): a
+    /// keyword written with one member also matches with every other member in its place, so
+    /// `AI 디바이스` finds `인공지능 기기`, and a Korean word written with its loanword in
+    /// brackets (`기금(펀드)`) counts either way.
+    #[serde(default, deserialize_with = "de_synonyms")]
+    pub synonyms: Vec<Vec<String>>,
+    /// Phrases in which an anchor is no anchor: `AI 전환` (AX) and `AI 활용` speak of AI used in
+    /// some other field, not of the AI the initiative builds, so a generic word beside them
+    /// does not count.
+    #[serde(default, deserialize_with = "de_keyword_list")]
+    pub not_anchors: Vec<String>,
 }
 
 impl Default for ClassifyConfig {
@@ -699,6 +710,8 @@ impl Default for ClassifyConfig {
             threshold: default_threshold(),
             lead_chars: default_lead_chars(),
             summary_chars: default_summary_chars(),
+            synonyms: Vec::new(),
+            not_anchors: Vec::new(),
         }
     }
 }
@@ -1322,6 +1335,23 @@ fn de_keyword_groups<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<String>>
         }
     }
     Ok(groups)
+}
+
+fn de_synonyms<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<String>>, D::Error> {
+    let classes = Vec::<Vec<String>>::deserialize(d)?;
+    for (i, class) in classes.iter().enumerate() {
+        if class.len() < 2 {
+            return Err(serde::de::Error::custom(format!(
+                "synonym class {} has {} word(s); a class lists at least two words that mean the same",
+                i + 1,
+                class.len()
+            )));
+        }
+        for word in class {
+            check_keyword(word)?;
+        }
+    }
+    Ok(classes)
 }
 
 fn de_weight<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {

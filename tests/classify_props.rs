@@ -40,9 +40,14 @@ fn filler() -> impl Strategy<Value = String> {
 /// full-width Latin, random case.
 fn variant(keyword: &str, seps: &[u8], widths: &[bool], upper: &[bool]) -> String {
     let mut out = String::new();
+    // A one- or two-syllable Hangul word is found only within one word (`원전` is not in
+    // `지원 전략`): it is spelled without spaces inside.
+    let letters: Vec<char> = keyword.chars().filter(|c| c.is_alphanumeric()).collect();
+    let short_hangul = letters.len() <= 2 && letters.iter().all(|c| ('가'..='힣').contains(c));
     for (i, c) in keyword.chars().filter(|c| !c.is_whitespace()).enumerate() {
         if i > 0 {
             match seps.get(i).copied().unwrap_or(0) % 6 {
+                1 if short_hangul => {}
                 1 => out.push(' '),
                 2 => out.push('·'),
                 3 => out.push('-'),

@@ -175,7 +175,9 @@ fn the_package_restarts_a_running_service_on_upgrade_and_starts_nothing_on_insta
     };
     let upgrade = run(&["configure", "0.1.0-1"]);
     assert!(
-        upgrade.lines().any(|l| l == "try-restart policy-watch.service"),
+        upgrade
+            .lines()
+            .any(|l| l == "try-restart policy-watch.service"),
         "{upgrade}"
     );
     let install = run(&["configure", ""]);
