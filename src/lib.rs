@@ -19,7 +19,8 @@
 //! settings     config (TOML, file:line:column errors)
 //! records      items (Item, keys, dates) → health (liveness) → classify (pure; its matcher
 //!              also serves watch words and /search) → eval
-//!              (measuring a config on labelled items; not in the pipeline) · outbox
+//!              (measuring a config on labelled items; not in the pipeline) · vocab (candidate
+//!              keywords mined from an unlabelled archive; not in the pipeline) · outbox
 //!              (Notice, Destination, Payload, Delivery, Lang) → text (every message)
 //!              · pacer (the bot's one queue of turns under Telegram's limits)
 //! state        store (sled, nothing else touches it; and the archive's month files beside it)
@@ -51,6 +52,7 @@ pub mod secret;
 pub mod sources;
 pub mod store;
 pub(crate) mod text;
+pub mod vocab;
 
 pub use sources::Mode;
 

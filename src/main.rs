@@ -112,6 +112,18 @@ enum Command {
         #[arg(long)]
         suggest: bool,
     },
+    /// Mine candidate keywords for each topic from an unlabelled archive: phrases of the titles
+    /// the config classifies as the topic, far more frequent there than elsewhere (for a person
+    /// to judge; never applied)
+    Vocab {
+        /// JSONL files (as `eval` reads them; labels ignored) or folders of Markdown releases
+        /// (front matter `title:`, a `## 본문` section)
+        #[arg(required = true, value_name = "ARCHIVE")]
+        archives: Vec<PathBuf>,
+        /// Candidates per topic
+        #[arg(long, default_value_t = 15)]
+        top: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -134,7 +146,10 @@ fn main() -> ExitCode {
     // Maintenance and `explain` work with a partial config; what runs must be able to run.
     let load = match cli.command {
         Command::GenerateAssets { .. } => unreachable!("handled above"),
-        Command::Store { .. } | Command::Explain { .. } | Command::Eval { .. } => Config::load,
+        Command::Store { .. }
+        | Command::Explain { .. }
+        | Command::Eval { .. }
+        | Command::Vocab { .. } => Config::load,
         _ => Config::load_runnable,
     };
     let config = match load(&path) {
@@ -177,6 +192,23 @@ fn main() -> ExitCode {
                 suggest,
             },
         ),
+        Command::Vocab { archives, top } => {
+            let mut documents = Vec::new();
+            for archive in &archives {
+                match policy_watch::vocab::read(archive) {
+                    Ok(read) => documents.extend(read),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(EXIT_FAILURE as u8);
+                    }
+                }
+            }
+            let report = policy_watch::vocab::mine(&classifier, &config.topics, &documents, top);
+            write_stdout(
+                &policy_watch::vocab::render(&report, documents.len()),
+                "the candidates",
+            )
+        }
         Command::CheckConfig => {
             println!(
                 "{}: ok ({} sources, {} enabled; {} topics)",
