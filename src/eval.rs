@@ -384,7 +384,7 @@ pub fn reason(e: &TopicExplanation) -> String {
         }
         Decision::NoMatch if e.ignored_generic.is_empty() => "no keyword of the topic".to_owned(),
         Decision::NoMatch => format!(
-            "only generic words without another keyword or an anchor: {}",
+            "only generic words without another keyword or an anchor where it counts (the title; the summary for words only there; not in AI 전환-like phrases): {}",
             hits(&e.ignored_generic)
         ),
         Decision::BelowThreshold => format!("score {} below {}{evidence}", e.score, e.threshold),

@@ -151,13 +151,13 @@ pub fn render(title: &str, summary: &str, e: &Explanation, all: bool) -> String 
         }
         if !t.overridden.is_empty() {
             out.push_str(&format!(
-                "    exclusion not applied (overridden by a strong keyword, or only in the summary while the evidence is in the title): {}\n",
+                "    exclusion not applied (overridden by a strong keyword; only in the summary while the evidence is in the title; or a global one listed with the topic's keyword in the title, as in \"AI반도체와 양자 기술\"): {}\n",
                 hits(&t.overridden)
             ));
         }
         if !t.ignored_generic.is_empty() {
             out.push_str(&format!(
-                "    generic, ignored (no other keyword, no anchor): {}\n",
+                "    generic, ignored (no other keyword of the topic; no anchor in the title, or in the summary for words only there, outside phrases like \"AI 전환\" and outside the generic word itself; no second generic word apart in the title): {}\n",
                 hits(&t.ignored_generic)
             ));
         }
