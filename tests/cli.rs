@@ -578,7 +578,7 @@ fn explain_shows_adjacent_evidence_and_overridden_exclusions() {
     assert!(stdout.contains("result:  not relevant"), "{stdout}");
     let stdout = shipped_explain(&["인사 발령: AI반도체 국장"]);
     assert!(
-        stdout.contains("exclusion not applied (overridden by a strong keyword, or only in the summary while the evidence is in the title): 인사 발령"),
+        stdout.contains("exclusion not applied (overridden by a strong keyword; only in the summary while the evidence is in the title; or a global one listed with the topic's keyword in the title, as in \"AI반도체와 양자 기술\"): 인사 발령"),
         "{stdout}"
     );
 

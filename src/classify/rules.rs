@@ -1,6 +1,7 @@
 //! The rules as configured: every keyword of every role of every topic (in every spelling its
 //! synonym classes give it) as one set of patterns, each standing for the keywords behind it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::scan::{DFA_BUDGET, ScannerBuilder};
@@ -9,7 +10,7 @@ use crate::config::{ClassifyConfig, TopicConfig};
 use crate::fold::is_word_char;
 
 /// What a keyword does for a topic (or globally).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Role {
     Keyword,
     Strong,
@@ -58,6 +59,11 @@ pub(super) struct PatternSet {
     pub(super) owners: Vec<Owner>,
     /// `[classify] synonyms`: a keyword is added in every spelling they give it.
     pub(super) synonyms: Vec<Vec<String>>,
+    /// Every keyword to add, in config order: its own spelling goes in before any synonym's, so a
+    /// word configured as a keyword is named as itself, not as another keyword's spelling.
+    pub(super) keywords: Vec<(String, Role, Option<usize>)>,
+    /// The owner of each (role, topic, keyword).
+    pub(super) owner_of: HashMap<(Role, Option<usize>, String), usize>,
 }
 
 /// Spellings a keyword gets from synonym classes at most (the keyword itself included).
@@ -117,8 +123,19 @@ pub fn synonym_spellings(keyword: &str, classes: &[Vec<String>]) -> Vec<String> 
 impl PatternSet {
     /// Adds `keyword` in every spelling its synonyms give it, all standing for the keyword.
     pub(super) fn add(&mut self, keyword: &str, role: Role, topic: Option<usize>) {
-        for spelling in synonym_spellings(keyword, &self.synonyms) {
-            self.add_spelling(&spelling, keyword, role, topic);
+        self.keywords.push((keyword.to_owned(), role, topic));
+    }
+
+    /// Adds every keyword: first as configured, then in its synonyms' spellings.
+    pub(super) fn add_all(&mut self) {
+        let keywords = std::mem::take(&mut self.keywords);
+        for (keyword, role, topic) in &keywords {
+            self.add_spelling(keyword, keyword, *role, *topic);
+        }
+        for (keyword, role, topic) in &keywords {
+            for spelling in synonym_spellings(keyword, &self.synonyms).iter().skip(1) {
+                self.add_spelling(spelling, keyword, *role, *topic);
+            }
         }
     }
 
@@ -150,19 +167,18 @@ impl PatternSet {
             return;
         }
         // The spellings of one keyword share its owner: evidence counts the keyword once.
-        let owner = match self.owners.last() {
-            Some(last) if last.role == role && last.topic == topic && &*last.keyword == keyword => {
-                self.owners.len() - 1
-            }
-            _ => {
-                self.owners.push(Owner {
-                    role,
-                    topic,
-                    keyword: Arc::from(keyword),
-                });
-                self.owners.len() - 1
-            }
-        };
+        let next = self.owners.len();
+        let owner = *self
+            .owner_of
+            .entry((role, topic, keyword.to_owned()))
+            .or_insert(next);
+        if owner == next {
+            self.owners.push(Owner {
+                role,
+                topic,
+                keyword: Arc::from(keyword),
+            });
+        }
         let pattern = &mut self.patterns[slot];
         pattern.owners.push(owner);
         pattern.topical |= topic.is_some();
@@ -205,6 +221,7 @@ impl Classifier {
                 }
             }
         }
+        builder.add_all();
         Ok(Classifier {
             scanner: builder.scanner.build(DFA_BUDGET)?,
             patterns: builder.patterns,
