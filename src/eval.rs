@@ -525,8 +525,8 @@ const PARTICLES: &[&str] = &[
 ];
 
 /// The words of a text (split on anything that is not a letter or digit, Hangul particles
-/// stripped) and its two-word phrases.
-fn phrases(text: &str) -> HashSet<String> {
+/// stripped) and its two-word phrases (also what `vocab` mines).
+pub(crate) fn phrases(text: &str) -> HashSet<String> {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())

@@ -5,7 +5,7 @@
 //! phrases that come with a topic in release after release. This module finds them where nobody
 //! labelled anything: every release the current config classifies as a topic is that topic's
 //! side, the rest is the other side, and a phrase (one or two words of a title, particles
-//! trimmed) found in many more of the topic's titles than its share of the rest is a candidate —
+//! trimmed as `eval --suggest` trims them) found in many more of the topic's titles than its share of the rest is a candidate —
 //! with counts and example titles, never applied. Phrases a keyword of the topic already covers
 //! are left out.
 //!
@@ -161,56 +161,6 @@ const MIN_IN_TOPIC: usize = 3;
 /// How many times more frequent in the topic's titles than in the rest, at least.
 const MIN_LIFT: f64 = 4.0;
 
-/// Endings trimmed from a word (particles and a few copulas), longest first: `반도체를` and
-/// `반도체의` are `반도체`.
-const PARTICLES: [&str; 18] = [
-    "에서는",
-    "으로는",
-    "에서",
-    "으로",
-    "에게",
-    "까지",
-    "부터",
-    "과의",
-    "와의",
-    "을",
-    "를",
-    "이",
-    "가",
-    "은",
-    "는",
-    "의",
-    "에",
-    "로",
-];
-
-/// The words of a title: split on spacing and punctuation (a `·` or a bracket separates), particles
-/// trimmed, one-syllable words dropped.
-fn words(title: &str) -> Vec<String> {
-    title
-        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
-        .filter_map(|w| {
-            let w = w.trim_matches('-');
-            let trimmed = PARTICLES
-                .iter()
-                .find_map(|p| w.strip_suffix(p).filter(|rest| rest.chars().count() >= 2))
-                .unwrap_or(w);
-            (trimmed.chars().count() >= 2 && !trimmed.chars().all(|c| c.is_ascii_digit()))
-                .then(|| trimmed.to_owned())
-        })
-        .collect()
-}
-
-/// The one- and two-word phrases of a title, each once.
-fn phrases(title: &str) -> HashSet<String> {
-    let words = words(title);
-    let mut out: HashSet<String> = words.iter().cloned().collect();
-    for pair in words.windows(2) {
-        out.insert(format!("{} {}", pair[0], pair[1]));
-    }
-    out
-}
-
 /// Mines every topic's candidates from `documents` as `classifier` sorts them; `per_topic` best
 /// each. `topics` are the config's (their keywords decide what is already covered).
 pub fn mine(
@@ -230,7 +180,7 @@ pub fn mine(
                 .into_iter()
                 .map(|t| t.id.to_string())
                 .collect();
-            (phrases(&d.title), topics)
+            (crate::eval::phrases(&d.title), topics)
         })
         .collect();
     let mut everywhere: HashMap<&str, usize> = HashMap::new();
@@ -370,12 +320,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn words_lose_their_particles_and_phrases_pair_them() {
-        assert_eq!(
-            words("AI반도체를 위한 K-문샷의 「뇌-컴퓨터」 임무"),
-            ["AI반도체", "위한", "K-문샷", "뇌-컴퓨터", "임무"]
-        );
-        let p = phrases("국민성장펀드가 첨단산업 지원");
+    fn phrases_lose_their_particles_and_pair_words() {
+        let p = crate::eval::phrases("국민성장펀드가 첨단산업 지원");
         assert!(
             p.contains("국민성장펀드") && p.contains("첨단산업 지원"),
             "{p:?}"

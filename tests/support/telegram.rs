@@ -599,19 +599,9 @@ async fn handle(state: Arc<Mutex<State>>, bot: String, method: String, body: Byt
             let id = body["message_id"].as_i64().unwrap_or(0);
             let text = body["text"].as_str().unwrap_or_default().to_owned();
             let html = body["parse_mode"].as_str() == Some("HTML");
-            let visible = if html {
-                match super::telegram_html::validate(&text) {
-                    Ok(visible) => visible,
-                    Err(e) => {
-                        return api_error(
-                            StatusCode::BAD_REQUEST,
-                            &format!("Bad Request: can't parse entities: {e}"),
-                            None,
-                        );
-                    }
-                }
-            } else {
-                text.clone()
+            let visible = match visible_text(&text, html) {
+                Ok(visible) => visible,
+                Err(refused) => return refused,
             };
             let mut s = state.lock().unwrap();
             let Some(sent) = s
@@ -803,19 +793,9 @@ async fn send_message(state: Arc<Mutex<State>>, body: Value) -> Response {
             );
         }
     }
-    let visible = if html {
-        match super::telegram_html::validate(&text) {
-            Ok(visible) => visible,
-            Err(e) => {
-                return api_error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("Bad Request: can't parse entities: {e}"),
-                    None,
-                );
-            }
-        }
-    } else {
-        text.clone()
+    let visible = match visible_text(&text, html) {
+        Ok(visible) => visible,
+        Err(refused) => return refused,
     };
     if visible.encode_utf16().count() > 4096 {
         return api_error(
@@ -953,4 +933,18 @@ fn strict_limits(s: &mut State, chat: &str, now: Instant) -> Option<Response> {
         return Some(too_many_requests(s, chat, now, secs));
     }
     None
+}
+
+/// The text a message shows: HTML parsed as Telegram parses it, or Telegram's refusal.
+fn visible_text(text: &str, html: bool) -> Result<String, Response> {
+    if !html {
+        return Ok(text.to_owned());
+    }
+    super::telegram_html::validate(text).map_err(|e| {
+        api_error(
+            StatusCode::BAD_REQUEST,
+            &format!("Bad Request: can't parse entities: {e}"),
+            None,
+        )
+    })
 }
