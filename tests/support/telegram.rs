@@ -571,16 +571,9 @@ async fn handle(state: Arc<Mutex<State>>, bot: String, method: String, body: Byt
             };
             let id = body["message_id"].as_i64().unwrap_or(0);
             let mut s = state.lock().unwrap();
-            let Some(sent) = s
-                .sent
-                .iter_mut()
-                .find(|m| m.chat == chat && m.message_id == id)
-            else {
-                return api_error(
-                    StatusCode::BAD_REQUEST,
-                    "Bad Request: message to edit not found",
-                    None,
-                );
+            let sent = match message_to_edit(&mut s, &chat, id) {
+                Ok(sent) => sent,
+                Err(refused) => return refused,
             };
             if sent.keyboard.as_ref() == Some(&body["reply_markup"]) {
                 return api_error(
@@ -604,16 +597,9 @@ async fn handle(state: Arc<Mutex<State>>, bot: String, method: String, body: Byt
                 Err(refused) => return refused,
             };
             let mut s = state.lock().unwrap();
-            let Some(sent) = s
-                .sent
-                .iter_mut()
-                .find(|m| m.chat == chat && m.message_id == id)
-            else {
-                return api_error(
-                    StatusCode::BAD_REQUEST,
-                    "Bad Request: message to edit not found",
-                    None,
-                );
+            let sent = match message_to_edit(&mut s, &chat, id) {
+                Ok(sent) => sent,
+                Err(refused) => return refused,
             };
             let keyboard = body.get("reply_markup").cloned();
             if sent.text == text && sent.keyboard == keyboard {
@@ -947,4 +933,18 @@ fn visible_text(text: &str, html: bool) -> Result<String, Response> {
             None,
         )
     })
+}
+
+/// The message an edit names, or Telegram's answer when there is none.
+fn message_to_edit<'s>(s: &'s mut State, chat: &str, id: i64) -> Result<&'s mut Sent, Response> {
+    s.sent
+        .iter_mut()
+        .find(|m| m.chat == chat && m.message_id == id)
+        .ok_or_else(|| {
+            api_error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: message to edit not found",
+                None,
+            )
+        })
 }
