@@ -3,7 +3,7 @@
 //! changes, the same release from two sources, holds, pruning, and hostile feed content (very
 //! many items, duplicate guids, edited titles, re-added items, absurd dates).
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 

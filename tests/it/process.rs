@@ -1,7 +1,7 @@
 //! The real binary against the fake servers: SIGKILL in the middle of delivering loses nothing,
 //! and the bot token never appears in anything it prints, whatever goes wrong.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Child, Stdio};

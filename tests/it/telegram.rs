@@ -2,7 +2,7 @@
 //! Limits are scaled down (the real ones make a 60-message burst take 3 minutes; here 10/s per group); the server
 //! enforces whatever limits the config declares, and counts any send made before a retry_after.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

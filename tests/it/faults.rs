@@ -2,10 +2,10 @@
 //! Retry-After, slow and trickling servers, oversized and malformed bodies, gzip bombs, entity
 //! tricks, redirect loops, resets (retried within the poll), proxies — each a clear error naming
 //! the source and the cause, the other sources unaffected, recovery when the source recovers;
-//! and hostile state directories. Reading sources right is in tests/sources.rs; hostile feed
-//! *content* (duplicates, edits) in tests/exactly_once.rs.
+//! and hostile state directories. Reading sources right is in tests/it/sources.rs; hostile feed
+//! *content* (duplicates, edits) in tests/it/exactly_once.rs.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::sync::Arc;

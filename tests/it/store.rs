@@ -1,7 +1,7 @@
 //! Store maintenance: export/import round trip (seen items, source state, pending deliveries,
 //! dead letters, destination state), import refusing a non-empty store, and the CLI commands.
 
-mod support;
+use crate::support;
 
 use policy_watch::outbox::{Delivery, Destination, Payload};
 use policy_watch::store::{PollEntry, Store, StoreError};

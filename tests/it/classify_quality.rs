@@ -4,7 +4,7 @@
 //! and F1 on each file, on the curated files' union and on the whole months, with floors on
 //! both.
 //!
-//! Run with `cargo test --test classify_quality -- --nocapture` to see the tables and every
+//! Run with `cargo test --test it classify_quality:: -- --nocapture` to see the tables and every
 //! error with its reason (the same report as `policy-watch eval tests/data/*.jsonl`).
 
 use std::path::{Path, PathBuf};

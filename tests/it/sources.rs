@@ -1,8 +1,8 @@
 //! Reading sources right, over real loopback HTTP: every feed format and charset, the
 //! ministries' quirks and pages, conditional requests, identity and paging. What goes wrong
-//! (hostile servers and bodies, timeouts, caps) is in tests/faults.rs.
+//! (hostile servers and bodies, timeouts, caps) is in tests/it/faults.rs.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

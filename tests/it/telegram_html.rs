@@ -1,7 +1,7 @@
 //! Property test: any item text renders to Telegram HTML that Telegram's parser accepts, within
 //! the 4096 UTF-16 limit, showing the item's text literally.
 
-mod support;
+use crate::support;
 
 use chrono::Utc;
 use policy_watch::classify::TopicMatch;

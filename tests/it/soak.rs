@@ -1,7 +1,7 @@
 //! Long fault scenarios, too slow for every run (`#[ignore]`). Run them with
-//! `cargo test --release --test soak -- --ignored --nocapture` (about 12 minutes).
+//! `cargo test --release --test it soak:: -- --ignored --nocapture` (about 12 minutes).
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Subscribing by talking to the bot: the whole daemon in-process, a feed on 127.0.0.1, the fake
 //! Bot API server's getUpdates, a real sled store.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

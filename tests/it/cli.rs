@@ -1,7 +1,7 @@
 //! The real binary as a process: exit codes, config errors with file:line:column, dry-run output,
 //! signals, the single-instance guard.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,6 +1,6 @@
 //! The daemon as systemd sees it: notifications on NOTIFY_SOCKET, the watchdog, SIGHUP reloads.
 
-mod support;
+use crate::support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
