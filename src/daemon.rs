@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -215,44 +214,8 @@ fn notify(states: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-/// Re-reads the config file and publishes it to every stage: the one path behind SIGHUP and the
-/// bot's `/reload`. A valid config (classifier included) replaces the running one atomically; an
-/// invalid one is refused with file:line:column and the running config stays.
-#[derive(Clone)]
-pub struct Reloader {
-    path: PathBuf,
-    config: Arc<watch::Sender<Arc<Config>>>,
-}
-
-impl Reloader {
-    pub fn new(path: PathBuf, config: watch::Sender<Arc<Config>>) -> Reloader {
-        Reloader {
-            path,
-            config: Arc::new(config),
-        }
-    }
-
-    /// Reloads; `trigger` names what asked (for the log).
-    pub fn reload(&self, trigger: &str) -> Result<Arc<Config>, String> {
-        tracing::info!("{trigger}: reloading {}", self.path.display());
-        match load_checked(&self.path) {
-            Ok(new) => {
-                metrics::counter!(crate::metrics::RELOADS, "result" => "ok").increment(1);
-                let new = Arc::new(new);
-                self.config.send_replace(Arc::clone(&new));
-                Ok(new)
-            }
-            Err(e) => {
-                metrics::counter!(crate::metrics::RELOADS, "result" => "failed").increment(1);
-                tracing::error!("reload refused, the running config stays: {e}");
-                Err(e)
-            }
-        }
-    }
-}
-
 /// Reloads the config on every SIGHUP.
-pub fn reload_on_sighup(reloader: Reloader) -> std::io::Result<()> {
+pub fn reload_on_sighup(reloader: crate::reload::Reloader) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
@@ -261,14 +224,6 @@ pub fn reload_on_sighup(reloader: Reloader) -> std::io::Result<()> {
         }
     });
     Ok(())
-}
-
-/// Loads a config and checks that its classifier builds: everything `check-config` checks.
-pub fn load_checked(path: &Path) -> Result<Config, String> {
-    let config = Config::load_runnable(path).map_err(|e| e.to_string())?;
-    crate::classify::Classifier::new(&config.classify, &config.topics)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(config)
 }
 
 /// Caps glibc's malloc arenas at [`MALLOC_ARENAS`], unless `MALLOC_ARENA_MAX` says otherwise,

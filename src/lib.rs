@@ -48,6 +48,7 @@ pub mod items;
 pub(crate) mod metrics;
 pub mod outbox;
 pub mod pacer;
+pub mod reload;
 pub mod secret;
 pub mod sources;
 pub mod store;
@@ -86,7 +87,7 @@ pub struct Output {
     /// Dry-run: also show baselined matches, marked as not sent.
     pub preview: Option<Printer>,
     /// How the bot's `/reload` re-reads the config (SIGHUP's path); `None`: not available.
-    pub reloader: Option<daemon::Reloader>,
+    pub reloader: Option<reload::Reloader>,
 }
 
 impl Output {
@@ -113,7 +114,7 @@ impl Output {
     }
 
     /// With `/reload` re-reading the config through `reloader`.
-    pub fn with_reloader(mut self, reloader: daemon::Reloader) -> Output {
+    pub fn with_reloader(mut self, reloader: reload::Reloader) -> Output {
         self.reloader = Some(reloader);
         self
     }
@@ -299,7 +300,7 @@ impl Pipeline {
         &self,
         initial: &Config,
         sink: &TelegramSink,
-        reloader: Option<daemon::Reloader>,
+        reloader: Option<reload::Reloader>,
         pacer: &Arc<deliver::Pacer>,
         withdraw: mpsc::UnboundedSender<deliver::Withdraw>,
     ) {

@@ -172,7 +172,7 @@ impl Bot {
                             config.enabled_sources().count(),
                             config.topics.len(),
                         ),
-                        Err(e) => text::reload_failed(lang, &e),
+                        Err(e) => text::reload_failed(lang, &e.to_string()),
                     },
                 };
                 self.reply(cx.chat, &reply, None).await;

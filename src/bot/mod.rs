@@ -40,11 +40,11 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::daemon::Reloader;
 use crate::deliver::Withdraw;
 use crate::deliver::telegram::LONG_POLL;
 use crate::health::Health;
 use crate::outbox::Lang;
+use crate::reload::Reloader;
 use crate::store::{ChatKind, Store, StoreError};
 use crate::text;
 use commands::Context;

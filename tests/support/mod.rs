@@ -271,7 +271,7 @@ impl Daemon {
         tweak(&mut config);
         let sink = fake_telegram_sink(&config);
         let (tx, rx) = tokio::sync::watch::channel(Arc::new(config));
-        let reloader = policy_watch::daemon::Reloader::new(path.to_owned(), tx);
+        let reloader = policy_watch::reload::Reloader::new(path.to_owned(), tx);
         let output = Output::telegram(sink, Printer::new(Box::new(SharedBuf::default())))
             .with_reloader(reloader);
         let shutdown = CancellationToken::new();

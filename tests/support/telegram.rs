@@ -922,6 +922,7 @@ fn strict_limits(s: &mut State, chat: &str, now: Instant) -> Option<Response> {
 }
 
 /// The text a message shows: HTML parsed as Telegram parses it, or Telegram's refusal.
+#[allow(clippy::result_large_err)] // the refusal is the handler's answer as it is
 fn visible_text(text: &str, html: bool) -> Result<String, Response> {
     if !html {
         return Ok(text.to_owned());
@@ -936,6 +937,7 @@ fn visible_text(text: &str, html: bool) -> Result<String, Response> {
 }
 
 /// The message an edit names, or Telegram's answer when there is none.
+#[allow(clippy::result_large_err)] // the refusal is the handler's answer as it is
 fn message_to_edit<'s>(s: &'s mut State, chat: &str, id: i64) -> Result<&'s mut Sent, Response> {
     s.sent
         .iter_mut()

@@ -57,7 +57,7 @@ pub fn run(
     } else {
         render(&title, &summary, &explanation, all)
     };
-    crate::write_stdout(&text, "explanation")
+    super::write_stdout(&text, "explanation")
 }
 
 fn hit(h: &KeywordHit) -> String {

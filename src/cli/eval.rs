@@ -79,7 +79,7 @@ pub fn run(config: &Config, classifier: &Classifier, options: Options) -> ExitCo
             options.suggest.then_some(suggestions.as_slice()),
         )
     };
-    crate::write_stdout(&text, "report")
+    super::write_stdout(&text, "report")
 }
 
 fn topic_ids(config: &Config) -> Vec<String> {

@@ -26,7 +26,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, config: &Config, send_test: bool) 
         }
     };
     let from = source.to_string();
-    let sink = match crate::telegram_sink(config, &token) {
+    let sink = match super::telegram_sink(config, &token) {
         Ok(sink) => sink,
         Err(code) => return code,
     };
