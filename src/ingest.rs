@@ -13,10 +13,11 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::classify::{Classifier, ItemText, Keywords};
 use crate::config::{Config, SourceConfig};
-use crate::deliver::{Printer, render};
 use crate::health::Health;
 use crate::items::Item;
 use crate::outbox::{Delivery, Destination, Notice, Payload};
+use crate::printer::Printer;
+use crate::render;
 use crate::sources::{PollEvent, PollOutcome, SourceError};
 use crate::store::{
     CommitReport, Listing, PollCommit, PollEntry, SourceAlert, SourceState, Store, StoreError,
@@ -510,7 +511,7 @@ impl Ingestor {
         if !self.telegram {
             return Ok(0);
         }
-        crate::deliver::enqueue_alert(&self.store, &rules.admins, &text, None)?;
+        crate::alerts::enqueue_alert(&self.store, &rules.admins, &text, None)?;
         Ok(rules.admins.len())
     }
 

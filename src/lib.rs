@@ -18,22 +18,25 @@
 //! leaves       fold (text folding) · backoff · secret (the token, redaction)
 //! settings     config (TOML, file:line:column errors)
 //! records      items (Item, keys, dates) → health (liveness) → classify (pure; its matcher
-//!              also serves watch words and /search) → eval
-//!              (measuring a config on labelled items; not in the pipeline) · vocab (candidate
-//!              keywords mined from an unlabelled archive; not in the pipeline) · outbox
-//!              (Notice, Destination, Payload, Delivery, Lang) → text (every message)
-//!              · pacer (the bot's one queue of turns under Telegram's limits)
+//!              also serves watch words and /search) → eval (measuring a config on labelled
+//!              items) · vocab (candidate keywords from an unlabelled archive) — neither in the
+//!              pipeline · outbox (Notice, Destination, Payload, Delivery, Lang) → text (every
+//!              sentence) → render (notices as Telegram HTML and plain text) · printer (the
+//!              dry run's output) · pacer (the bot's one queue of turns under Telegram's limits)
 //! state        store (sled, nothing else touches it; and the archive's month files beside it)
-//! stages       sources (fetch, decode, parse, pollers, scheduler) · deliver (drain, pacing,
-//!              rendering, digests) · metrics → ingest (dedup + classify + fan-out, one
+//!              → alerts (operator alerts, queued like notices) · reload (re-reading the config)
+//! stages       sources (fetch, decode, parse, pollers, scheduler) · deliver (the outbox drain,
+//!              Telegram's answers, digests) · metrics → ingest (dedup + classify + fan-out, one
 //!              transaction for the polls waiting) → bot (commands, answers, watch words,
 //!              /search)
-//! process      daemon (signals, reloads, token, logging, systemd) → lib (`run`) → main
+//! process      daemon (signals, token, logging, systemd) → lib (`run`) → the binary's cli
+//!              (commands) and main
 //! ```
 //!
 //! [`run`] takes every dependency as an argument so tests start the whole pipeline against
 //! servers on 127.0.0.1 and a temporary store.
 
+pub(crate) mod alerts;
 pub(crate) mod backoff;
 pub mod bot;
 pub mod classify;
@@ -48,7 +51,9 @@ pub mod items;
 pub(crate) mod metrics;
 pub mod outbox;
 pub mod pacer;
+pub mod printer;
 pub mod reload;
+pub mod render;
 pub mod secret;
 pub mod sources;
 pub mod store;
@@ -68,9 +73,10 @@ use tokio_util::task::TaskTracker;
 use crate::classify::Classifier;
 use crate::config::Config;
 use crate::deliver::telegram::TelegramSink;
-use crate::deliver::{Deliverer, Printer, Sinks};
+use crate::deliver::{Deliverer, Sinks};
 use crate::health::Health;
 use crate::ingest::{IngestTotals, Ingestor, routes};
+use crate::printer::Printer;
 use crate::sources::{Fetcher, PollEvent, Scheduler};
 use crate::store::Store;
 
@@ -189,7 +195,7 @@ pub async fn run(
     let events = pipeline.start_polling(&initial)?;
     let telegram = output.sinks.telegram.is_some();
     let (ingest, ingest_done) = pipeline.start_ingest(events, classifier, telegram, output.preview);
-    let pacer = deliver::Pacer::start(&initial.telegram.limits);
+    let pacer = pacer::Pacer::start(&initial.telegram.limits);
     // The bot asks the deliverer (the outbox's only remover) to drop what waits for a chat.
     let (withdraw, withdrawals) = mpsc::unbounded_channel();
     if let (Mode::Daemon, Some(sink)) = (mode, &output.sinks.telegram) {
@@ -301,7 +307,7 @@ impl Pipeline {
         initial: &Config,
         sink: &TelegramSink,
         reloader: Option<reload::Reloader>,
-        pacer: &Arc<deliver::Pacer>,
+        pacer: &Arc<pacer::Pacer>,
         withdraw: mpsc::UnboundedSender<deliver::Withdraw>,
     ) {
         if initial.telegram.bot {

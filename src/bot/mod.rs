@@ -61,7 +61,7 @@ pub struct Bot {
     /// `/reload`'s path to the config (None: not available in this run).
     pub reloader: Option<Reloader>,
     pub health: Arc<Health>,
-    /// Answers, queued per chat and paced with the deliverer's [`crate::deliver::Pacer`].
+    /// Answers, queued per chat and paced with the deliverer's [`crate::pacer::Pacer`].
     pub replies: Replies,
     /// The deliverer's wake-up (a `/digest off` flushes the queue into the outbox).
     pub wake: Arc<Notify>,
@@ -393,7 +393,7 @@ impl Bot {
     /// Answers with a list of notices under `heading` (`/recent`, `/search`), in as many
     /// messages as Telegram's length limit needs.
     async fn reply_list(&self, chat: i64, heading: &str, notices: Vec<crate::outbox::Notice>) {
-        use crate::deliver::render;
+        use crate::render;
         for part in render::split_list(notices, render::utf16_len(heading)) {
             self.reply(chat, &render::notice_list_html(heading, &part), None)
                 .await;

@@ -15,7 +15,6 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::render;
 use crate::items::kst;
 use crate::outbox::{Delivery, Digest, Notice, Payload};
 use crate::store::{Store, StoreError, Subscriber};
@@ -113,14 +112,14 @@ pub fn due_at(subscriber: &Subscriber, now: DateTime<Utc>) -> Option<DateTime<Ut
 
 /// The outbox messages of one digest.
 pub fn compose(subscriber: &Subscriber, day: NaiveDate, notices: Vec<Notice>) -> Vec<Delivery> {
-    let heading_len = render::utf16_len(&crate::text::digest_heading(
+    let heading_len = crate::render::utf16_len(&crate::text::digest_heading(
         subscriber.lang,
         day,
         notices.len(),
         99,
         99,
     ));
-    let parts = render::split_list(notices, heading_len);
+    let parts = crate::render::split_list(notices, heading_len);
     let count = parts.len() as u32;
     parts
         .into_iter()

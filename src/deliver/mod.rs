@@ -9,12 +9,10 @@
 //! answers decide what happens next (see [`telegram::Outcome`]).
 
 pub mod digest;
-pub mod render;
 pub mod telegram;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -23,30 +21,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::outbox::{Delivery, Destination, Payload};
-use crate::pacer::Class;
-pub use crate::pacer::Pacer;
+use crate::pacer::{Class, Pacer};
+use crate::printer::Printer;
+use crate::render;
 use crate::store::{DestinationState, Store, StoreError};
 use telegram::{Outcome, TelegramSink};
-
-/// A shared text output (stdout in the binary, a buffer in tests).
-#[derive(Clone)]
-pub struct Printer(Arc<Mutex<Box<dyn Write + Send>>>);
-
-impl Printer {
-    pub fn stdout() -> Printer {
-        Printer::new(Box::new(std::io::stdout()))
-    }
-
-    pub fn new(out: Box<dyn Write + Send>) -> Printer {
-        Printer(Arc::new(Mutex::new(out)))
-    }
-
-    pub fn print(&self, text: &str) -> std::io::Result<()> {
-        let mut out = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        out.write_all(text.as_bytes())?;
-        out.flush()
-    }
-}
 
 /// Where deliveries are performed. Deliveries for a destination without a sink (Telegram entries
 /// left by an earlier run, during a dry run) stay in the outbox untouched.
@@ -535,39 +514,13 @@ impl Deliverer {
         if self.sinks.telegram.is_none() {
             return Ok(());
         }
-        enqueue_alert(&self.store, &self.admins, text, Some(about))
+        crate::alerts::enqueue_alert(&self.store, &self.admins, text, Some(about))
     }
 }
 
 /// The numeric chat id of a `tg:<id>` destination key.
 fn telegram_chat_id(key: &str) -> Option<i64> {
     key.strip_prefix("tg:")?.parse().ok()
-}
-
-/// Queues an operator alert to every admin chat, except the destination keyed `skip`.
-pub fn enqueue_alert(
-    store: &Store,
-    admins: &[i64],
-    text: &str,
-    skip: Option<&str>,
-) -> Result<(), StoreError> {
-    for admin in admins {
-        let destination = Destination::Telegram {
-            chat: admin.to_string(),
-        };
-        if skip == Some(destination.key().as_str()) {
-            continue;
-        }
-        store.enqueue(&Delivery {
-            destination,
-            payload: Payload::Alert {
-                text: text.to_owned(),
-            },
-            attempts: 0,
-            plain: false,
-        })?;
-    }
-    Ok(())
 }
 
 async fn send_telegram(sinks: &Sinks, chat: &str, delivery: &Delivery) -> Outcome {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use policy_watch::config::Config;
-use policy_watch::deliver::Printer;
+use policy_watch::printer::Printer;
 use policy_watch::store::Store;
 use policy_watch::{Mode, Output, RunReport};
 use tokio_util::sync::CancellationToken;
