@@ -6,9 +6,9 @@ shipped topics' keywords.
     python3 benches/python_stack.py CONFIG.toml STORE.json URL...
 
 One cycle: fetch every feed (urllib, one after the other), parse it with feedparser, and for
-every entry not in the store: fold its title and summary (NFKC, lower case, no spaces or
-punctuation: the same folding policy-watch does), look for every keyword of every topic, record
-the entry as seen; then write the store. Prints how many entries were new and how many matched.
+every entry not in the store: fold its title and summary as a Python user would write it (NFKC,
+lower case, one regex dropping spacing and punctuation: the folding policy-watch does), look for
+every keyword of every topic, record the entry as seen; then write the store. Prints how many entries were new and how many matched.
 
 feedparser is installed on first use into a virtual environment under target/ (pip, from PyPI)
 when the interpreter running this does not have it; nothing is installed system-wide.
@@ -16,6 +16,7 @@ when the interpreter running this does not have it; nothing is installed system-
 
 import json
 import os
+import re
 import subprocess
 import sys
 import unicodedata
@@ -42,9 +43,11 @@ def ensure_feedparser():
     os.execv(python, [python] + sys.argv)
 
 
+NOT_WORD = re.compile(r"[\W_]+")
+
+
 def fold(text):
-    text = unicodedata.normalize("NFKC", text).lower()
-    return "".join(c for c in text if c.isalnum())
+    return NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
 def keywords_of(config_path):
