@@ -74,6 +74,79 @@ pub struct Config {
     pub bot: BotConfig,
     #[serde(default, rename = "topic")]
     pub topics: Vec<TopicConfig>,
+    /// The default poll schedule of every source without its own (`[source.schedule]`); without
+    /// either, a source polls every `interval`.
+    #[serde(default)]
+    pub schedule: Option<ScheduleConfig>,
+}
+
+/// When a source is polled (see `sources::schedule`): every `busy_interval` in the busy hours of
+/// weekdays (KST), every `quiet_interval` otherwise, and with `on_the_hour` also 30 s after each
+/// full hour of the busy hours.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawSchedule")]
+pub struct ScheduleConfig {
+    pub busy_from: chrono::NaiveTime,
+    pub busy_until: chrono::NaiveTime,
+    pub busy_interval: Duration,
+    pub quiet_interval: Duration,
+    pub on_the_hour: bool,
+}
+
+/// `[schedule]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    /// `"08:00-19:00"` (KST, weekdays).
+    #[serde(default = "default_busy")]
+    busy: String,
+    #[serde(deserialize_with = "de_interval")]
+    busy_interval: Duration,
+    #[serde(deserialize_with = "de_interval")]
+    quiet_interval: Duration,
+    #[serde(default)]
+    on_the_hour: bool,
+}
+
+fn default_busy() -> String {
+    "08:00-19:00".into()
+}
+
+impl TryFrom<RawSchedule> for ScheduleConfig {
+    type Error = String;
+
+    fn try_from(raw: RawSchedule) -> Result<ScheduleConfig, String> {
+        let bad = || {
+            format!(
+                "busy = {:?} is not a range of KST times; write it like \"08:00-19:00\"",
+                raw.busy
+            )
+        };
+        let (from, until) = raw.busy.split_once('-').ok_or_else(bad)?;
+        let time =
+            |t: &str| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").map_err(|_| bad());
+        let (busy_from, busy_until) = (time(from)?, time(until)?);
+        if busy_until <= busy_from {
+            return Err(format!(
+                "busy = {:?} ends before it starts; the busy hours are one stretch of a day, like \"08:00-19:00\"",
+                raw.busy
+            ));
+        }
+        if raw.busy_interval > raw.quiet_interval {
+            return Err(format!(
+                "busy_interval {} is longer than quiet_interval {}; the busy hours are when releases appear, poll them at least as often",
+                humantime::format_duration(raw.busy_interval),
+                humantime::format_duration(raw.quiet_interval)
+            ));
+        }
+        Ok(ScheduleConfig {
+            busy_from,
+            busy_until,
+            busy_interval: raw.busy_interval,
+            quiet_interval: raw.quiet_interval,
+            on_the_hour: raw.on_the_hour,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -393,6 +466,10 @@ pub struct SourceConfig {
     /// The query parameter that selects a list page (with `max_pages` > 1).
     #[serde(default = "default_page_param")]
     pub page_param: String,
+    /// When to poll (the config's `[schedule]` when the source has none; without either, every
+    /// `interval`). With a schedule, `interval` is not used.
+    #[serde(default)]
+    pub schedule: Option<ScheduleConfig>,
 }
 
 fn default_max_pages() -> usize {
@@ -787,10 +864,16 @@ impl Config {
         let located = |span: Option<Range<usize>>, message: String| {
             invalid(path, text, span.map(|s| s.start).unwrap_or(0), message)
         };
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let message = e.message().trim_end().replace('\n', " ");
             located(e.span(), message)
         })?;
+        // A source without a schedule of its own takes the config's.
+        if let Some(schedule) = &config.schedule {
+            for source in &mut config.sources {
+                source.schedule.get_or_insert_with(|| schedule.clone());
+            }
+        }
         config
             .validate()
             .map_err(|(span, message)| located(Some(span), message))?;

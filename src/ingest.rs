@@ -782,9 +782,17 @@ pub fn watch_source(
 ) -> Option<String> {
     let limit = chrono::Duration::from_std(source.alert_after).unwrap_or(chrono::Duration::MAX);
     let since = |t: chrono::DateTime<Utc>| crate::items::format_kst(t);
+    // With a schedule only its busy hours count: a quiet night or weekend alerts nobody.
+    let elapsed = |from: chrono::DateTime<Utc>| match &source.schedule {
+        Some(schedule) => {
+            chrono::Duration::from_std(crate::sources::schedule::busy_between(schedule, from, now))
+                .unwrap_or(chrono::Duration::MAX)
+        }
+        None => now - from,
+    };
     let Some(new_items) = new_items else {
         let failing_since = *state.failing_since.get_or_insert(now);
-        if state.alerted != Some(SourceAlert::Failing) && now - failing_since >= limit {
+        if state.alerted != Some(SourceAlert::Failing) && elapsed(failing_since) >= limit {
             state.alerted = Some(SourceAlert::Failing);
             return Some(format!(
                 "{} ({}) has failed since {}: {}",
@@ -816,7 +824,7 @@ pub fn watch_source(
         Some(SourceAlert::Silent) => None,
         None => {
             let last = state.last_new_item.unwrap_or(now);
-            (now - last >= limit).then(|| {
+            (elapsed(last) >= limit).then(|| {
                 state.alerted = Some(SourceAlert::Silent);
                 format!(
                     "{} ({}) has brought nothing new since {}; check that the source still publishes there",
@@ -934,5 +942,31 @@ mod tests {
         let back = watch_source(&s, &mut state, at(90), Some(1)).unwrap();
         assert!(back.contains("new items again"), "{back}");
         assert_eq!(watch_source(&s, &mut state, at(91), Some(0)), None);
+    }
+
+    #[test]
+    fn with_a_schedule_a_quiet_night_and_weekend_do_not_count_toward_an_alert() {
+        use chrono::TimeZone;
+        let text = "[schedule]\nbusy = \"08:00-19:00\"\nbusy_interval = \"4m\"\nquiet_interval = \"20m\"\n\n[[source]]\nid = \"s\"\nname = \"S\"\nministry = \"M\"\nkind = \"feed\"\nurl = \"https://example.org/\"\nalert_after = \"3h\"\n";
+        let s = crate::config::Config::parse(Path::new("t.toml"), text)
+            .unwrap()
+            .sources[0]
+            .clone();
+        let kst = |d, h| {
+            crate::items::kst()
+                .with_ymd_and_hms(2026, 12, d, h, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let mut state = SourceState {
+            last_error: Some("HTTP 502".into()),
+            ..SourceState::default()
+        };
+        // Failing from Friday 18:00 (one busy hour left) through the weekend: no alert on Monday
+        // at 09:00 (two busy hours), one at 10:00 (three).
+        assert_eq!(watch_source(&s, &mut state, kst(11, 18), None), None);
+        assert_eq!(watch_source(&s, &mut state, kst(13, 23), None), None);
+        assert_eq!(watch_source(&s, &mut state, kst(14, 9), None), None);
+        assert!(watch_source(&s, &mut state, kst(14, 10), None).is_some());
     }
 }

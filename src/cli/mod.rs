@@ -224,6 +224,34 @@ pub fn main() -> ExitCode {
                 config.enabled_sources().count(),
                 config.topics.len()
             );
+            // When each source is polled, and its next polls from now.
+            let now = chrono::Utc::now();
+            for source in config.enabled_sources() {
+                let (how, next) = match &source.schedule {
+                    Some(schedule) => (
+                        policy_watch::sources::schedule::describe(schedule),
+                        policy_watch::sources::schedule::next_polls(schedule, now, 3),
+                    ),
+                    None => (
+                        format!("every {}", humantime::format_duration(source.interval)),
+                        Vec::new(),
+                    ),
+                };
+                let next: Vec<String> = next
+                    .iter()
+                    .map(|t| {
+                        t.with_timezone(&policy_watch::items::kst())
+                            .format("%a %H:%M:%S")
+                            .to_string()
+                    })
+                    .collect();
+                let next = if next.is_empty() {
+                    String::new()
+                } else {
+                    format!("; next {} KST", next.join(", "))
+                };
+                println!("  {}: {how}{next}", source.id());
+            }
             ExitCode::SUCCESS
         }
         Command::CheckTelegram { send_test } => match runtime() {

@@ -6,6 +6,7 @@ pub mod feed;
 pub mod fetch;
 pub mod html_list;
 mod poller;
+pub mod schedule;
 pub mod scheduler;
 
 use std::sync::Arc;

@@ -163,24 +163,39 @@ impl Poller {
         }
     }
 
-    /// After a restart, wait out the rest of the interval instead of polling at once.
+    /// After a restart, wait for the poll that was due after the last one instead of polling at
+    /// once.
     fn initial_delay(&self, state: &SourceState) -> Duration {
         let Some(last) = state.last_attempt else {
             return Duration::ZERO;
         };
-        let due = last + self.source.interval;
-        let remaining = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-        jitter(remaining.min(self.source.interval))
+        let now = Utc::now();
+        match &self.source.schedule {
+            Some(schedule) => {
+                let due = super::schedule::next_after(schedule, last);
+                after((due - now).to_std().unwrap_or(Duration::ZERO))
+            }
+            None => {
+                let due = last + self.source.interval;
+                let remaining = (due - now).to_std().unwrap_or(Duration::ZERO);
+                jitter(remaining.min(self.source.interval))
+            }
+        }
     }
 
-    /// The wait before the next poll: the interval (stretched by the server's max-age, capped),
-    /// or after a failure the backoff for the committed count of failures in a row (or the
-    /// server's Retry-After if longer).
+    /// The wait before the next poll: the schedule's (or the interval), stretched by the
+    /// server's max-age (capped), or after a failure the backoff for the committed count of
+    /// failures in a row (or the server's Retry-After if longer).
     fn next_delay(&self, hint: Hint, state: &SourceState) -> Duration {
         match hint {
             Hint::Ok { max_age } => {
                 let hinted = max_age.map(|a| a.min(MAX_AGE_CAP)).unwrap_or_default();
-                jitter(self.source.interval.max(hinted))
+                match &self.source.schedule {
+                    Some(schedule) => {
+                        after(super::schedule::wait_after(schedule, Utc::now()).max(hinted))
+                    }
+                    None => jitter(self.source.interval.max(hinted)),
+                }
             }
             Hint::Failed { retry_after } => {
                 let backoff = backoff(state.consecutive_failures.max(1), self.max_backoff);
@@ -188,6 +203,14 @@ impl Poller {
             }
         }
     }
+}
+
+/// A scheduled wait with a little jitter, never earlier: a poll due 30 s after the full hour must
+/// not go before the hour (up to 5 s later, so that many sources on one host spread out).
+fn after(wait: Duration) -> Duration {
+    use rand::Rng;
+    let spread = (wait / 20).min(Duration::from_secs(5));
+    wait + spread.mul_f64(rand::rng().random_range(0.0..1.0))
 }
 
 /// What a poll's result says about when to poll next.

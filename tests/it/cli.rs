@@ -44,6 +44,12 @@ fn check_config_accepts_the_shipped_config() {
         "{}",
         text(&out.stdout)
     );
+    // Each source's schedule and its next polls.
+    assert!(
+        text(&out.stdout).contains("msit-press: every 3m 08:00–19:00 KST on weekdays and 30 s after each full hour, every 20m otherwise; next "),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 const TOPIC: &str = "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#T\"\nkeywords = [\"AI\"]\n";
@@ -117,6 +123,26 @@ fn bad_configs_exit_78_with_file_line_column() {
             "[classify]\nthreshold = 0\n".to_owned(),
             ":2:13:",
             "threshold 0 is out of range",
+        ),
+        (
+            "[schedule]\nbusy = \"19:00-08:00\"\nbusy_interval = \"3m\"\nquiet_interval = \"20m\"\n".to_owned(),
+            ":1:1:",
+            "ends before it starts",
+        ),
+        (
+            format!("{SOURCE}[source.schedule]\nbusy_interval = \"30s\"\nquiet_interval = \"20m\"\n"),
+            ":8:17:",
+            "minimum",
+        ),
+        (
+            "[schedule]\nbusy_interval = \"30m\"\nquiet_interval = \"20m\"\n".to_owned(),
+            ":1:1:",
+            "longer than quiet_interval",
+        ),
+        (
+            "[schedule]\nbusy = \"8-19\"\nbusy_interval = \"3m\"\nquiet_interval = \"20m\"\n".to_owned(),
+            ":1:1:",
+            "not a range of KST times",
         ),
         (
             "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#AI 반도체\"\nkeywords = [\"AI\"]\n"

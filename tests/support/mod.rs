@@ -302,6 +302,7 @@ pub fn poll_every(interval: std::time::Duration) -> impl Fn(&mut Config) {
     move |config: &mut Config| {
         for source in &mut config.sources {
             source.interval = interval;
+            source.schedule = None;
         }
     }
 }
