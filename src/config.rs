@@ -402,6 +402,21 @@ pub enum SourceKind {
     Feed,
     /// An HTML list page read with CSS selectors (for ministries without a usable feed).
     HtmlList,
+    /// The policy portal's press-release API (공공데이터포털 "정책브리핑 보도자료"): every
+    /// ministry's releases of yesterday and today (KST), filtered by `ministries`; needs a
+    /// service key (see `sources::briefing`).
+    BriefingApi,
+}
+
+impl SourceKind {
+    /// The kind as the config writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::HtmlList => "html_list",
+            SourceKind::BriefingApi => "briefing_api",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -470,6 +485,14 @@ pub struct SourceConfig {
     /// `interval`). With a schedule, `interval` is not used.
     #[serde(default)]
     pub schedule: Option<ScheduleConfig>,
+    /// briefing_api: the ministries whose releases to keep (`MinisterCode`, e.g.
+    /// "과학기술정보통신부"); empty keeps every ministry's.
+    #[serde(default)]
+    pub ministries: Vec<String>,
+    /// briefing_api: a file holding the service key (also `POLICY_WATCH_SERVICE_KEY`, or the
+    /// systemd credential `briefing-service-key`). Never the key itself in the config.
+    #[serde(default)]
+    pub service_key_file: Option<PathBuf>,
 }
 
 fn default_max_pages() -> usize {
@@ -903,23 +926,32 @@ impl Config {
                         ),
                     ));
                 }
-                (SourceKind::Feed, Some(select)) => {
+                (kind @ (SourceKind::Feed | SourceKind::BriefingApi), Some(select)) => {
                     return Err((
                         select.span(),
                         format!(
-                            "source {:?} is kind = \"feed\"; [source.select] only applies to kind = \"html_list\": remove it or change the kind",
-                            source.id.get_ref()
+                            "source {:?} is kind = \"{}\"; [source.select] only applies to kind = \"html_list\": remove it or change the kind",
+                            source.id.get_ref(),
+                            kind.name()
                         ),
                     ));
                 }
                 _ => {}
             }
-            if let (SourceKind::Feed, Some(filter)) = (*source.kind.get_ref(), &source.filter) {
+            if let (kind @ (SourceKind::Feed | SourceKind::BriefingApi), Some(filter)) =
+                (*source.kind.get_ref(), &source.filter)
+            {
                 return Err((
                     filter.span(),
                     format!(
-                        "source {:?} is kind = \"feed\"; [source.filter] only applies to kind = \"html_list\"",
-                        source.id.get_ref()
+                        "source {:?} is kind = \"{}\"; [source.filter] only applies to kind = \"html_list\"{}",
+                        source.id.get_ref(),
+                        kind.name(),
+                        if kind == SourceKind::BriefingApi {
+                            " (the API filters by `ministries = [...]`)"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }

@@ -479,10 +479,14 @@ impl Ingestor {
                 // A list source is baselined by a poll that read something: items, or rows its
                 // filter left out. An empty read is no baseline: the fix would otherwise meet
                 // a 304 and, later, send every old row as new. (A page whose rows lack titles
-                // is already an error.) An empty feed is a valid feed: its first item is new.
+                // is already an error.) An empty feed is a valid feed, and an empty answer of the
+                // portal's API a quiet day: their first item is new.
                 let read_something = !items.is_empty()
                     || stats.filtered > 0
-                    || *source.kind.get_ref() == crate::config::SourceKind::Feed;
+                    || matches!(
+                        *source.kind.get_ref(),
+                        crate::config::SourceKind::Feed | crate::config::SourceKind::BriefingApi
+                    );
                 if !read_something && (changed || !state.baselined) {
                     state.validators = Validators::default();
                     self.store.save_source_state(id, &state)?;

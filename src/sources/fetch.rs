@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use url::Url;
 
-use crate::config::{HttpConfig, HttpMethod, SourceConfig};
+use crate::config::{HttpConfig, HttpMethod, SourceConfig, SourceKind};
 
 /// Why a fetch failed. The scheduler backs off on every variant; `retry_after` overrides the
 /// backoff when the server asked for a specific wait.
@@ -33,6 +33,9 @@ pub enum FetchError {
     TooLarge { limit: u64 },
     #[error("request failed: {0}")]
     Request(String),
+    /// A source that needs a key (the policy portal's API) has none.
+    #[error("{0}")]
+    NoKey(String),
 }
 
 impl FetchError {
@@ -139,6 +142,13 @@ impl Fetcher {
         source: &SourceConfig,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
+        if *source.kind.get_ref() == SourceKind::BriefingApi {
+            // The API's request carries the key and the days asked for; its answers have no
+            // validators worth sending back.
+            let key = super::briefing::service_key(source).map_err(FetchError::NoKey)?;
+            let url = super::briefing::request_url(&source.url, &key, chrono::Utc::now());
+            return self.fetch_url(source, &url, &Validators::default()).await;
+        }
         self.fetch_url(source, &source.url, validators).await
     }
 
@@ -222,7 +232,11 @@ impl Fetcher {
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified { max_age });
         }
-        if !status.is_success() {
+        // The policy portal's gateway answers its errors (an unregistered key, the quota) with
+        // a 4xx and an XML body that names them: read it, the parser says what it means.
+        let gateway_error =
+            *source.kind.get_ref() == SourceKind::BriefingApi && status.is_client_error();
+        if !status.is_success() && !gateway_error {
             let hint = match status.as_u16() {
                 405 => " (method not allowed: this source may need method = \"POST\" or \"GET\")",
                 404 | 410 => " (the URL is gone: check the source's url in the config)",

@@ -1,6 +1,7 @@
 //! Sources: fetch (HTTP), decode (charsets), parse (feeds and list pages) and the per-source
 //! [`Poller`] that schedules it all with jitter and backoff.
 
+pub mod briefing;
 pub mod decode;
 pub mod feed;
 pub mod fetch;
@@ -132,6 +133,7 @@ pub fn parse_body(source: &SourceConfig, body: &fetch::Body) -> Result<Parsed, P
             }
             Ok(Parsed { items, stats })
         }
+        SourceKind::BriefingApi => briefing::parse(&body.bytes, &source.ministries),
         SourceKind::HtmlList => {
             let select = source
                 .select
@@ -204,6 +206,9 @@ pub fn settings_fingerprint(source: &SourceConfig) -> String {
         );
     }
     let _ = write!(text, "{}\0{}", source.max_pages, source.page_param);
+    if !source.ministries.is_empty() {
+        let _ = write!(text, "\0{}", source.ministries.join("\x1f"));
+    }
     format!(
         "{}:{}",
         short_hex(&[fetch.as_bytes()]),

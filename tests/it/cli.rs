@@ -40,7 +40,7 @@ fn check_config_accepts_the_shipped_config() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("ok (4 sources, 4 enabled; 12 topics)"),
+        text(&out.stdout).contains("ok (5 sources, 4 enabled; 12 topics)"),
         "{}",
         text(&out.stdout)
     );

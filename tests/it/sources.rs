@@ -856,3 +856,186 @@ async fn a_burst_longer_than_a_page_is_read_across_pages() {
         "page 1 and page 2, then stopped at a seen row"
     );
 }
+
+// ── The policy portal's press-release API ─────────────────────────────────────────────
+
+/// A `briefing_api` source at `url`, its key in a file of `dir`, for two ministries.
+fn briefing_source(url: &str, key_file: &std::path::Path) -> String {
+    format!(
+        "[[source]]\nid = \"portal-api\"\nname = \"정책브리핑 API\"\nministry = \"과학기술정보통신부·산업통상부\"\nkind = \"briefing_api\"\nurl = \"{url}\"\nservice_key_file = \"{}\"\nministries = [\"과학기술정보통신부\", \"산업통상부\"]\n",
+        key_file.display()
+    )
+}
+
+/// The API's answer (a reconstruction, see tests/fixtures/README.md) read as items: the two
+/// ministries' releases, each identified by its NewsItemId, dated by ApproveDate (KST), linked to
+/// its korea.kr page, summarised by its subtitles and body. The key is sent encoded once
+/// whichever spelling the operator pasted, and the days asked for are yesterday and today.
+#[tokio::test]
+async fn the_portal_api_is_read_with_the_key_encoded_once() {
+    let server = FeedServer::start().await;
+    let answer = fixture("briefing_api_reconstructed.xml");
+    let queries = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&queries);
+    server.route("/pressReleaseList", move |req| {
+        seen.lock()
+            .unwrap()
+            .push(req.query.clone().unwrap_or_default());
+        Reply::ok("application/xml;charset=UTF-8", answer.clone())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    for (n, key) in ["ab+c/d==", "ab%2Bc%2Fd%3D%3D"].iter().enumerate() {
+        let key_file = dir.path().join(format!("key{n}"));
+        std::fs::write(&key_file, format!("{key}\n")).unwrap();
+        let config = parse_config(&config_text(&briefing_source(
+            &server.url("/pressReleaseList"),
+            &key_file,
+        )));
+        let fetcher = Fetcher::new(&config.http).unwrap();
+        let source = Arc::new(config.sources[0].clone());
+        let outcome = sources::poll(&fetcher, &source, &Validators::default(), None)
+            .await
+            .unwrap();
+        let PollOutcome::Items { items, stats, .. } = outcome else {
+            panic!("items expected")
+        };
+        assert_eq!((stats.rows, stats.filtered), (4, 1), "국토교통부 left out");
+        let titles: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "국산 AI반도체 실증 사업 착수",
+                "반도체 소부장 기업 간담회 개최",
+                "과기정통부 과장급 인사"
+            ]
+        );
+        let first = &items[0];
+        assert_eq!(first.key, "g:156700001");
+        assert_eq!(
+            first.link.as_deref(),
+            Some("https://www.korea.kr/briefing/pressReleaseView.do?newsId=156700001")
+        );
+        assert_eq!(
+            first.published,
+            Some(
+                kst()
+                    .with_ymd_and_hms(2026, 3, 10, 12, 0, 0)
+                    .unwrap()
+                    .with_timezone(&Utc)
+            )
+        );
+        assert!(
+            first.summary.contains("국산 NPU 적용") && first.summary.contains("실증을 시작한다"),
+            "{}",
+            first.summary
+        );
+    }
+    let queries = queries.lock().unwrap();
+    assert_eq!(queries.len(), 2);
+    for query in queries.iter() {
+        assert!(
+            query.starts_with("serviceKey=ab%2Bc%2Fd%3D%3D&startDate="),
+            "encoded once: {query}"
+        );
+    }
+    let today = Utc::now().with_timezone(&kst()).date_naive();
+    assert!(queries[0].contains(&format!("endDate={}", today.format("%Y%m%d"))));
+    assert!(queries[0].contains(&format!(
+        "startDate={}",
+        today.pred_opt().unwrap().format("%Y%m%d")
+    )));
+}
+
+/// The gateway's refusals (here: a key not registered for the API, with HTTP 403) are errors
+/// that name the fix, never an empty poll; the key never appears in them. Without a key the
+/// source says where to put one.
+#[tokio::test]
+async fn the_portal_apis_refusals_name_their_fix_and_never_the_key() {
+    let server = FeedServer::start().await;
+    server.route("/pressReleaseList", |_| Reply {
+        status: 403,
+        headers: vec![("content-type".into(), "text/xml".into())],
+        body: b"<OpenAPI_ServiceResponse><cmmMsgHeader><errMsg>SERVICE ERROR</errMsg><returnAuthMsg>SERVICE_KEY_IS_NOT_REGISTERED_ERROR</returnAuthMsg><returnReasonCode>30</returnReasonCode></cmmMsgHeader></OpenAPI_ServiceResponse>".to_vec(),
+        ..Reply::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let key = "secret-service-key-0123456789";
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, key).unwrap();
+    let text = config_text(&briefing_source(
+        &server.url("/pressReleaseList"),
+        &key_file,
+    ));
+    let state = StateDir::new();
+    let (report, _) = once(&text, &state).await;
+    assert_eq!(report.ingest.failed_sources, vec!["portal-api".to_owned()]);
+    let error = state
+        .open()
+        .source_state("portal-api")
+        .unwrap()
+        .last_error
+        .unwrap();
+    assert!(
+        error.contains("error 30") && error.contains("apply for"),
+        "{error}"
+    );
+    assert!(!error.contains(key));
+
+    // No key anywhere: the error says where to put one.
+    let text = text.replace(
+        &format!("service_key_file = \"{}\"\n", key_file.display()),
+        "",
+    );
+    let config = parse_config(&text);
+    let fetcher = Fetcher::new(&config.http).unwrap();
+    let source = Arc::new(config.sources[0].clone());
+    if std::env::var_os(policy_watch::sources::briefing::KEY_ENV).is_none() {
+        let e = sources::poll(&fetcher, &source, &Validators::default(), None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("POLICY_WATCH_SERVICE_KEY") && e.contains("service_key_file"),
+            "{e}"
+        );
+    }
+}
+
+/// The API's copy of a release and the ministry's own are one release: sent once.
+#[tokio::test]
+async fn the_portal_apis_copy_and_the_ministrys_own_are_one_release() {
+    let server = FeedServer::start().await;
+    let api = server.mutable(
+        "/pressReleaseList",
+        "application/xml",
+        b"<response><header><resultCode>00</resultCode><resultMsg>NORMAL SERVICE.</resultMsg></header><body></body></response>".to_vec(),
+    );
+    let feed = server.mutable(
+        "/msit.xml",
+        "application/rss+xml",
+        rss_feed(&[("m0", "지난 소식")]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, "another-test-key-123456").unwrap();
+    let text = config_text(&format!(
+        "{}{}",
+        feed_source("msit", &server.url("/msit.xml"), ""),
+        briefing_source(&server.url("/pressReleaseList"), &key_file)
+    ));
+    let state = StateDir::new();
+    once(&text, &state).await;
+    *feed.lock().unwrap() =
+        rss_feed(&[("m1", "국산 AI반도체 실증 사업 착수"), ("m0", "지난 소식")]);
+    *api.lock().unwrap() = fixture("briefing_api_reconstructed.xml");
+    let (report, out) = once(&text, &state).await;
+    assert_eq!(
+        sent_titles(&out)
+            .iter()
+            .filter(|t| t.contains("국산 AI반도체 실증 사업 착수"))
+            .count(),
+        1,
+        "{out}"
+    );
+    assert!(report.ingest.new_items >= 2, "both sources saw it");
+}

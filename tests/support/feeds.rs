@@ -19,6 +19,8 @@ pub struct Req {
     pub body: Vec<u8>,
     /// 0 for the first request to this path.
     pub hit: usize,
+    /// The query string as sent (still percent-encoded).
+    pub query: Option<String>,
 }
 
 impl Req {
@@ -196,6 +198,7 @@ async fn handle(
             headers,
             body: body.to_vec(),
             hit,
+            query: uri.query().map(str::to_owned),
         };
         let requests = state.requests.entry(uri.path().to_owned()).or_default();
         if requests.len() < KEPT_REQUESTS {
