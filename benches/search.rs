@@ -62,6 +62,7 @@ fn main() {
                     topics: Vec::new(),
                     seen_at: published,
                     watched: Vec::new(),
+                    attachments: Vec::new(),
                 };
                 PollEntry {
                     key: format!("g:{i}"),

@@ -602,6 +602,7 @@ impl Ingestor {
                 topics,
                 seen_at: now,
                 watched: Vec::new(),
+                attachments: Vec::new(),
             };
             let mut deliveries = Vec::new();
             let mut digests = Vec::new();

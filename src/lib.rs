@@ -201,8 +201,17 @@ pub async fn run(
     if let (Mode::Daemon, Some(sink)) = (mode, &output.sinks.telegram) {
         pipeline.start_subscriber_side(&initial, sink, output.reloader, &pacer, withdraw);
     }
+    let attachments = sources::Fetcher::new(&initial.http)
+        .map(|fetcher| {
+            Arc::new(deliver::attachments::Attachments::new(
+                fetcher,
+                initial.sources.iter().cloned(),
+            ))
+        })
+        .context("cannot set up the HTTP client for attachments")?;
     let deliverer = Deliverer {
         store: store.clone(),
+        attachments: Some(attachments),
         pacer,
         withdrawals,
         admins: initial.telegram.admins.clone(),

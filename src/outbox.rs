@@ -23,6 +23,17 @@ pub struct Notice {
     /// one chat, empty on the shared copy (history, channels).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watched: Vec<String>,
+    /// The release's own files, found on its view page when the notice was sent (see
+    /// `deliver::attachments`); empty until then, and when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file of a release (its PDF or HWPX), linked from the notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    pub url: String,
 }
 
 /// Where a delivery goes.

@@ -48,6 +48,34 @@ fn parts(notice: &Notice) -> Parts {
     }
 }
 
+/// Files of a release shown at most, and characters of a file name.
+const ATTACHMENTS_SHOWN: usize = 6;
+const ATTACHMENT_NAME_CHARS: usize = 60;
+
+/// The release's files as (name, url), as many as are shown.
+fn attachments(notice: &Notice) -> Vec<(String, &str)> {
+    notice
+        .attachments
+        .iter()
+        .take(ATTACHMENTS_SHOWN)
+        .map(|a| {
+            (
+                truncate_chars(&a.name, ATTACHMENT_NAME_CHARS),
+                a.url.as_str(),
+            )
+        })
+        .collect()
+}
+
+/// `📎 NAME.pdf · NAME.hwpx` as visible text (what Telegram counts).
+fn attachments_visible(notice: &Notice) -> Option<String> {
+    let files = attachments(notice);
+    (!files.is_empty()).then(|| {
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        format!("📎 {}", names.join(" · "))
+    })
+}
+
 /// `👀 퓨리오사, 리벨리온`: the recipient's watch words the item contains.
 pub fn watched_line(notice: &Notice) -> Option<String> {
     (!notice.watched.is_empty()).then(|| format!("👀 {}", notice.watched.join(", ")))
@@ -67,6 +95,11 @@ pub fn plain(notice: &Notice) -> String {
         out.push_str(topics);
         out.push('\n');
     }
+    let files = attachments(notice);
+    if !files.is_empty() {
+        let files: Vec<String> = files.iter().map(|(n, u)| format!("{n} ({u})")).collect();
+        out.push_str(&format!("📎 {}\n", files.join(" · ")));
+    }
     if !p.snippet.is_empty() {
         out.push_str(&p.snippet);
         out.push('\n');
@@ -78,16 +111,24 @@ pub fn plain(notice: &Notice) -> String {
 /// Telegram HTML rendering, within [`TELEGRAM_MAX_UTF16`].
 pub fn telegram_html(notice: &Notice) -> String {
     let mut p = parts(notice);
-    // The visible text is title, meta, topics and snippet joined by newlines; trim the snippet
-    // (then the title) on character boundaries until it fits.
-    let fixed =
-        utf16_len(&p.title) + utf16_len(&p.meta) + p.topics.as_deref().map_or(0, utf16_len) + 4;
+    let files = attachments_visible(notice);
+    let files_len = files.as_deref().map_or(0, |f| utf16_len(f) + 1);
+    // The visible text is title, meta, topics, files and snippet joined by newlines; trim the
+    // snippet (then the title) on character boundaries until it fits.
+    let fixed = utf16_len(&p.title)
+        + utf16_len(&p.meta)
+        + p.topics.as_deref().map_or(0, utf16_len)
+        + files_len
+        + 4;
     if fixed + utf16_len(&p.snippet) > TELEGRAM_MAX_UTF16 {
         let room = TELEGRAM_MAX_UTF16.saturating_sub(fixed);
         p.snippet = truncate_utf16(&p.snippet, room);
     }
-    let fixed =
-        utf16_len(&p.title) + utf16_len(&p.meta) + p.topics.as_deref().map_or(0, utf16_len) + 4;
+    let fixed = utf16_len(&p.title)
+        + utf16_len(&p.meta)
+        + p.topics.as_deref().map_or(0, utf16_len)
+        + files_len
+        + 4;
     if fixed > TELEGRAM_MAX_UTF16 {
         let room = TELEGRAM_MAX_UTF16.saturating_sub(fixed - utf16_len(&p.title));
         p.title = truncate_utf16(&p.title, room);
@@ -105,6 +146,20 @@ pub fn telegram_html(notice: &Notice) -> String {
     if let Some(topics) = &p.topics {
         out.push('\n');
         out.push_str(&encode_text(topics));
+    }
+    let files = attachments(notice);
+    if !files.is_empty() {
+        let links: Vec<String> = files
+            .iter()
+            .map(|(name, url)| {
+                format!(
+                    "<a href=\"{}\">{}</a>",
+                    encode_double_quoted_attribute(url),
+                    encode_text(name)
+                )
+            })
+            .collect();
+        out.push_str(&format!("\n📎 {}", links.join(" · ")));
     }
     if !p.snippet.is_empty() {
         out.push('\n');

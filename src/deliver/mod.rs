@@ -8,6 +8,7 @@
 //! (shared with the bot's answers: per chat, over all chats, paused by any 429). Telegram's
 //! answers decide what happens next (see [`telegram::Outcome`]).
 
+pub mod attachments;
 pub mod digest;
 pub mod telegram;
 
@@ -170,6 +171,8 @@ pub struct Deliverer {
     pub pacer: Arc<Pacer>,
     /// Chats whose waiting deliveries are to be dropped (from the bot).
     pub withdrawals: tokio::sync::mpsc::UnboundedReceiver<Withdraw>,
+    /// Looks up a release's files on its view page as its notice is sent (`None`: never).
+    pub attachments: Option<Arc<attachments::Attachments>>,
 }
 
 impl Deliverer {
@@ -276,9 +279,21 @@ impl Deliverer {
                     state.in_flight = true;
                     let sinks = self.sinks.clone();
                     let pacer = Arc::clone(&pacing);
-                    let delivery = delivery.clone();
+                    let mut delivery = delivery.clone();
                     let stop = shutdown.clone();
+                    let files = self.attachments.clone();
                     tasks.spawn(async move {
+                        // The release's files, looked up (at most `attachments::WAIT`) before
+                        // the send waits for its turn: the lookup holds no turn of the pacer.
+                        if let (Some(files), Payload::Notice(notice)) =
+                            (&files, &mut delivery.payload)
+                        {
+                            tokio::select! {
+                                biased;
+                                _ = stop.cancelled() => {}
+                                _ = files.attach(notice) => {}
+                            }
+                        }
                         let outcome = match chat {
                             // Waiting for a turn is given up at shutdown (nothing was sent).
                             Some(chat) => tokio::select! {

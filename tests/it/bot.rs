@@ -810,6 +810,7 @@ fn notice(title: &str, topic: &str) -> policy_watch::outbox::Notice {
         }],
         seen_at: chrono::Utc::now(),
         watched: vec![],
+        attachments: vec![],
     }
 }
 

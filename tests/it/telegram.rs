@@ -482,3 +482,91 @@ async fn the_admins_hear_once_when_a_source_keeps_failing_and_once_when_it_recov
     assert_eq!(alerts.len(), 2);
     assert!(alerts[1].visible.contains("works again"));
 }
+
+/// A notice of a release whose link is a view page that lists its files carries them:
+/// "📎 NAME.pdf · NAME.hwpx", each linked; the page is asked once for every destination's copy.
+/// A page that fails, or answers after the bound, only leaves the line out: the notice goes.
+#[tokio::test]
+async fn a_notice_links_the_releases_files_from_its_view_page() {
+    let feeds = FeedServer::start().await;
+    let view = |id: &str| format!("/briefing/pressReleaseView.do?newsId={id}");
+    let items = |ids: &[&str]| {
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
+        );
+        for id in ids {
+            xml.push_str(&format!(
+                "<item><title>AI반도체 소식 {id}</title><link>{}</link><guid>{id}</guid></item>",
+                feeds.url(&view(id))
+            ));
+        }
+        xml.push_str("</channel></rss>");
+        xml.into_bytes()
+    };
+    let body = feeds.mutable("/f.xml", "application/rss+xml", items(&["000"]));
+    let page = support::feeds::fixture("korea_kr_press_view_reconstructed.html");
+    feeds.route("/briefing/pressReleaseView.do", move |_| {
+        Reply::ok("text/html; charset=utf-8", page.clone())
+    });
+    let telegram = TelegramServer::start(Some(FAST)).await;
+    let config = format!(
+        "{}{}",
+        config_text(&feed_source("f", &feeds.url("/f.xml"), "")),
+        telegram_section(
+            &telegram,
+            FAST,
+            &[destination("-1001", None), destination("-1002", None)].concat()
+        )
+    );
+    let state = StateDir::new();
+    once_telegram(&config, &state).await;
+    *body.lock().unwrap() = items(&["001", "000"]);
+    let report = once_telegram(&config, &state).await;
+    assert_eq!(report.delivered, 2);
+    for chat in ["-1001", "-1002"] {
+        let sent = &telegram.sent_to(chat)[0];
+        assert!(
+            sent.visible.contains("📎 260310 국산 AI반도체 실증 사업 착수(보도자료).pdf · 260310 국산 AI반도체 실증 사업 착수(보도자료).hwpx"),
+            "{}",
+            sent.visible
+        );
+        assert!(
+            sent.text.contains(&format!(
+                "<a href=\"{}\">260310 국산 AI반도체 실증 사업 착수(보도자료).pdf</a>",
+                feeds.url("/common/download.do?fileId=197112345&amp;tblKey=GMN")
+            )),
+            "{}",
+            sent.text
+        );
+    }
+    assert_eq!(
+        feeds.requests("/briefing/pressReleaseView.do").len(),
+        1,
+        "one lookup for both copies"
+    );
+
+    // The page fails, then answers too late: the notices go without the line.
+    feeds.route("/briefing/pressReleaseView.do", |req| {
+        if req.query.as_deref() == Some("newsId=002") {
+            Reply::status(500)
+        } else {
+            Reply {
+                delay: Duration::from_secs(8),
+                ..Reply::ok("text/html", "<html></html>")
+            }
+        }
+    });
+    *body.lock().unwrap() = items(&["003", "002", "001", "000"]);
+    let started = std::time::Instant::now();
+    let report = once_telegram(&config, &state).await;
+    assert_eq!(report.delivered, 4);
+    let late = telegram.sent_to("-1001");
+    assert!(
+        late[1..].iter().all(|m| !m.visible.contains("📎")),
+        "{late:#?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "bounded by the wait"
+    );
+}

@@ -27,6 +27,7 @@ fn notice(title: String, summary: String, link: Option<String>, keywords: Vec<St
         seen_at: Utc::now(),
         // Watch words are typed by users: as hostile as anything a feed sends.
         watched: keywords,
+        attachments: vec![],
     }
 }
 
