@@ -18,7 +18,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use policy_watch::outbox::Lang;
+use policy_watch::records::Lang;
 use policy_watch::store::{ChatKind, Subscriber};
 use support::feeds::{FeedServer, Reply};
 use support::telegram::{Limits, TelegramServer};

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use policy_watch::classify::Keywords;
 use policy_watch::items::Item;
-use policy_watch::outbox::Notice;
+use policy_watch::records::Notice;
 use policy_watch::store::{PollEntry, SourceState, Store};
 
 fn main() {

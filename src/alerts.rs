@@ -2,7 +2,7 @@
 //! aside. Queued in the outbox like any notice (durable, paced), to every admin chat; raised by
 //! the ingest stage and the deliverer alike.
 
-use crate::outbox::{Delivery, Destination, Payload};
+use crate::records::{Delivery, Destination, Payload};
 use crate::store::{Store, StoreError};
 
 /// Queues an operator alert to every admin chat, except the destination keyed `skip`.

@@ -15,8 +15,8 @@ use crate::classify::{Classifier, ItemText, Keywords};
 use crate::config::{Config, SourceConfig};
 use crate::health::Health;
 use crate::items::Item;
-use crate::outbox::{Delivery, Destination, Notice, Payload};
 use crate::printer::Printer;
+use crate::records::{Delivery, Destination, Notice, Payload};
 use crate::render;
 use crate::sources::{PollEvent, PollOutcome, SourceError};
 use crate::store::{
@@ -431,7 +431,7 @@ impl Ingestor {
             Err(e) => {
                 state.consecutive_failures += 1;
                 state.last_error = Some(e.to_string());
-                let alert = watch_source(source, &mut state, Utc::now(), None);
+                let alert = source_alert(source, &mut state, Utc::now(), None);
                 self.store.save_source_state(id, &state)?;
                 let queued = self.alert(rules, alert)?;
                 let n = state.consecutive_failures;
@@ -450,7 +450,7 @@ impl Ingestor {
             }
             Ok(PollOutcome::NotModified { .. }) => {
                 self.recovered(source, &mut state);
-                let alert = watch_source(source, &mut state, Utc::now(), Some(0));
+                let alert = source_alert(source, &mut state, Utc::now(), Some(0));
                 self.store.save_source_state(id, &state)?;
                 let queued = self.alert(rules, alert)?;
                 tracing::debug!(source = %id, "not modified");
@@ -646,7 +646,7 @@ impl Ingestor {
             });
         }
         state.baselined = true;
-        let alert = watch_source(source, &mut state, now, Some(entries.len()));
+        let alert = source_alert(source, &mut state, now, Some(entries.len()));
         state.items_seen += entries.len() as u64;
         Ok(PendingPoll {
             entries,
@@ -779,7 +779,7 @@ fn fan_out(
 /// Decides whether a poll result calls for an alert: the source has failed, or brought nothing
 /// new, for longer than its `alert_after` (once), or it recovered from that (once). `new_items` is
 /// `None` for a failed poll. Updates the alert bookkeeping in `state`.
-pub fn watch_source(
+pub fn source_alert(
     source: &SourceConfig,
     state: &mut SourceState,
     now: chrono::DateTime<Utc>,
@@ -909,19 +909,19 @@ mod tests {
             last_error: Some("HTTP 502".into()),
             ..SourceState::default()
         };
-        assert_eq!(watch_source(&s, &mut state, at(0), None), None);
-        assert_eq!(watch_source(&s, &mut state, at(71), None), None);
-        let alert = watch_source(&s, &mut state, at(72), None).unwrap();
+        assert_eq!(source_alert(&s, &mut state, at(0), None), None);
+        assert_eq!(source_alert(&s, &mut state, at(71), None), None);
+        let alert = source_alert(&s, &mut state, at(72), None).unwrap();
         assert!(
             alert.contains("has failed since") && alert.contains("HTTP 502"),
             "{alert}"
         );
         assert_eq!(
-            watch_source(&s, &mut state, at(100), None),
+            source_alert(&s, &mut state, at(100), None),
             None,
             "only once"
         );
-        let recovered = watch_source(&s, &mut state, at(101), Some(0)).unwrap();
+        let recovered = source_alert(&s, &mut state, at(101), Some(0)).unwrap();
         assert!(recovered.contains("works again"), "{recovered}");
         assert_eq!(state.alerted, None);
         assert_eq!(state.failing_since, None);
@@ -932,21 +932,21 @@ mod tests {
         let s = source("3d");
         let mut state = SourceState::default();
         assert_eq!(
-            watch_source(&s, &mut state, at(0), Some(50)),
+            source_alert(&s, &mut state, at(0), Some(50)),
             None,
             "baseline"
         );
-        assert_eq!(watch_source(&s, &mut state, at(48), Some(0)), None);
-        let alert = watch_source(&s, &mut state, at(72), Some(0)).unwrap();
+        assert_eq!(source_alert(&s, &mut state, at(48), Some(0)), None);
+        let alert = source_alert(&s, &mut state, at(72), Some(0)).unwrap();
         assert!(alert.contains("nothing new since"), "{alert}");
         assert_eq!(
-            watch_source(&s, &mut state, at(80), Some(0)),
+            source_alert(&s, &mut state, at(80), Some(0)),
             None,
             "only once"
         );
-        let back = watch_source(&s, &mut state, at(90), Some(1)).unwrap();
+        let back = source_alert(&s, &mut state, at(90), Some(1)).unwrap();
         assert!(back.contains("new items again"), "{back}");
-        assert_eq!(watch_source(&s, &mut state, at(91), Some(0)), None);
+        assert_eq!(source_alert(&s, &mut state, at(91), Some(0)), None);
     }
 
     #[test]
@@ -969,9 +969,9 @@ mod tests {
         };
         // Failing from Friday 18:00 (one busy hour left) through the weekend: no alert on Monday
         // at 09:00 (two busy hours), one at 10:00 (three).
-        assert_eq!(watch_source(&s, &mut state, kst(11, 18), None), None);
-        assert_eq!(watch_source(&s, &mut state, kst(13, 23), None), None);
-        assert_eq!(watch_source(&s, &mut state, kst(14, 9), None), None);
-        assert!(watch_source(&s, &mut state, kst(14, 10), None).is_some());
+        assert_eq!(source_alert(&s, &mut state, kst(11, 18), None), None);
+        assert_eq!(source_alert(&s, &mut state, kst(13, 23), None), None);
+        assert_eq!(source_alert(&s, &mut state, kst(14, 9), None), None);
+        assert!(source_alert(&s, &mut state, kst(14, 10), None).is_some());
     }
 }

@@ -20,7 +20,7 @@
 //! records      items (Item, keys, dates) → health (liveness) → classify (pure; its matcher
 //!              also serves watch words and /search) → eval (measuring a config on labelled
 //!              items) · vocab (candidate keywords from an unlabelled archive) — neither in the
-//!              pipeline · outbox (Notice, Destination, Payload, Delivery, Lang) → text (every
+//!              pipeline · records (Notice, Destination, Payload, Delivery, Lang) → text (every
 //!              sentence) → render (notices as Telegram HTML and plain text) · printer (the
 //!              dry run's output) · pacer (the bot's one queue of turns under Telegram's limits)
 //! state        store (sled, nothing else touches it; and the archive's month files beside it)
@@ -49,9 +49,9 @@ pub(crate) mod health;
 pub mod ingest;
 pub mod items;
 pub(crate) mod metrics;
-pub mod outbox;
 pub mod pacer;
 pub mod printer;
+pub mod records;
 pub mod reload;
 pub mod render;
 pub mod secret;

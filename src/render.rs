@@ -9,7 +9,7 @@
 use html_escape::{encode_double_quoted_attribute, encode_text};
 
 use crate::items::{format_kst, truncate_chars};
-use crate::outbox::{Digest, Notice};
+use crate::records::{Digest, Notice};
 
 /// Characters of summary shown under the title.
 pub const SNIPPET_CHARS: usize = 300;

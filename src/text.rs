@@ -8,7 +8,7 @@
 use chrono::{NaiveDate, NaiveTime};
 use html_escape::encode_text;
 
-use crate::outbox::Lang;
+use crate::records::Lang;
 
 /// The commands, with their descriptions, as registered with setMyCommands (admin commands are
 /// not advertised).

@@ -13,7 +13,7 @@ mod telegram_html;
 
 use policy_watch::classify::{Classifier, TopicMatch};
 use policy_watch::deliver::render;
-use policy_watch::outbox::Notice;
+use policy_watch::records::Notice;
 
 fn check(html: &str) {
     let visible = telegram_html::validate(html).unwrap_or_else(|e| panic!("invalid HTML ({e}): {html}"));

@@ -19,7 +19,7 @@ use std::time::Duration;
 use super::{Bot, Session, chat_kind, strs};
 use crate::deliver::digest;
 use crate::items::format_kst;
-use crate::outbox::Lang;
+use crate::records::Lang;
 use crate::store::{ChatKind, StoreError, Subscriber};
 use crate::text::{self, TopicLine};
 

@@ -43,7 +43,7 @@ use crate::config::Config;
 use crate::deliver::Withdraw;
 use crate::deliver::telegram::LONG_POLL;
 use crate::health::Health;
-use crate::outbox::Lang;
+use crate::records::Lang;
 use crate::reload::Reloader;
 use crate::store::{ChatKind, Store, StoreError};
 use crate::text;
@@ -392,7 +392,7 @@ impl Bot {
 
     /// Answers with a list of notices under `heading` (`/recent`, `/search`), in as many
     /// messages as Telegram's length limit needs.
-    async fn reply_list(&self, chat: i64, heading: &str, notices: Vec<crate::outbox::Notice>) {
+    async fn reply_list(&self, chat: i64, heading: &str, notices: Vec<crate::records::Notice>) {
         use crate::render;
         for part in render::split_list(notices, render::utf16_len(heading)) {
             self.reply(chat, &render::notice_list_html(heading, &part), None)

@@ -21,7 +21,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::config::SourceConfig;
-use crate::outbox::{Attachment, Notice};
+use crate::records::{Attachment, Notice};
 use crate::sources::{Fetched, Fetcher, Validators};
 
 /// The longest a notice waits for its attachments.

@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::items::kst;
-use crate::outbox::{Delivery, Digest, Notice, Payload};
+use crate::records::{Delivery, Digest, Notice, Payload};
 use crate::store::{Store, StoreError, Subscriber};
 
 /// Wall-clock time, replaceable so tests can run a day in paused tokio time.
@@ -208,7 +208,7 @@ impl Digester {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::Lang;
+    use crate::records::Lang;
     use crate::store::ChatKind;
     use chrono::NaiveTime;
 

@@ -21,9 +21,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::outbox::{Delivery, Destination, Payload};
 use crate::pacer::{Class, Pacer};
 use crate::printer::Printer;
+use crate::records::{Delivery, Destination, Payload};
 use crate::render;
 use crate::store::{DestinationState, Store, StoreError};
 use telegram::{Outcome, TelegramSink};

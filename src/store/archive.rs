@@ -28,7 +28,7 @@ use chrono::{DateTime, Datelike, NaiveDate};
 
 use super::{ARCHIVE_SUMMARY_CHARS, Store, StoreError};
 use crate::classify::{ItemText, Keywords};
-use crate::outbox::Notice;
+use crate::records::Notice;
 
 /// Segment files end in this.
 const SEGMENT_SUFFIX: &str = ".jsonl";

@@ -62,7 +62,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use crate::outbox::{Delivery, Notice};
+use crate::records::{Delivery, Notice};
 use archive::{Archive, Body, Record};
 
 mod archive;

@@ -10,7 +10,7 @@ use sled::transaction::TransactionError;
 use super::{
     NEXT_SEQ, Store, StoreError, from_json, get_json, read_next_seq, storage_error, to_json,
 };
-use crate::outbox::Delivery;
+use crate::records::Delivery;
 
 /// A delivery that can never be sent as it is, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

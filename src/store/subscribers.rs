@@ -14,7 +14,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use super::{NEXT_SEQ, Store, StoreError, from_json, read_next_seq, storage_error, to_json};
-use crate::outbox::{Delivery, Destination, Lang, Notice};
+use crate::records::{Delivery, Destination, Lang, Notice};
 
 /// What kind of chat subscribed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

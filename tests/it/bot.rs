@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use policy_watch::deliver::{digest::Digester, digest::TokioClock};
-use policy_watch::outbox::{Lang, Payload};
+use policy_watch::records::{Lang, Payload};
 use policy_watch::store::{ChatKind, Store, Subscriber};
 use support::feeds::{FeedServer, Reply};
 use support::telegram::{GroupRole, Limits, Sent, TelegramServer};
@@ -790,8 +790,8 @@ async fn digest_off_sends_what_was_collected_as_one_message() {
     daemon.stop().await;
 }
 
-fn notice(title: &str, topic: &str) -> policy_watch::outbox::Notice {
-    policy_watch::outbox::Notice {
+fn notice(title: &str, topic: &str) -> policy_watch::records::Notice {
+    policy_watch::records::Notice {
         source_id: "msit".into(),
         source_name: "보도자료".into(),
         ministry: "과학기술정보통신부".into(),
@@ -837,7 +837,7 @@ fn queue_for_digest(store: &Store, chat: i64, title: &str) {
     assert_eq!(report.digested, 1);
 }
 
-fn digests_in_outbox(store: &Store) -> Vec<policy_watch::outbox::Digest> {
+fn digests_in_outbox(store: &Store) -> Vec<policy_watch::records::Digest> {
     store
         .outbox_iter()
         .map(|e| e.unwrap().1.payload)

@@ -772,7 +772,7 @@ async fn a_later_copy_that_matches_more_topics_reaches_the_new_ones_only() {
 /// the topic's subscriber is not sent it again.
 #[tokio::test]
 async fn a_watch_word_only_a_later_copy_carries_reaches_its_watcher() {
-    use policy_watch::outbox::Lang;
+    use policy_watch::records::Lang;
     use policy_watch::store::{ChatKind, Subscriber};
     let copies = Copies::new("", "").await;
     {

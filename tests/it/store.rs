@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use policy_watch::outbox::{Delivery, Destination, Payload};
+use policy_watch::records::{Delivery, Destination, Payload};
 use policy_watch::store::{PollEntry, Store, StoreError};
 use support::feeds::FeedServer;
 use support::telegram::{ChatStatus, Fault, Limits, TelegramServer};

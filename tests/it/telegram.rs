@@ -7,7 +7,7 @@ use crate::support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use policy_watch::outbox::Destination;
+use policy_watch::records::Destination;
 use support::feeds::{FeedServer, Reply};
 use support::telegram::{ChatStatus, Fault, Limits, TelegramServer};
 use support::*;

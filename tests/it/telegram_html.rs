@@ -6,7 +6,7 @@ use crate::support;
 use chrono::Utc;
 use policy_watch::classify::TopicMatch;
 use policy_watch::items::Item;
-use policy_watch::outbox::Notice;
+use policy_watch::records::Notice;
 use policy_watch::render;
 use proptest::prelude::*;
 use support::telegram_html::validate;
