@@ -12,7 +12,7 @@ mod common;
 mod telegram_html;
 
 use policy_watch::classify::{Classifier, TopicMatch};
-use policy_watch::deliver::render;
+use policy_watch::render;
 use policy_watch::records::Notice;
 
 fn check(html: &str) {
@@ -54,6 +54,8 @@ fuzz_target!(|data: &[u8]| {
         item,
         topics,
         seen_at: chrono::Utc::now(),
+        watched: Vec::new(),
+        attachments: Vec::new(),
     };
     check(&render::telegram_html(&notice));
     let many = vec![notice; 30];
