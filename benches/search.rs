@@ -63,6 +63,7 @@ fn main() {
                     seen_at: published,
                     watched: Vec::new(),
                     attachments: Vec::new(),
+                    files_page: None,
                 };
                 PollEntry {
                     key: format!("g:{i}"),

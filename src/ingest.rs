@@ -603,6 +603,7 @@ impl Ingestor {
                 seen_at: now,
                 watched: Vec::new(),
                 attachments: Vec::new(),
+                files_page: None,
             };
             let mut deliveries = Vec::new();
             let mut digests = Vec::new();

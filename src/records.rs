@@ -27,6 +27,10 @@ pub struct Notice {
     /// `deliver::attachments`); empty until then, and when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// Another copy's page of the same release that may list its files, when this copy's own
+    /// link does not (an MSIT copy that took over korea.kr's held one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_page: Option<String>,
 }
 
 /// A file of a release (its PDF or HWPX), linked from the notice.

@@ -56,6 +56,7 @@ fuzz_target!(|data: &[u8]| {
         seen_at: chrono::Utc::now(),
         watched: Vec::new(),
         attachments: Vec::new(),
+        files_page: None,
     };
     check(&render::telegram_html(&notice));
     let many = vec![notice; 30];

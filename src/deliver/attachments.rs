@@ -141,10 +141,13 @@ impl Attachments {
         if !notice.attachments.is_empty() {
             return;
         }
-        let Some(link) = notice.item.link.as_deref().and_then(|l| Url::parse(l).ok()) else {
-            return;
-        };
-        let Some(kind) = view_page(&link) else {
+        // The notice's own link, else the page of another copy of the release.
+        let Some((link, kind)) = [notice.item.link.as_deref(), notice.files_page.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|l| Url::parse(l).ok())
+            .find_map(|l| view_page(&l).map(|kind| (l, kind)))
+        else {
             return;
         };
         let Some(source) = self.sources.get(&notice.source_id).cloned() else {

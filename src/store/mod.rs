@@ -600,6 +600,14 @@ impl PreparedPoll<'_> {
             .destinations
             .retain(|d| !held_destinations.contains(d));
         let (mut deliveries, mut digests) = entry.unrouted(&sent_before);
+        // The held copy's page may list the release's files where this copy's does not (an
+        // aggregator's view page): the notices keep it to look there when they are sent.
+        if let Some(page) = held.as_ref().and_then(held_page) {
+            deliveries = deliveries
+                .into_iter()
+                .map(|json| with_files_page(json, &page))
+                .collect();
+        }
         let ours: std::collections::HashSet<String> = entry
             .delivery_keys
             .iter()
@@ -646,6 +654,34 @@ impl PreparedEntry<'_> {
             .cloned()
             .collect();
         (deliveries, digests)
+    }
+}
+
+/// The link of a held copy's notice.
+fn held_page(held: &Held) -> Option<String> {
+    held.deliveries
+        .iter()
+        .find_map(|d| match &d.payload {
+            crate::records::Payload::Notice(n) => n.item.link.clone(),
+            _ => None,
+        })
+        .or_else(|| held.notice.as_ref().and_then(|n| n.item.link.clone()))
+}
+
+/// A serialised delivery whose notice gets `page` as the page of its files (unless it has one,
+/// or it is that page).
+fn with_files_page(json: Vec<u8>, page: &str) -> Vec<u8> {
+    let Ok(mut delivery) = serde_json::from_slice::<Delivery>(&json) else {
+        return json;
+    };
+    match &mut delivery.payload {
+        crate::records::Payload::Notice(notice)
+            if notice.files_page.is_none() && notice.item.link.as_deref() != Some(page) =>
+        {
+            notice.files_page = Some(page.to_owned());
+            to_json(&delivery)
+        }
+        _ => json,
     }
 }
 

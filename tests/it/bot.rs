@@ -811,6 +811,7 @@ fn notice(title: &str, topic: &str) -> policy_watch::records::Notice {
         seen_at: chrono::Utc::now(),
         watched: vec![],
         attachments: vec![],
+        files_page: None,
     }
 }
 

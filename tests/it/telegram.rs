@@ -570,3 +570,61 @@ async fn a_notice_links_the_releases_files_from_its_view_page() {
         "bounded by the wait"
     );
 }
+
+/// MSIT's own copy of a release (its site has no download links) that takes over korea.kr's held
+/// copy carries the files korea.kr's view page lists.
+#[tokio::test]
+async fn a_ministry_copy_that_takes_over_a_held_one_carries_its_files() {
+    let feeds = FeedServer::start().await;
+    let page = support::feeds::fixture("korea_kr_press_view_reconstructed.html");
+    feeds.route("/briefing/pressReleaseView.do", move |_| {
+        Reply::ok("text/html; charset=utf-8", page.clone())
+    });
+    let rss = |items: &[(&str, &str)]| {
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
+        );
+        for (link, title) in items {
+            xml.push_str(&format!(
+                "<item><title>{title}</title><link>{link}</link><guid>{link}</guid></item>"
+            ));
+        }
+        xml.push_str("</channel></rss>");
+        xml.into_bytes()
+    };
+    let old = ("https://f.example/old", "AI반도체 지난 소식");
+    let portal = feeds.mutable("/portal.xml", "application/rss+xml", rss(&[old]));
+    let ministry = feeds.mutable("/ministry.xml", "application/rss+xml", rss(&[old]));
+    let telegram = TelegramServer::start(Some(FAST)).await;
+    let config = format!(
+        "{}{}{}",
+        config_text(&feed_source("ministry", &feeds.url("/ministry.xml"), "")),
+        feed_source("portal", &feeds.url("/portal.xml"), "hold = \"1h\""),
+        telegram_section(&telegram, FAST, &destination("-1001", None))
+    );
+    let state = StateDir::new();
+    once_telegram(&config, &state).await;
+    let title = "[보도자료] 국산 AI반도체 실증 사업 착수";
+    let view = feeds.url("/briefing/pressReleaseView.do?newsId=156700001");
+    *portal.lock().unwrap() = rss(&[(view.as_str(), title), old]);
+    let report = once_telegram(&config, &state).await;
+    assert_eq!(report.delivered, 0, "held");
+    *ministry.lock().unwrap() = rss(&[
+        ("https://f.example/m1", "국산 AI반도체 실증 사업 착수"),
+        old,
+    ]);
+    let report = once_telegram(&config, &state).await;
+    assert_eq!(report.delivered, 1);
+    let sent = &telegram.sent_to("-1001")[0];
+    assert!(
+        sent.text.contains("https://f.example/m1"),
+        "the ministry's copy: {}",
+        sent.text
+    );
+    assert!(
+        sent.visible
+            .contains("📎 260310 국산 AI반도체 실증 사업 착수(보도자료).pdf"),
+        "{}",
+        sent.visible
+    );
+}

@@ -28,6 +28,7 @@ fn notice(title: String, summary: String, link: Option<String>, keywords: Vec<St
         // Watch words are typed by users: as hostile as anything a feed sends.
         watched: keywords,
         attachments: vec![],
+        files_page: None,
     }
 }
 
