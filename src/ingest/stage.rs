@@ -1,27 +1,27 @@
-//! The ingest stage: poll results in, dedup + classification, one store transaction for the
-//! polls waiting together (a poll is never split across transactions).
-//!
-//! This is the only writer of per-source state and of new outbox entries, so the rule "an item is
-//! marked seen in the same transaction that enqueues its deliveries" lives in one place.
+//! The stage itself: poll events in, each group of polls read, classified, fanned out and
+//! committed in one transaction, the pollers answered with their committed state.
+
+use super::alerts::source_alert;
+use super::identity::{delivery_order, title_key};
+use super::routes::{Route, WatchIndex, fan_out, routes};
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use sha2::Digest;
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::classify::{Classifier, ItemText, Keywords};
+use crate::classify::{Classifier, ItemText};
 use crate::config::{Config, SourceConfig};
 use crate::health::Health;
 use crate::items::Item;
 use crate::printer::Printer;
-use crate::records::{Delivery, Destination, Notice, Payload};
+use crate::records::{Delivery, Notice, Payload};
 use crate::render;
 use crate::sources::{PollEvent, PollOutcome, SourceError};
 use crate::store::{
-    CommitReport, Listing, PollCommit, PollEntry, SourceAlert, SourceState, Store, StoreError,
-    Subscriber, Validators, unix_now,
+    CommitReport, Listing, PollCommit, PollEntry, SourceState, Store, StoreError, Validators,
+    unix_now,
 };
 
 /// Most polls committed in one transaction (those already waiting when one arrives; at most
@@ -49,51 +49,6 @@ pub struct IngestTotals {
     pub store_errors: usize,
     pub new_items: usize,
     pub queued: usize,
-}
-
-/// A destination and the topics it wants (all when `None`).
-#[derive(Debug, Clone)]
-pub struct Route {
-    pub destination: Destination,
-    pub topics: Option<Vec<String>>,
-}
-
-impl Route {
-    fn wants(&self, notice: &Notice) -> bool {
-        match &self.topics {
-            None => true,
-            Some(wanted) => notice
-                .topics
-                .iter()
-                .any(|t| wanted.iter().any(|w| **w == *t.id)),
-        }
-    }
-}
-
-/// Where new notices go under `config`: the Telegram destinations (with their topic filters) when
-/// Telegram is on, else stdout.
-pub fn routes(config: &Config, telegram: bool) -> Vec<Route> {
-    if !telegram {
-        return vec![Route {
-            destination: Destination::Stdout,
-            topics: None,
-        }];
-    }
-    config
-        .telegram
-        .destinations
-        .iter()
-        .map(|d| Route {
-            destination: Destination::Telegram {
-                chat: d.get_ref().chat.clone(),
-            },
-            topics: d
-                .get_ref()
-                .topics
-                .as_ref()
-                .map(|t| t.iter().map(|s| s.get_ref().clone()).collect()),
-        })
-        .collect()
 }
 
 pub struct Ingestor {
@@ -155,56 +110,6 @@ struct Rules {
     /// `[bot] watch_words`: whether subscribers' own words are matched.
     watch_words: bool,
     watch: WatchIndex,
-}
-
-/// Every active subscriber's watch words in one matcher, rebuilt only when the set of words
-/// changes (a subscriber's `/watch`), not on every poll.
-#[derive(Default)]
-struct WatchIndex {
-    /// The matcher's words, sorted and distinct.
-    words: Vec<String>,
-    keywords: Option<Keywords>,
-}
-
-impl WatchIndex {
-    fn update(&mut self, subscribers: &[Subscriber]) {
-        let words: std::collections::BTreeSet<&str> = subscribers
-            .iter()
-            .filter(|s| s.active)
-            .flat_map(|s| s.watch.iter().map(String::as_str))
-            .collect();
-        if words
-            .iter()
-            .copied()
-            .eq(self.words.iter().map(String::as_str))
-        {
-            return;
-        }
-        self.words = words.into_iter().map(str::to_owned).collect();
-        self.keywords = if self.words.is_empty() {
-            None
-        } else {
-            match Keywords::new(self.words.iter().map(String::as_str)) {
-                Ok(keywords) => Some(keywords),
-                Err(e) => {
-                    tracing::error!("cannot match subscribers' watch words: {e}");
-                    None
-                }
-            }
-        };
-    }
-
-    /// The watch words `text` contains.
-    fn found(&self, text: &ItemText) -> Vec<&str> {
-        match &self.keywords {
-            None => Vec::new(),
-            Some(k) => k
-                .find(text)
-                .into_iter()
-                .map(|i| self.words[i].as_str())
-                .collect(),
-        }
-    }
 }
 
 impl Rules {
@@ -730,249 +635,5 @@ impl Ingestor {
             ..IngestReport::default()
         };
         Ok((report, state))
-    }
-}
-
-/// Adds a notice's deliveries to the subscribers who want it — for one of their topics, or for
-/// one of their watch words `found` in the item — each with its own copy (which names the watch
-/// words that brought it): a message in the outbox, or a place in the digest queue for those on
-/// a daily digest. A chat gets the notice once, whatever brought it, also when it is a
-/// configured destination.
-fn fan_out(
-    notice: &Notice,
-    subscribers: &[Subscriber],
-    found: &[&str],
-    deliveries: &mut Vec<Delivery>,
-    digests: &mut Vec<(i64, Notice)>,
-) {
-    for subscriber in subscribers {
-        if !subscriber.active {
-            continue;
-        }
-        let watched: Vec<String> = subscriber
-            .watch
-            .iter()
-            .filter(|w| found.contains(&w.as_str()))
-            .cloned()
-            .collect();
-        if watched.is_empty() && !subscriber.wants(notice.topics.iter().map(|t| &*t.id)) {
-            continue;
-        }
-        let destination = subscriber.destination();
-        if deliveries.iter().any(|d| d.destination == destination) {
-            continue;
-        }
-        let mut copy = notice.clone();
-        copy.watched = watched;
-        if subscriber.digest_at.is_some() {
-            digests.push((subscriber.chat, copy));
-        } else {
-            deliveries.push(Delivery {
-                destination,
-                payload: Payload::Notice(copy),
-                attempts: 0,
-                plain: false,
-            });
-        }
-    }
-}
-
-/// Decides whether a poll result calls for an alert: the source has failed, or brought nothing
-/// new, for longer than its `alert_after` (once), or it recovered from that (once). `new_items` is
-/// `None` for a failed poll. Updates the alert bookkeeping in `state`.
-pub fn source_alert(
-    source: &SourceConfig,
-    state: &mut SourceState,
-    now: chrono::DateTime<Utc>,
-    new_items: Option<usize>,
-) -> Option<String> {
-    let limit = chrono::Duration::from_std(source.alert_after).unwrap_or(chrono::Duration::MAX);
-    let since = |t: chrono::DateTime<Utc>| crate::items::format_kst(t);
-    // With a schedule only its busy hours count: a quiet night or weekend alerts nobody.
-    let elapsed = |from: chrono::DateTime<Utc>| match &source.schedule {
-        Some(schedule) => {
-            chrono::Duration::from_std(crate::sources::schedule::busy_between(schedule, from, now))
-                .unwrap_or(chrono::Duration::MAX)
-        }
-        None => now - from,
-    };
-    let Some(new_items) = new_items else {
-        let failing_since = *state.failing_since.get_or_insert(now);
-        if state.alerted != Some(SourceAlert::Failing) && elapsed(failing_since) >= limit {
-            state.alerted = Some(SourceAlert::Failing);
-            return Some(format!(
-                "{} ({}) has failed since {}: {}",
-                source.name,
-                source.id(),
-                since(failing_since),
-                state.last_error.as_deref().unwrap_or("unknown error")
-            ));
-        }
-        return None;
-    };
-    state.failing_since = None;
-    if new_items > 0 || state.last_new_item.is_none() {
-        state.last_new_item = Some(now);
-    }
-    match state.alerted {
-        Some(SourceAlert::Failing) => {
-            state.alerted = None;
-            Some(format!("{} ({}) works again", source.name, source.id()))
-        }
-        Some(SourceAlert::Silent) if new_items > 0 => {
-            state.alerted = None;
-            Some(format!(
-                "{} ({}) brings new items again",
-                source.name,
-                source.id()
-            ))
-        }
-        Some(SourceAlert::Silent) => None,
-        None => {
-            let last = state.last_new_item.unwrap_or(now);
-            (elapsed(last) >= limit).then(|| {
-                state.alerted = Some(SourceAlert::Silent);
-                format!(
-                    "{} ({}) has brought nothing new since {}; check that the source still publishes there",
-                    source.name,
-                    source.id(),
-                    since(last)
-                )
-            })
-        }
-    }
-}
-
-/// Identity of an item across sources: a hash of its folded title without leading bracketed
-/// tags (`[보도참고]`, `(설명자료)`), so the same release seen on korea.kr and on the ministry's own
-/// feed is sent once.
-pub fn title_key(title: &str) -> Option<[u8; 16]> {
-    let mut rest = title.trim();
-    while let Some(close) = match rest.chars().next() {
-        Some('[') => rest.find(']'),
-        Some('(') => rest.find(')'),
-        Some('【') => rest.find('】'),
-        _ => None,
-    } {
-        rest = rest[close..]
-            .trim_start_matches([']', ')', '】'])
-            .trim_start();
-    }
-    TITLE_TEXT.with_borrow_mut(|text| {
-        crate::fold::normalize_into(rest, text);
-        // Seven characters at most: too short to identify a release ("공지", "보도자료").
-        if crate::fold::first_chars(&text.folded, 7).len() == text.folded.len() {
-            return None;
-        }
-        let digest = sha2::Sha256::digest(text.folded.as_bytes());
-        digest[..16].try_into().ok()
-    })
-}
-
-thread_local! {
-    /// [`title_key`]'s buffers, reused: every item of every poll has its title keyed.
-    static TITLE_TEXT: std::cell::RefCell<crate::fold::Normalized> = std::cell::RefCell::default();
-}
-
-/// Oldest first. Feeds list newest first; when every item is dated, dates decide (stable for
-/// equal days), otherwise the feed's order is reversed.
-fn delivery_order(mut items: Vec<Item>) -> Vec<Item> {
-    items.reverse();
-    if items.iter().all(|i| i.published.is_some()) {
-        items.sort_by_key(|i| i.published);
-    }
-    items
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    fn source(alert_after: &str) -> SourceConfig {
-        let text = format!(
-            "[[source]]\nid = \"s\"\nname = \"S\"\nministry = \"M\"\nkind = \"feed\"\nurl = \"https://example.org/\"\nalert_after = \"{alert_after}\"\n"
-        );
-        crate::config::Config::parse(Path::new("t.toml"), &text)
-            .unwrap()
-            .sources[0]
-            .clone()
-    }
-
-    fn at(hours: i64) -> chrono::DateTime<Utc> {
-        chrono::DateTime::from_timestamp(1_790_000_000 + hours * 3600, 0).unwrap()
-    }
-
-    #[test]
-    fn failing_longer_than_alert_after_alerts_once_then_recovers_once() {
-        let s = source("3d");
-        let mut state = SourceState {
-            last_error: Some("HTTP 502".into()),
-            ..SourceState::default()
-        };
-        assert_eq!(source_alert(&s, &mut state, at(0), None), None);
-        assert_eq!(source_alert(&s, &mut state, at(71), None), None);
-        let alert = source_alert(&s, &mut state, at(72), None).unwrap();
-        assert!(
-            alert.contains("has failed since") && alert.contains("HTTP 502"),
-            "{alert}"
-        );
-        assert_eq!(
-            source_alert(&s, &mut state, at(100), None),
-            None,
-            "only once"
-        );
-        let recovered = source_alert(&s, &mut state, at(101), Some(0)).unwrap();
-        assert!(recovered.contains("works again"), "{recovered}");
-        assert_eq!(state.alerted, None);
-        assert_eq!(state.failing_since, None);
-    }
-
-    #[test]
-    fn silence_longer_than_alert_after_alerts_once_then_recovers_with_new_items() {
-        let s = source("3d");
-        let mut state = SourceState::default();
-        assert_eq!(
-            source_alert(&s, &mut state, at(0), Some(50)),
-            None,
-            "baseline"
-        );
-        assert_eq!(source_alert(&s, &mut state, at(48), Some(0)), None);
-        let alert = source_alert(&s, &mut state, at(72), Some(0)).unwrap();
-        assert!(alert.contains("nothing new since"), "{alert}");
-        assert_eq!(
-            source_alert(&s, &mut state, at(80), Some(0)),
-            None,
-            "only once"
-        );
-        let back = source_alert(&s, &mut state, at(90), Some(1)).unwrap();
-        assert!(back.contains("new items again"), "{back}");
-        assert_eq!(source_alert(&s, &mut state, at(91), Some(0)), None);
-    }
-
-    #[test]
-    fn with_a_schedule_a_quiet_night_and_weekend_do_not_count_toward_an_alert() {
-        use chrono::TimeZone;
-        let text = "[schedule]\nbusy = \"08:00-19:00\"\nbusy_interval = \"4m\"\nquiet_interval = \"20m\"\n\n[[source]]\nid = \"s\"\nname = \"S\"\nministry = \"M\"\nkind = \"feed\"\nurl = \"https://example.org/\"\nalert_after = \"3h\"\n";
-        let s = crate::config::Config::parse(Path::new("t.toml"), text)
-            .unwrap()
-            .sources[0]
-            .clone();
-        let kst = |d, h| {
-            crate::items::kst()
-                .with_ymd_and_hms(2026, 12, d, h, 0, 0)
-                .unwrap()
-                .with_timezone(&Utc)
-        };
-        let mut state = SourceState {
-            last_error: Some("HTTP 502".into()),
-            ..SourceState::default()
-        };
-        // Failing from Friday 18:00 (one busy hour left) through the weekend: no alert on Monday
-        // at 09:00 (two busy hours), one at 10:00 (three).
-        assert_eq!(source_alert(&s, &mut state, kst(11, 18), None), None);
-        assert_eq!(source_alert(&s, &mut state, kst(13, 23), None), None);
-        assert_eq!(source_alert(&s, &mut state, kst(14, 9), None), None);
-        assert!(source_alert(&s, &mut state, kst(14, 10), None).is_some());
     }
 }
