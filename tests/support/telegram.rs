@@ -860,14 +860,7 @@ fn strict_flood_control(s: &mut State, chat: &str, now: Instant) -> Option<Respo
         s.violations.push(format!(
             "{chat}: sent {early:?} before the bot-wide retry_after passed"
         ));
-        s.too_many += 1;
-        let secs = 2;
-        s.global_deadline = Some(now + Duration::from_secs(secs));
-        return Some(api_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too Many Requests: retry after {secs}"),
-            Some(json!({"retry_after": secs})),
-        ));
+        return Some(bot_wide_429(s, now, 2));
     }
     if s.retry_deadline.get(chat).is_some_and(|d| now < *d) {
         s.too_many += 1;
@@ -878,6 +871,17 @@ fn strict_flood_control(s: &mut State, chat: &str, now: Instant) -> Option<Respo
         ));
     }
     None
+}
+
+/// A 429 for the whole bot: no send to any chat before `secs` have passed.
+fn bot_wide_429(s: &mut State, now: Instant, secs: u64) -> Response {
+    s.too_many += 1;
+    s.global_deadline = Some(now + Duration::from_secs(secs));
+    api_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("Too Many Requests: retry after {secs}"),
+        Some(json!({"retry_after": secs})),
+    )
 }
 
 /// Strict mode: Telegram's limits counted over sliding windows, no tolerance.
@@ -892,14 +896,7 @@ fn strict_limits(s: &mut State, chat: &str, now: Instant) -> Option<Response> {
         s.recent_global.pop_front();
     }
     if s.recent_global.len() as u32 >= limits.global_per_second {
-        s.too_many += 1;
-        let secs = 1;
-        s.global_deadline = Some(now + Duration::from_secs(secs));
-        return Some(api_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too Many Requests: retry after {secs}"),
-            Some(json!({"retry_after": secs})),
-        ));
+        return Some(bot_wide_429(s, now, 1));
     }
     let (window, allowed) = if is_private(chat) {
         (second, limits.private_per_second)
