@@ -1,6 +1,7 @@
 //! `policy-watch store …`: maintenance of the sled store (stop the daemon first: sled allows
 //! one process per directory, and a running daemon makes these fail with a clear message).
 
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -39,7 +40,8 @@ pub fn run(
     match execute(action, dir, cache, keep_seen, dry_run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // `:#`: the context and its cause on one line ("cannot open F: No such file").
+            eprintln!("error: {e:#}");
             ExitCode::from(EXIT_FAILURE as u8)
         }
     }
@@ -51,24 +53,23 @@ fn execute(
     cache: u64,
     keep_seen: std::time::Duration,
     dry_run: bool,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     if dry_run && matches!(action, StoreAction::Import { .. }) {
-        return Err(
+        anyhow::bail!(
             "--dry-run does not apply to store import (it writes a whole store); import into a scratch --state-dir to try it"
-                .into(),
         );
     }
     if !matches!(action, StoreAction::Import { .. }) && !dir.exists() {
-        return Err(format!(
+        anyhow::bail!(
             "no store at {} (check --state-dir or store.path)",
             dir.display()
-        ));
+        );
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let store = Store::open(dir, cache).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let store = Store::open(dir, cache)?;
     match action {
         StoreAction::Stats => {
-            let stats = store.stats().map_err(|e| e.to_string())?;
+            let stats = store.stats()?;
             println!("store:        {}", stats.dir.display());
             println!("schema:       {}", stats.schema_version);
             println!(
@@ -83,9 +84,7 @@ fn execute(
         }
         StoreAction::Prune { older_than } => {
             let older_than = older_than.unwrap_or(keep_seen);
-            let report = store
-                .prune_seen(older_than, dry_run)
-                .map_err(|e| e.to_string())?;
+            let report = store.prune_seen(older_than, dry_run)?;
             let age = policy_watch::items::format_duration(older_than);
             let verb = if dry_run { "would forget" } else { "pruned" };
             println!(
@@ -108,24 +107,24 @@ fn execute(
             let count = match output {
                 Some(path) => {
                     let file = std::fs::File::create(&path)
-                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                        .with_context(|| format!("cannot create {}", path.display()))?;
                     let mut out = std::io::BufWriter::new(file);
-                    store.export(&mut out).map_err(|e| e.to_string())?
+                    store.export(&mut out)?
                 }
                 None => {
                     let stdout = std::io::stdout();
                     let mut out = std::io::BufWriter::new(stdout.lock());
-                    store.export(&mut out).map_err(|e| e.to_string())?
+                    store.export(&mut out)?
                 }
             };
             eprintln!("exported {count} records");
         }
         StoreAction::Import { file } => {
             let input = std::fs::File::open(&file)
-                .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+                .with_context(|| format!("cannot open {}", file.display()))?;
             let count = store
                 .import(std::io::BufReader::new(input))
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+                .with_context(|| file.display().to_string())?;
             eprintln!("imported {count} records into {}", dir.display());
         }
     }

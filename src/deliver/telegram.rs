@@ -43,6 +43,14 @@ pub const LONG_POLL: Duration = Duration::from_secs(25);
 /// failed, the retry wait doubled, and an idle bot answered half a minute late.
 pub const LONG_POLL_CLIENT_TIMEOUT: Duration = Duration::from_secs(LONG_POLL.as_secs() + 15);
 
+/// Why the Bot API client could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The HTTP client (TLS roots, proxy settings) could not be built; the token is masked.
+    #[error("cannot build the HTTP client for Telegram: {0}")]
+    Client(String),
+}
+
 /// The Bot API client.
 #[derive(Clone)]
 pub struct TelegramSink {
@@ -57,18 +65,20 @@ impl TelegramSink {
         token: &BotToken,
         api_url: Option<&Url>,
         link_preview: bool,
-    ) -> Result<TelegramSink, String> {
+    ) -> Result<TelegramSink, SinkError> {
         let build = |timeout: Option<Duration>| {
             let mut settings = teloxide::net::default_reqwest_settings();
             if let Some(timeout) = timeout {
                 settings = settings.timeout(timeout);
             }
-            let client = settings.build().map_err(|e| redact(&e.to_string()))?;
+            let client = settings
+                .build()
+                .map_err(|e| SinkError::Client(redact(&e.to_string())))?;
             let mut bot = Bot::with_client(token.expose(), client);
             if let Some(url) = api_url {
                 bot = bot.set_api_url(url.clone());
             }
-            Ok::<_, String>(bot)
+            Ok::<_, SinkError>(bot)
         };
         Ok(TelegramSink {
             bot: build(None)?,
