@@ -198,23 +198,8 @@ impl Pacer {
         self.shared.changed.notify_one();
     }
 
-    /// The earliest a turn can be given to anyone (a pause or the global spacing), if later than
-    /// now: for `/status`.
-    pub fn paused_until(&self) -> Option<Instant> {
-        self.shared
-            .lock()
-            .paused_until
-            .filter(|p| *p > Instant::now())
-    }
-
     pub fn stats(&self) -> PacerStats {
         self.shared.lock().stats
-    }
-
-    /// Sends waiting for a turn: (notices, answers).
-    pub fn waiting(&self) -> (usize, usize) {
-        let state = self.shared.lock();
-        (state.queues[0].len(), state.queues[1].len())
     }
 }
 
