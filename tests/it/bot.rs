@@ -581,7 +581,7 @@ async fn operator_commands_are_refused_to_others_and_reload_drops_removed_topics
 async fn a_command_flood_is_limited_for_that_user_only() {
     // Telegram's real limits: answers to one chat are paced like notices (one a second in a
     // private chat), so a burst of commands draws no 429, and other users are answered at once.
-    let world = World::new(Some(Limits::REAL), &[]).await;
+    let world = World::strict(&[]).await;
     let tg = &world.tg;
     let daemon = world.start();
     let (flooder, other) = (5001, 5002);
@@ -627,7 +627,7 @@ async fn a_command_flood_is_limited_for_that_user_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notice_for_300_subscribers_reaches_each_once_within_the_limits() {
-    let world = World::new(Some(Limits::REAL), &[]).await;
+    let world = World::strict(&[]).await;
     let (tg, feed) = (&world.tg, &world.feed);
     {
         let store = world.state.open();
