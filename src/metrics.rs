@@ -26,7 +26,7 @@ pub const MATCHED: &str = "policy_watch_items_matched_total";
 pub const SENT: &str = "policy_watch_notices_sent_total";
 pub const SEND_FAILED: &str = "policy_watch_send_failures_total";
 pub const OUTBOX: &str = "policy_watch_outbox_depth";
-pub const LAST_SUCCESS: &str = "policy_source_alert_last_success_timestamp_seconds";
+pub const LAST_SUCCESS: &str = "policy_watch_source_last_success_timestamp_seconds";
 pub const RELOADS: &str = "policy_watch_config_reloads_total";
 
 /// Content types of the answers: Prometheus' text format, and plain text.

@@ -271,7 +271,7 @@ async fn metrics_and_healthz_are_served_and_move() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("policy_source_alert_last_success_timestamp_seconds{source=\"f\"}"),
+        metrics.contains("policy_watch_source_last_success_timestamp_seconds{source=\"f\"}"),
         "{metrics}"
     );
     assert_eq!(
