@@ -32,35 +32,50 @@ pub const KEY_ENV: &str = "POLICY_WATCH_SERVICE_KEY";
 /// The systemd credential that holds it (`LoadCredential=briefing-service-key:…`).
 pub const KEY_CREDENTIAL: &str = "briefing-service-key";
 
+/// Why a source of this kind has no key to send.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "source {source_id:?} needs the portal's service key: set {KEY_ENV}, or service_key_file in the source, or the systemd credential {KEY_CREDENTIAL} (README: \"The policy portal's API\")"
+    )]
+    Missing { source_id: String },
+    #[error("cannot read the service key from {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the service key for source {source_id:?} is empty")]
+    Empty { source_id: String },
+}
+
 /// The service key, from the environment, the source's key file or the systemd credential;
-/// registered for masking. The error says where it was looked for.
-pub fn service_key(source: &SourceConfig) -> Result<String, String> {
+/// registered for masking.
+pub fn service_key(source: &SourceConfig) -> Result<String, KeyError> {
     let from_file = |path: PathBuf| {
         std::fs::read_to_string(&path)
             .map(|k| k.trim().to_owned())
-            .map_err(|e| format!("cannot read the service key from {}: {e}", path.display()))
+            .map_err(|source| KeyError::Unreadable { path, source })
     };
+    let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
+        .map(|dir| std::path::Path::new(&dir).join(KEY_CREDENTIAL))
+        .filter(|path| path.exists());
     let key = if let Ok(key) = std::env::var(KEY_ENV)
         && !key.trim().is_empty()
     {
         key.trim().to_owned()
     } else if let Some(path) = &source.service_key_file {
         from_file(path.clone())?
-    } else if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY")
-        && std::path::Path::new(&dir).join(KEY_CREDENTIAL).exists()
-    {
-        from_file(std::path::Path::new(&dir).join(KEY_CREDENTIAL))?
+    } else if let Some(path) = credential {
+        from_file(path)?
     } else {
-        return Err(format!(
-            "source {:?} needs the portal's service key: set {KEY_ENV}, or service_key_file in the source, or the systemd credential {KEY_CREDENTIAL} (README: \"The policy portal's API\")",
-            source.id()
-        ));
+        return Err(KeyError::Missing {
+            source_id: source.id().to_owned(),
+        });
     };
     if key.is_empty() {
-        return Err(format!(
-            "the service key for source {:?} is empty",
-            source.id()
-        ));
+        return Err(KeyError::Empty {
+            source_id: source.id().to_owned(),
+        });
     }
     let encoded = encode_key(&key);
     crate::secret::register(&key);

@@ -34,8 +34,8 @@ pub enum FetchError {
     #[error("request failed: {0}")]
     Request(String),
     /// A source that needs a key (the policy portal's API) has none.
-    #[error("{0}")]
-    NoKey(String),
+    #[error(transparent)]
+    NoKey(#[from] super::briefing::KeyError),
 }
 
 impl FetchError {
@@ -145,7 +145,7 @@ impl Fetcher {
         if *source.kind.get_ref() == SourceKind::BriefingApi {
             // The API's request carries the key and the days asked for; its answers have no
             // validators worth sending back.
-            let key = super::briefing::service_key(source).map_err(FetchError::NoKey)?;
+            let key = super::briefing::service_key(source)?;
             let url = super::briefing::request_url(&source.url, &key, chrono::Utc::now());
             return self.fetch_url(source, &url, &Validators::default()).await;
         }
