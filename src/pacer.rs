@@ -239,9 +239,7 @@ fn next_turn(shared: &Shared, now: Instant) -> Step {
     if state.closed {
         return Step::Stop;
     }
-    for queue in &mut state.queues {
-        queue.retain(|w| !w.grant.is_closed());
-    }
+    // A waiter that gave up stays queued until it comes up: its turn is then not used (below).
     if state.queues.iter().all(VecDeque::is_empty) {
         return Step::Wait(None);
     }

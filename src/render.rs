@@ -68,8 +68,7 @@ fn attachments(notice: &Notice) -> Vec<(String, &str)> {
 }
 
 /// `📎 NAME.pdf · NAME.hwpx` as visible text (what Telegram counts).
-fn attachments_visible(notice: &Notice) -> Option<String> {
-    let files = attachments(notice);
+fn attachments_visible(files: &[(String, &str)]) -> Option<String> {
     (!files.is_empty()).then(|| {
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         format!("📎 {}", names.join(" · "))
@@ -111,8 +110,8 @@ pub fn plain(notice: &Notice) -> String {
 /// Telegram HTML rendering, within [`TELEGRAM_MAX_UTF16`].
 pub fn telegram_html(notice: &Notice) -> String {
     let mut p = parts(notice);
-    let files = attachments_visible(notice);
-    let files_len = files.as_deref().map_or(0, |f| utf16_len(f) + 1);
+    let files = attachments(notice);
+    let files_len = attachments_visible(&files).map_or(0, |f| utf16_len(&f) + 1);
     // The visible text is title, meta, topics, files and snippet joined by newlines; trim the
     // snippet (then the title) on character boundaries until it fits.
     let fixed = utf16_len(&p.title)
@@ -124,11 +123,7 @@ pub fn telegram_html(notice: &Notice) -> String {
         let room = TELEGRAM_MAX_UTF16.saturating_sub(fixed);
         p.snippet = truncate_utf16(&p.snippet, room);
     }
-    let fixed = utf16_len(&p.title)
-        + utf16_len(&p.meta)
-        + p.topics.as_deref().map_or(0, utf16_len)
-        + files_len
-        + 4;
+    // Title, meta, topics and files alone too long (the snippet is gone): trim the title.
     if fixed > TELEGRAM_MAX_UTF16 {
         let room = TELEGRAM_MAX_UTF16.saturating_sub(fixed - utf16_len(&p.title));
         p.title = truncate_utf16(&p.title, room);
@@ -147,7 +142,6 @@ pub fn telegram_html(notice: &Notice) -> String {
         out.push('\n');
         out.push_str(&encode_text(topics));
     }
-    let files = attachments(notice);
     if !files.is_empty() {
         let links: Vec<String> = files
             .iter()

@@ -334,13 +334,16 @@ impl Classifier {
         };
         // Two different generic words in the title, apart (not one word and its synonym in
         // brackets, `유럽연합(EU)`).
-        let two_generics = generics
-            .iter()
-            .any(|a| generics.iter().any(|b| a.owner != b.owner && apart(a, b)));
+        // Asked last: it may read the title again.
+        let two_generics = || {
+            generics
+                .iter()
+                .any(|a| generics.iter().any(|b| a.owner != b.owner && apart(a, b)))
+        };
         let generic_counts = !keywords.is_empty()
             || anchored.title
             || (anchored.summary && !generic_in(Field::Title))
-            || two_generics;
+            || two_generics();
         let (counted, ignored_generic) = if generic_counts {
             (&group[keywords.start..generic.end], &[][..])
         } else {
@@ -395,8 +398,7 @@ impl Classifier {
             let field = occurrences[v.occurrence].field;
             // A global veto word listed with the topic's own keyword in the title is a side
             // mention (`AI반도체와 양자 기술 공동연구`, `AI·반도체·우주`): the title is about
-            // both, and so about the topic. Listed: nothing between them once spacing and
-            // punctuation are ignored, or one syllable (와, 과, 및).
+            // both, and so about the topic (see `listed_with_keyword`).
             if global && field == Field::Title && listed_with_keyword(v) {
                 continue;
             }

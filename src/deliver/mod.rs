@@ -444,10 +444,7 @@ impl Deliverer {
                 let lower = reason.to_ascii_lowercase();
                 let fix = if lower.contains("chat not found") {
                     "Telegram knows no such chat: check the chat id or @name in [[telegram.destination]] (a channel's id starts with -100), and that the bot was added to it; then restart policy-watch"
-                } else if lower.contains("rights")
-                    || lower.contains("write_forbidden")
-                    || lower.contains("topic_closed")
-                {
+                } else if telegram::needs_rights(&lower) {
                     "The chat does not let the bot post: in a group, lift the bot's restriction (permissions: send messages) or make it an administrator; in a channel, make it an administrator allowed to post; then restart policy-watch"
                 } else {
                     "Fix the bot's rights (a channel needs the bot as an administrator allowed to post; a group needs it as a member) and restart policy-watch"

@@ -184,8 +184,9 @@ fn classify_api_error(api: &ApiError, text: String) -> Outcome {
 
 /// Refusals that a change of the chat's settings cures, not a change of the message: the bot was
 /// restricted in a group, may not write in a topic, or is not an administrator of a channel.
-/// Telegram words them as "Bad Request", but the message itself is fine.
-fn needs_rights(description: &str) -> bool {
+/// Telegram words them as "Bad Request", but the message itself is fine. `description` in lower
+/// case.
+pub(super) fn needs_rights(description: &str) -> bool {
     [
         "not enough rights to send",
         "have no rights to send",

@@ -97,8 +97,9 @@ struct PendingPoll {
     total: usize,
     /// Baselined items that matched a topic (recorded, not sent).
     baseline_matches: usize,
-    /// Those items, to show in a dry run (empty without a preview printer).
-    previews: Vec<Notice>,
+    /// Those items with their title keys, to show in a dry run (empty without a preview
+    /// printer).
+    previews: Vec<(Option<[u8; 16]>, Notice)>,
     alert: Option<String>,
 }
 
@@ -529,7 +530,7 @@ impl Ingestor {
                     baseline_matches += 1;
                     // Shown only with a preview printer (`--dry-run`): no copy otherwise.
                     if self.preview.is_some() {
-                        previews.push(notice.clone());
+                        previews.push((title_key, notice.clone()));
                     }
                 }
             }
@@ -611,9 +612,9 @@ impl Ingestor {
             );
             if let Some(printer) = &self.preview {
                 let mut previewed = self.previewed.lock().unwrap_or_else(|e| e.into_inner());
-                for notice in &previews {
-                    if let Some(key) = title_key(&notice.item.title)
-                        && !previewed.insert(key)
+                for (key, notice) in &previews {
+                    if let Some(key) = key
+                        && !previewed.insert(*key)
                     {
                         continue;
                     }

@@ -84,7 +84,7 @@ struct PreparedEntry<'a> {
     /// Each delivery's destination key, in the same order.
     delivery_keys: Vec<String>,
     digests: Vec<(i64, Vec<u8>)>,
-    /// The `routed` value of a first copy (see the tree).
+    /// The `routed` value of a first copy (see the tree); empty for an item without a title key.
     routed: Vec<u8>,
     /// The item to archive and its date (written after the transaction).
     archive: Option<(u64, &'a Notice)>,
@@ -105,23 +105,13 @@ impl<'a> PreparedPoll<'a> {
             .iter()
             .map(|e| {
                 let sends = !e.deliveries.is_empty() || !e.digests.is_empty();
-                let delivery_keys: Vec<String> =
-                    e.deliveries.iter().map(|d| d.destination.key()).collect();
-                let routed = if e.baseline {
-                    Routed::everyone(now_secs)
-                } else {
-                    let mut routed = Routed::new(now_secs);
-                    routed.add(delivery_keys.iter().cloned());
-                    routed.add(e.digests.iter().map(|(chat, _)| digest_destination(*chat)));
-                    routed
-                };
-                PreparedEntry {
+                let mut entry = PreparedEntry {
                     seen: seen_key(source_id, &e.key),
                     title_key: e.title_key,
                     deliveries: e.deliveries.iter().map(to_json).collect(),
-                    delivery_keys,
+                    delivery_keys: e.deliveries.iter().map(|d| d.destination.key()).collect(),
                     digests: e.digests.iter().map(|(c, n)| (*c, to_json(n))).collect(),
-                    routed: routed.encode(),
+                    routed: Vec::new(),
                     archive: e.archive.as_ref().map(|n| (archive_date(n), n)),
                     held: (due.is_some() && sends).then(|| {
                         to_json(&Held {
@@ -140,7 +130,19 @@ impl<'a> PreparedPoll<'a> {
                         })
                     }),
                     sends,
+                };
+                // Who the release went to, kept with its title (an item without one has none).
+                if e.title_key.is_some() {
+                    let routed = if e.baseline {
+                        Routed::everyone(now_secs)
+                    } else {
+                        let mut routed = Routed::new(now_secs);
+                        routed.add(entry.destinations());
+                        routed
+                    };
+                    entry.routed = routed.encode();
                 }
+                entry
             })
             .collect();
         PreparedPoll {
@@ -286,13 +288,7 @@ impl PreparedPoll<'_> {
         if deliveries.is_empty() && digests.is_empty() {
             return Ok(None);
         }
-        routed.add(entry.delivery_keys.iter().cloned());
-        routed.add(
-            entry
-                .digests
-                .iter()
-                .map(|(chat, _)| digest_destination(*chat)),
-        );
+        routed.add(entry.destinations());
         trees.routed.insert(title_key, routed.encode())?;
         let queued = queue_notice((trees.outbox, trees.digest), next, &deliveries, &digests)?;
         Ok(Some((queued, digests.len())))
@@ -317,16 +313,8 @@ impl PreparedPoll<'_> {
                 .and_then(|v| serde_json::from_slice(&v).ok()),
             None => None,
         };
-        let held_destinations: std::collections::BTreeSet<String> = held
-            .iter()
-            .flat_map(|h| {
-                h.deliveries.iter().map(|d| d.destination.key()).chain(
-                    h.digest_copies()
-                        .into_iter()
-                        .map(|(c, _)| digest_destination(c)),
-                )
-            })
-            .collect();
+        let held_destinations: std::collections::BTreeSet<String> =
+            held.iter().flat_map(Held::destinations).collect();
         let mut routed = trees
             .routed
             .get(title_key)?
@@ -346,12 +334,7 @@ impl PreparedPoll<'_> {
                 .map(|json| with_files_page(json, &page))
                 .collect();
         }
-        let ours: std::collections::HashSet<String> = entry
-            .delivery_keys
-            .iter()
-            .cloned()
-            .chain(entry.digests.iter().map(|(c, _)| digest_destination(*c)))
-            .collect();
+        let ours: std::collections::HashSet<String> = entry.destinations().collect();
         if let Some(held) = &held {
             for delivery in &held.deliveries {
                 if !ours.contains(&delivery.destination.key()) {
@@ -372,6 +355,16 @@ impl PreparedPoll<'_> {
 }
 
 impl PreparedEntry<'_> {
+    /// Where this copy goes: its deliveries' destinations and its digest queues' chats, as the
+    /// `routed` tree lists them.
+    fn destinations(&self) -> impl Iterator<Item = String> + '_ {
+        self.delivery_keys.iter().cloned().chain(
+            self.digests
+                .iter()
+                .map(|(chat, _)| digest_destination(*chat)),
+        )
+    }
+
     /// This copy's deliveries and digest copies for destinations `routed` does not list.
     #[allow(clippy::type_complexity)]
     fn unrouted(&self, routed: &Routed) -> (Vec<Vec<u8>>, Vec<(i64, Vec<u8>)>) {
@@ -424,7 +417,7 @@ fn with_files_page(json: Vec<u8>, page: &str) -> Vec<u8> {
 }
 
 /// The destination key of a digest queue (the chat's, as its outbox deliveries have it).
-fn digest_destination(chat: i64) -> String {
+pub(super) fn digest_destination(chat: i64) -> String {
     format!("tg:{chat}")
 }
 

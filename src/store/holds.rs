@@ -31,6 +31,16 @@ pub enum HeldDigest {
 }
 
 impl Held {
+    /// Where the held copy goes (its deliveries' destinations and digest chats), as the `routed`
+    /// tree lists them.
+    pub(super) fn destinations(&self) -> impl Iterator<Item = String> + '_ {
+        self.deliveries.iter().map(|d| d.destination.key()).chain(
+            self.digest_copies()
+                .into_iter()
+                .map(|(chat, _)| super::commit::digest_destination(chat)),
+        )
+    }
+
     /// The digest queues and the copy each receives.
     pub(super) fn digest_copies(&self) -> Vec<(i64, &Notice)> {
         self.digests
