@@ -491,17 +491,11 @@ async fn a_notice_links_the_releases_files_from_its_view_page() {
     let feeds = FeedServer::start().await;
     let view = |id: &str| format!("/briefing/pressReleaseView.do?newsId={id}");
     let items = |ids: &[&str]| {
-        let mut xml = String::from(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
-        );
-        for id in ids {
-            xml.push_str(&format!(
-                "<item><title>AI반도체 소식 {id}</title><link>{}</link><guid>{id}</guid></item>",
-                feeds.url(&view(id))
-            ));
-        }
-        xml.push_str("</channel></rss>");
-        xml.into_bytes()
+        let items: Vec<_> = ids
+            .iter()
+            .map(|id| (*id, feeds.url(&view(id)), format!("AI반도체 소식 {id}")))
+            .collect();
+        rss_feed_linked(&items)
     };
     let body = feeds.mutable("/f.xml", "application/rss+xml", items(&["000"]));
     let page = support::feeds::fixture("korea_kr_press_view_reconstructed.html");
@@ -581,16 +575,11 @@ async fn a_ministry_copy_that_takes_over_a_held_one_carries_its_files() {
         Reply::ok("text/html; charset=utf-8", page.clone())
     });
     let rss = |items: &[(&str, &str)]| {
-        let mut xml = String::from(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
-        );
-        for (link, title) in items {
-            xml.push_str(&format!(
-                "<item><title>{title}</title><link>{link}</link><guid>{link}</guid></item>"
-            ));
-        }
-        xml.push_str("</channel></rss>");
-        xml.into_bytes()
+        let items: Vec<_> = items
+            .iter()
+            .map(|(link, title)| (link, link, title))
+            .collect();
+        rss_feed_linked(&items)
     };
     let old = ("https://f.example/old", "AI반도체 지난 소식");
     let portal = feeds.mutable("/portal.xml", "application/rss+xml", rss(&[old]));

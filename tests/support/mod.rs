@@ -227,6 +227,24 @@ pub fn rss_feed_dated(items: &[(String, String, i64)]) -> Vec<u8> {
     xml.into_bytes()
 }
 
+/// An RSS 2.0 feed of undated (guid, link, title) items in the given order: for items whose
+/// links must point somewhere real (a view page on the test server).
+pub fn rss_feed_linked<G: AsRef<str>, L: AsRef<str>, T: AsRef<str>>(
+    items: &[(G, L, T)],
+) -> Vec<u8> {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
+    );
+    for (guid, link, title) in items {
+        let (guid, link, title) = (guid.as_ref(), link.as_ref(), title.as_ref());
+        xml.push_str(&format!(
+            "<item><title>{title}</title><link>{link}</link><guid>{guid}</guid></item>"
+        ));
+    }
+    xml.push_str("</channel></rss>");
+    xml.into_bytes()
+}
+
 /// Title of the n-th numbered notice.
 pub fn numbered_title(n: usize) -> String {
     format!("AI반도체 소식 {n:03}")
