@@ -6,7 +6,7 @@ use crate::records::{Delivery, Destination, Payload};
 use crate::store::{Store, StoreError};
 
 /// Queues an operator alert to every admin chat, except the destination keyed `skip`.
-pub fn enqueue_alert(
+pub(crate) fn enqueue_alert(
     store: &Store,
     admins: &[i64],
     text: &str,

@@ -6,12 +6,12 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use rand::Rng;
 
 /// Exponential backoff from 1 minute, doubling per consecutive failure, capped (sources).
-pub fn backoff(failures: u32, cap: Duration) -> Duration {
+pub(crate) fn backoff(failures: u32, cap: Duration) -> Duration {
     backoff_from(Duration::from_secs(60), failures, cap)
 }
 
 /// Exponential backoff from `min`, doubling per consecutive failure, capped.
-pub fn backoff_from(min: Duration, failures: u32, cap: Duration) -> Duration {
+pub(crate) fn backoff_from(min: Duration, failures: u32, cap: Duration) -> Duration {
     ExponentialBuilder::default()
         .with_min_delay(min)
         .with_factor(2.0)
@@ -24,7 +24,7 @@ pub fn backoff_from(min: Duration, failures: u32, cap: Duration) -> Duration {
 }
 
 /// ±10 % so that sources configured alike do not poll in lock-step.
-pub fn jitter(d: Duration) -> Duration {
+pub(crate) fn jitter(d: Duration) -> Duration {
     if d.is_zero() {
         return d;
     }

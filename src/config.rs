@@ -86,11 +86,11 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "RawSchedule")]
 pub struct ScheduleConfig {
-    pub busy_from: chrono::NaiveTime,
-    pub busy_until: chrono::NaiveTime,
-    pub busy_interval: Duration,
+    pub(crate) busy_from: chrono::NaiveTime,
+    pub(crate) busy_until: chrono::NaiveTime,
+    pub(crate) busy_interval: Duration,
     pub quiet_interval: Duration,
-    pub on_the_hour: bool,
+    pub(crate) on_the_hour: bool,
 }
 
 /// `[schedule]` as written.
@@ -189,7 +189,7 @@ fn default_keep_seen() -> Duration {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     #[serde(default = "default_connect_timeout", deserialize_with = "de_duration")]
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Whole-request timeout. MSIT's feed takes ~7 s to the first byte, so keep this ≥ 30 s.
     #[serde(default = "default_timeout", deserialize_with = "de_duration")]
     pub timeout: Duration,
@@ -198,14 +198,14 @@ pub struct HttpConfig {
     #[serde(default = "default_max_redirects")]
     pub max_redirects: usize,
     #[serde(default = "default_user_agent")]
-    pub user_agent: String,
+    pub(crate) user_agent: String,
     /// Upper bound of the exponential backoff after failures; a source is never given up on.
     #[serde(default = "default_max_backoff", deserialize_with = "de_duration")]
-    pub max_backoff: Duration,
+    pub(crate) max_backoff: Duration,
     /// Requests in flight to one host at most (sources on the same ministry server wait their
     /// turn instead of hitting it all at once).
     #[serde(default = "default_max_per_host")]
-    pub max_per_host: std::num::NonZeroUsize,
+    pub(crate) max_per_host: std::num::NonZeroUsize,
     /// Proxy for every source (`http://`, `https://`, `socks5://`, `socks5h://`; credentials in
     /// the URL are never logged). A source's own `proxy` wins.
     #[serde(default)]
@@ -218,7 +218,7 @@ pub struct ProxyUrl(Url);
 
 impl ProxyUrl {
     /// The URL with its credentials, for the HTTP client only.
-    pub fn expose(&self) -> &Url {
+    pub(crate) fn expose(&self) -> &Url {
         &self.0
     }
 }
@@ -480,7 +480,7 @@ pub struct SourceConfig {
     pub max_pages: usize,
     /// The query parameter that selects a list page (with `max_pages` > 1).
     #[serde(default = "default_page_param")]
-    pub page_param: String,
+    pub(crate) page_param: String,
     /// When to poll (the config's `[schedule]` when the source has none; without either, every
     /// `interval`). With a schedule, `interval` is not used.
     #[serde(default)]
@@ -613,10 +613,10 @@ pub struct ListSelectors {
     /// `onclick`): a regular expression read from the link element's `href`, then its
     /// `onclick`; its capture groups fill `link_template`.
     #[serde(default)]
-    pub link_pattern: Option<Pattern>,
+    pub(crate) link_pattern: Option<Pattern>,
     /// The link made from `link_pattern`'s groups: `{1}`, `{2}`…, relative to the page.
     #[serde(default)]
-    pub link_template: Option<Spanned<String>>,
+    pub(crate) link_template: Option<Spanned<String>>,
 }
 
 /// A row filter: the text of `selector` (or of the whole row) must contain one of `any_of`.
@@ -709,7 +709,7 @@ fn describe_selector_error(error: &scraper::error::SelectorErrorKind<'_>) -> Str
 pub struct MetricsConfig {
     /// e.g. "127.0.0.1:9898"; off when absent. Keep it on loopback.
     #[serde(default)]
-    pub listen: Option<std::net::SocketAddr>,
+    pub(crate) listen: Option<std::net::SocketAddr>,
 }
 
 /// What subscribers may do through the bot beyond choosing topics.
@@ -772,7 +772,7 @@ pub struct ClassifyConfig {
     #[serde(default, deserialize_with = "de_keyword_list")]
     pub exclude: Vec<String>,
     #[serde(default = "default_title_weight", deserialize_with = "de_weight")]
-    pub title_weight: f32,
+    pub(crate) title_weight: f32,
     #[serde(default = "default_summary_weight", deserialize_with = "de_weight")]
     pub summary_weight: f32,
     #[serde(default = "default_threshold", deserialize_with = "de_threshold")]
@@ -781,7 +781,7 @@ pub struct ClassifyConfig {
     /// weighs as in the title (a lead that names "AI반도체" is about it; a body that does is
     /// not yet).
     #[serde(default = "default_lead_chars")]
-    pub lead_chars: usize,
+    pub(crate) lead_chars: usize,
     /// How much of the summary classification reads at all. Some sources send the whole
     /// release as its summary (MSIT's `content:encoded`, korea.kr's list): what is said after
     /// the first paragraphs is background, and passing mentions there are not evidence.
@@ -792,12 +792,12 @@ pub struct ClassifyConfig {
     /// `AI 디바이스` finds `인공지능 기기`, and a Korean word written with its loanword in
     /// brackets (`기금(펀드)`) counts either way.
     #[serde(default, deserialize_with = "de_synonyms")]
-    pub synonyms: Vec<Vec<String>>,
+    pub(crate) synonyms: Vec<Vec<String>>,
     /// Phrases in which an anchor is no anchor: `AI 전환` (AX) and `AI 활용` speak of AI used in
     /// some other field, not of the AI the initiative builds, so a generic word beside them
     /// does not count.
     #[serde(default, deserialize_with = "de_keyword_list")]
-    pub not_anchors: Vec<String>,
+    pub(crate) not_anchors: Vec<String>,
 }
 
 impl Default for ClassifyConfig {
@@ -860,7 +860,7 @@ pub struct TopicConfig {
     #[serde(default, deserialize_with = "de_keyword_list")]
     pub exclude: Vec<String>,
     #[serde(default, deserialize_with = "de_opt_weight")]
-    pub title_weight: Option<f32>,
+    pub(crate) title_weight: Option<f32>,
     #[serde(default, deserialize_with = "de_opt_weight")]
     pub summary_weight: Option<f32>,
     #[serde(default, deserialize_with = "de_opt_threshold")]
@@ -1136,7 +1136,7 @@ impl Config {
     /// Checks that a valid config can also run: it has topics and enabled sources, and the
     /// token file it names exists. Not part of [`Config::parse`], so that store maintenance and
     /// `explain` work with partial configs; `check-config`, `run`, `once` and reloads call it.
-    pub fn check_runnable(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+    pub(crate) fn check_runnable(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
         let located = |offset: usize, message: String| invalid(path, text, offset, message);
         if self.topics.is_empty() {
             return Err(located(

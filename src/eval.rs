@@ -88,8 +88,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Labelled>, LoadError> {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     pub tp: usize,
-    pub fp: usize,
-    pub fn_: usize,
+    pub(crate) fp: usize,
+    pub(crate) fn_: usize,
 }
 
 impl Serialize for Counts {
@@ -201,7 +201,7 @@ pub struct Error {
     pub confidence: Option<String>,
     /// Whether the item as a whole is wrong too (sent though off topic, or not sent at all),
     /// not only filed under another topic.
-    pub item_level: bool,
+    pub(crate) item_level: bool,
     /// One line from `explain`: the keywords behind a false positive, what was missing for a
     /// false negative.
     pub reason: String,

@@ -39,14 +39,14 @@ impl Health {
     }
 
     /// A poller scheduled its next poll.
-    pub fn set_next_poll(&self, source: &str, at: chrono::DateTime<chrono::Utc>) {
+    pub(crate) fn set_next_poll(&self, source: &str, at: chrono::DateTime<chrono::Utc>) {
         self.next_polls
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(source.to_owned(), at);
     }
 
-    pub fn next_poll(&self, source: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    pub(crate) fn next_poll(&self, source: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         self.next_polls
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -54,15 +54,15 @@ impl Health {
             .copied()
     }
 
-    pub fn beat_every(&self) -> Duration {
+    pub(crate) fn beat_every(&self) -> Duration {
         self.beat_every
     }
 
-    pub fn beat_scheduler(&self) {
+    pub(crate) fn beat_scheduler(&self) {
         self.scheduler.store(now_millis(), Ordering::Relaxed);
     }
 
-    pub fn beat_deliverer(&self) {
+    pub(crate) fn beat_deliverer(&self) {
         self.deliverer.store(now_millis(), Ordering::Relaxed);
     }
 
@@ -71,7 +71,7 @@ impl Health {
         self.last_poll.store(now_millis(), Ordering::Relaxed);
     }
 
-    pub fn set_sources(&self, n: usize) {
+    pub(crate) fn set_sources(&self, n: usize) {
         self.sources.store(n, Ordering::Relaxed);
     }
 
@@ -88,7 +88,7 @@ impl Health {
     }
 
     /// Last committed poll, as KST wall time.
-    pub fn last_poll_kst(&self) -> Option<String> {
+    pub(crate) fn last_poll_kst(&self) -> Option<String> {
         let millis = self.last_poll.load(Ordering::Relaxed);
         (millis > 0)
             .then(|| chrono::DateTime::from_timestamp_millis(millis))

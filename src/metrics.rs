@@ -19,15 +19,15 @@ use crate::health::Health;
 use crate::store::Store;
 
 /// Metric names, in one place.
-pub const FETCHES: &str = "policy_watch_fetches_total";
-pub const FETCH_SECONDS: &str = "policy_watch_fetch_duration_seconds";
-pub const ITEMS_NEW: &str = "policy_watch_items_new_total";
-pub const MATCHED: &str = "policy_watch_items_matched_total";
-pub const SENT: &str = "policy_watch_notices_sent_total";
-pub const SEND_FAILED: &str = "policy_watch_send_failures_total";
-pub const OUTBOX: &str = "policy_watch_outbox_depth";
-pub const LAST_SUCCESS: &str = "policy_watch_source_last_success_timestamp_seconds";
-pub const RELOADS: &str = "policy_watch_config_reloads_total";
+pub(crate) const FETCHES: &str = "policy_watch_fetches_total";
+pub(crate) const FETCH_SECONDS: &str = "policy_watch_fetch_duration_seconds";
+pub(crate) const ITEMS_NEW: &str = "policy_watch_items_new_total";
+pub(crate) const MATCHED: &str = "policy_watch_items_matched_total";
+pub(crate) const SENT: &str = "policy_watch_notices_sent_total";
+pub(crate) const SEND_FAILED: &str = "policy_watch_send_failures_total";
+pub(crate) const OUTBOX: &str = "policy_watch_outbox_depth";
+pub(crate) const LAST_SUCCESS: &str = "policy_watch_source_last_success_timestamp_seconds";
+pub(crate) const RELOADS: &str = "policy_watch_config_reloads_total";
 
 /// Content types of the answers: Prometheus' text format, and plain text.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -52,7 +52,7 @@ fn handle() -> Result<PrometheusHandle, String> {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum MetricsError {
+pub(crate) enum MetricsError {
     #[error("cannot set up metrics: {0}")]
     Recorder(String),
     #[error(
@@ -66,7 +66,7 @@ pub enum MetricsError {
 }
 
 /// Binds the listener now (so a taken port fails the start) and serves until `shutdown`.
-pub async fn start(
+pub(crate) async fn start(
     listen: SocketAddr,
     health: Arc<Health>,
     store: Store,
@@ -164,6 +164,6 @@ pub async fn start(
 }
 
 /// Seconds as a histogram sample.
-pub fn seconds(d: Duration) -> f64 {
+pub(crate) fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
 }

@@ -36,10 +36,10 @@ use crate::config::TelegramLimits;
 /// How much wider than Telegram's limits turns are spaced: 1/14 (28 a second for 30, one private
 /// message every 1.07 s, a group message every 3.2 s). Enough for the jitter of a loaded machine,
 /// small enough that a large fan-out takes at most 1.08× the limits' minimum.
-pub const MARGIN: f64 = 1.0 / 14.0;
+pub(crate) const MARGIN: f64 = 1.0 / 14.0;
 
 /// Extra wait after a 429's `retry_after` (Telegram's seconds are rounded).
-pub const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(250);
+pub(crate) const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(250);
 
 /// Chats remembered for their next turn beyond this many are forgotten once due.
 const CHATS_KEPT: usize = 4096;
@@ -117,9 +117,9 @@ struct State {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PacerStats {
     /// Turns given.
-    pub turns: u64,
+    pub(crate) turns: u64,
     /// 429s reported (each paused every send).
-    pub pauses: u64,
+    pub(crate) pauses: u64,
 }
 
 struct Shared {

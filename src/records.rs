@@ -109,7 +109,7 @@ pub enum Lang {
 
 impl Lang {
     /// Korean unless the user's Telegram client says another language.
-    pub fn from_code(code: Option<&str>) -> Lang {
+    pub(crate) fn from_code(code: Option<&str>) -> Lang {
         match code {
             None => Lang::Ko,
             Some(c)

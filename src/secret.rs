@@ -32,7 +32,7 @@ impl BotToken {
     }
 
     /// The token itself, for the Bot API client only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -139,12 +139,12 @@ pub fn parse_markdown(text: &str) -> Option<Document> {
 pub struct Candidate {
     pub phrase: String,
     /// Titles of the topic's releases that hold it.
-    pub in_topic: usize,
+    pub(crate) in_topic: usize,
     /// Titles of the other releases that hold it.
     pub elsewhere: usize,
     /// How many times more often it is in the topic's titles than in the others'.
     pub lift: f64,
-    pub examples: Vec<String>,
+    pub(crate) examples: Vec<String>,
 }
 
 /// A topic's candidates, best first.

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         ),
         None => (None, data),
     };
-    if let Ok(items) = policy_watch::sources::feed::parse(body, content_type, &base) {
+    if let Ok(items) = policy_watch::sources::parse_feed(body, content_type, &base) {
         for item in &items {
             common::check_item(item);
         }

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         .find(|s| s.select.is_some() && s.filter.is_some())
         .expect("the shipped config has a filtered list source");
     let base = url::Url::parse("https://www.korea.kr/briefing/pressReleaseList.do").unwrap();
-    let result = policy_watch::sources::html_list::parse(
+    let result = policy_watch::sources::parse_list(
         data,
         Some("text/html; charset=utf-8"),
         &base,

@@ -42,9 +42,9 @@ fuzz_target!(|data: &[u8]| {
         // Render the rest too: a topic whose name and keywords come from the input.
         topics.push(TopicMatch {
             id: "fuzz".into(),
-            name: title.chars().take(50).collect(),
+            name: title.chars().take(50).collect::<String>().into(),
             hashtag: "#fuzz".into(),
-            keywords: vec![summary.chars().take(30).collect()],
+            keywords: vec![summary.chars().take(30).collect::<String>().into()],
         });
     }
     let notice = Notice {

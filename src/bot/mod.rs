@@ -66,7 +66,7 @@ pub struct Bot {
     /// The deliverer's wake-up (a `/digest off` flushes the queue into the outbox).
     pub wake: Arc<Notify>,
     /// Asks the deliverer, which owns the outbox, to drop what waits for a chat.
-    pub withdraw: tokio::sync::mpsc::UnboundedSender<Withdraw>,
+    pub(crate) withdraw: tokio::sync::mpsc::UnboundedSender<Withdraw>,
 }
 
 /// State of the update loop.

@@ -11,7 +11,7 @@ pub struct TopicQueryError {
     /// Words that name no topic.
     pub unknown: Vec<String>,
     /// Words that fit several topics, with the ids they fit.
-    pub ambiguous: Vec<(String, Vec<String>)>,
+    pub(crate) ambiguous: Vec<(String, Vec<String>)>,
 }
 
 /// Topic ids named by `args`: `all` (or 전체/모두), or ids and names separated by commas or

@@ -504,7 +504,7 @@ impl Classifier {
     }
 
     /// [`Classifier::read`] into `text`'s buffers.
-    pub fn read_into(&self, text: &mut ItemText, title: &str, summary: &str) {
+    pub(crate) fn read_into(&self, text: &mut ItemText, title: &str, summary: &str) {
         text.set(title, summary, self.summary_chars);
     }
 
@@ -515,7 +515,7 @@ impl Classifier {
     }
 
     /// [`Classifier::classify`] of a text already read (shared with the watch words).
-    pub fn classify_text(&self, text: &ItemText) -> Vec<TopicMatch> {
+    pub(crate) fn classify_text(&self, text: &ItemText) -> Vec<TopicMatch> {
         self.classify_fields(&text.title, &text.summary)
     }
 

@@ -570,7 +570,7 @@ impl Keywords {
 
     /// Whether any word is found (the summary is not scanned when the title has one).
     /// Whether every word is found (in the title or the summary), in any order.
-    pub fn matches_all(&self, text: &ItemText) -> bool {
+    pub(crate) fn matches_all(&self, text: &ItemText) -> bool {
         match self.words_of.len() {
             0 => true,
             1 => self.matches(text),

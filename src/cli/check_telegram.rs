@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use policy_watch::config::Config;
 use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE};
-use policy_watch::deliver::telegram::{TelegramSink, recipient};
+use policy_watch::deliver::{TelegramSink, recipient};
 use teloxide::prelude::Requester;
 use teloxide::types::{ChatFullInfo, ChatMemberKind, UserId};
 use teloxide::{ApiError, RequestError};
@@ -91,7 +91,7 @@ async fn check(config: &Config, sink: &TelegramSink, from: &str, send_test: bool
                         "policy-watch: test message from check-telegram (bot @{username}). Notices will arrive here."
                     );
                     match sink.send(chat, &text, false).await {
-                        policy_watch::deliver::telegram::Outcome::Sent => {
+                        policy_watch::deliver::Outcome::Sent => {
                             println!("ok   {chat}: test message sent")
                         }
                         other => {

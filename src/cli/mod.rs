@@ -21,7 +21,7 @@ mod store;
 
 use policy_watch::config::{self, Config};
 use policy_watch::daemon::{self, EXIT_CONFIG, EXIT_FAILURE};
-use policy_watch::deliver::telegram::TelegramSink;
+use policy_watch::deliver::TelegramSink;
 use policy_watch::printer::Printer;
 use policy_watch::store::{Store, StoreError};
 use policy_watch::{Mode, Output};

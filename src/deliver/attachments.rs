@@ -25,14 +25,14 @@ use crate::records::{Attachment, Notice};
 use crate::sources::{Fetched, Fetcher, Validators};
 
 /// The longest a notice waits for its attachments.
-pub const WAIT: Duration = Duration::from_secs(5);
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
 /// Releases whose attachments are remembered at most (then forgotten and looked up again).
 const REMEMBERED: usize = 512;
 
 /// Where a release's files are listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ViewPage {
+pub(crate) enum ViewPage {
     /// korea.kr's `pressReleaseView.do?newsId=N`.
     KoreaKr,
     /// 산업통상부's `/kor/article/<board>/<id>/view`.
@@ -40,7 +40,7 @@ pub enum ViewPage {
 }
 
 /// The kind of view page `link` is, if it lists attachments.
-pub fn view_page(link: &Url) -> Option<ViewPage> {
+pub(crate) fn view_page(link: &Url) -> Option<ViewPage> {
     let path = link.path();
     if path.ends_with("/briefing/pressReleaseView.do")
         && link.query_pairs().any(|(k, _)| k == "newsId")
@@ -57,7 +57,7 @@ pub fn view_page(link: &Url) -> Option<ViewPage> {
 }
 
 /// The files a view page lists, each once, in page order.
-pub fn parse(kind: ViewPage, html: &str, base: &Url) -> Vec<Attachment> {
+pub(crate) fn parse(kind: ViewPage, html: &str, base: &Url) -> Vec<Attachment> {
     let document = Html::parse_document(html);
     let mut out: Vec<Attachment> = Vec::new();
     let mut push = |name: &str, href: &str| {
@@ -137,7 +137,7 @@ impl Attachments {
 
     /// The notice with its release's attachments, when its link is a view page that lists them
     /// and the page answers within [`WAIT`]; else as it was.
-    pub async fn attach(&self, notice: &mut Notice) {
+    pub(crate) async fn attach(&self, notice: &mut Notice) {
         if !notice.attachments.is_empty() {
             return;
         }

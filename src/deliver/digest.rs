@@ -61,7 +61,7 @@ const LOOK_EVERY: Duration = Duration::from_secs(60);
 /// digest was made, else tomorrow's. A time already past is due now.
 /// `/digest on HH:MM`: a daily digest at `at` (KST) from now on. Today's is due only if its time
 /// is still ahead (no digest of a day half gone by the time it was asked for).
-pub fn switch_on(
+pub(crate) fn switch_on(
     store: &Store,
     chat: i64,
     at: chrono::NaiveTime,
@@ -83,7 +83,7 @@ pub fn switch_on(
 
 /// `/digest off`: each notice as it comes from now on, and what was collected goes into the
 /// outbox at once as one digest. Returns the deliveries queued (the caller wakes the deliverer).
-pub fn switch_off(store: &Store, chat: i64, now: DateTime<Utc>) -> Result<usize, StoreError> {
+pub(crate) fn switch_off(store: &Store, chat: i64, now: DateTime<Utc>) -> Result<usize, StoreError> {
     store.update_subscriber(chat, |s| {
         s.map(|mut s| {
             s.digest_at = None;
@@ -94,7 +94,7 @@ pub fn switch_off(store: &Store, chat: i64, now: DateTime<Utc>) -> Result<usize,
     store.make_digest(chat, today, |s, notices| compose(s, today, notices))
 }
 
-pub fn due_at(subscriber: &Subscriber, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub(crate) fn due_at(subscriber: &Subscriber, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let at = subscriber.digest_at?;
     if !subscriber.active {
         return None;
@@ -111,7 +111,7 @@ pub fn due_at(subscriber: &Subscriber, now: DateTime<Utc>) -> Option<DateTime<Ut
 }
 
 /// The outbox messages of one digest.
-pub fn compose(subscriber: &Subscriber, day: NaiveDate, notices: Vec<Notice>) -> Vec<Delivery> {
+pub(crate) fn compose(subscriber: &Subscriber, day: NaiveDate, notices: Vec<Notice>) -> Vec<Delivery> {
     let heading_len = crate::render::utf16_len(&crate::text::digest_heading(
         subscriber.lang,
         day,
@@ -171,7 +171,7 @@ impl Digester {
     }
 
     /// Makes every digest due at `now`. Returns when the next one is due.
-    pub fn make_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub(crate) fn make_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut next: Option<DateTime<Utc>> = None;
         for subscriber in self.store.subscribers()? {
             let Some(due) = due_at(&subscriber, now) else {

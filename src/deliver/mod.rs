@@ -8,9 +8,12 @@
 //! (shared with the bot's answers: per chat, over all chats, paused by any 429). Telegram's
 //! answers decide what happens next (see [`telegram::Outcome`]).
 
-pub mod attachments;
-pub mod digest;
-pub mod telegram;
+pub(crate) mod attachments;
+pub(crate) mod digest;
+pub(crate) mod telegram;
+
+pub use digest::{Digester, SystemClock, TokioClock};
+pub use telegram::{Outcome, TelegramSink, recipient};
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -26,7 +29,6 @@ use crate::printer::Printer;
 use crate::records::{Delivery, Destination, Payload};
 use crate::render;
 use crate::store::{DestinationState, Store, StoreError};
-use telegram::{Outcome, TelegramSink};
 
 /// Where deliveries are performed. Deliveries for a destination without a sink (Telegram entries
 /// left by an earlier run, during a dry run) stay in the outbox untouched.
@@ -157,20 +159,20 @@ enum Served {
 /// Drains the outbox.
 pub struct Deliverer {
     pub store: Store,
-    pub sinks: Sinks,
+    pub(crate) sinks: Sinks,
     /// Chats that get operator alerts.
     pub admins: Vec<i64>,
     /// Configured destinations: re-activated at start (an operator restarts after fixing rights).
-    pub reactivate: Vec<Destination>,
+    pub(crate) reactivate: Vec<Destination>,
     /// Signalled by the ingest stage whenever it enqueued something.
     pub wake: Arc<Notify>,
     /// Beaten on every turn of the loop (the systemd watchdog watches it).
     pub health: Arc<crate::health::Health>,
     /// Telegram's limits, shared with the bot's replies (Telegram counts notices and replies
     /// to a chat alike).
-    pub pacer: Arc<Pacer>,
+    pub(crate) pacer: Arc<Pacer>,
     /// Chats whose waiting deliveries are to be dropped (from the bot).
-    pub withdrawals: tokio::sync::mpsc::UnboundedReceiver<Withdraw>,
+    pub(crate) withdrawals: tokio::sync::mpsc::UnboundedReceiver<Withdraw>,
     /// Looks up a release's files on its view page as its notice is sent (`None`: never).
     pub attachments: Option<Arc<attachments::Attachments>>,
 }
@@ -565,7 +567,7 @@ fn print(printer: &Printer, delivery: &Delivery) -> Result<Outcome, String> {
 
 /// A convenience for callers that only print (dry-run).
 impl Sinks {
-    pub fn print_only(printer: Printer) -> Sinks {
+    pub(crate) fn print_only(printer: Printer) -> Sinks {
         Sinks {
             printer,
             telegram: None,

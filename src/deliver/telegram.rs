@@ -35,13 +35,13 @@ pub enum Outcome {
 }
 
 /// How long Telegram may hold a getUpdates call open when there is nothing to say.
-pub const LONG_POLL: Duration = Duration::from_secs(25);
+pub(crate) const LONG_POLL: Duration = Duration::from_secs(25);
 
 /// Request timeout of the long-poll client: the hold plus room for a slow network. It must exceed
 /// [`LONG_POLL`]: teloxide's default client gives up after 17 s (and teloxide-core ignores the
 /// payload's timeout hint), so against a server that really holds the poll every quiet poll
 /// failed, the retry wait doubled, and an idle bot answered half a minute late.
-pub const LONG_POLL_CLIENT_TIMEOUT: Duration = Duration::from_secs(LONG_POLL.as_secs() + 15);
+pub(crate) const LONG_POLL_CLIENT_TIMEOUT: Duration = Duration::from_secs(LONG_POLL.as_secs() + 15);
 
 /// Why the Bot API client could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +93,7 @@ impl TelegramSink {
     }
 
     /// The teloxide client for getUpdates long polls only (see [`LONG_POLL_CLIENT_TIMEOUT`]).
-    pub fn updates_bot(&self) -> &Bot {
+    pub(crate) fn updates_bot(&self) -> &Bot {
         &self.updates
     }
 
@@ -114,7 +114,7 @@ impl TelegramSink {
 }
 
 /// Link previews off (notices link to press releases whose previews are noise).
-pub fn no_link_preview() -> LinkPreviewOptions {
+pub(crate) fn no_link_preview() -> LinkPreviewOptions {
     LinkPreviewOptions {
         is_disabled: true,
         url: None,
@@ -133,7 +133,7 @@ pub fn recipient(chat: &str) -> Recipient {
 }
 
 /// Maps a teloxide error to what the outbox does about it.
-pub fn classify_error(error: &RequestError) -> Outcome {
+pub(crate) fn classify_error(error: &RequestError) -> Outcome {
     let text = crate::secret::describe(error);
     match error {
         RequestError::RetryAfter(seconds) => Outcome::RetryAfter(seconds.duration()),

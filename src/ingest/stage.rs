@@ -33,7 +33,7 @@ const MAX_GROUP: usize = 8;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IngestReport {
     pub failed: bool,
-    pub not_modified: bool,
+    pub(crate) not_modified: bool,
     pub baseline: bool,
     /// Items not seen before.
     pub new_items: usize,

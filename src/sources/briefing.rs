@@ -30,7 +30,7 @@ use crate::items::{Item, kst};
 /// The environment variable that holds the service key.
 pub const KEY_ENV: &str = "POLICY_WATCH_SERVICE_KEY";
 /// The systemd credential that holds it (`LoadCredential=briefing-service-key:…`).
-pub const KEY_CREDENTIAL: &str = "briefing-service-key";
+pub(crate) const KEY_CREDENTIAL: &str = "briefing-service-key";
 
 /// Why a source of this kind has no key to send.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ pub enum KeyError {
 
 /// The service key, from the environment, the source's key file or the systemd credential;
 /// registered for masking.
-pub fn service_key(source: &SourceConfig) -> Result<String, KeyError> {
+pub(crate) fn service_key(source: &SourceConfig) -> Result<String, KeyError> {
     let from_file = |path: PathBuf| {
         std::fs::read_to_string(&path)
             .map(|k| k.trim().to_owned())
@@ -88,7 +88,7 @@ pub fn service_key(source: &SourceConfig) -> Result<String, KeyError> {
 
 /// The key as it goes into the query: percent-encoded once. A key that is already encoded (it
 /// holds `%XX`) goes as it is; a plain one is encoded.
-pub fn encode_key(key: &str) -> String {
+pub(crate) fn encode_key(key: &str) -> String {
     if percent_decode(key).is_ok_and(|decoded| decoded != key) {
         return key.to_owned();
     }
@@ -113,7 +113,7 @@ fn percent_decode(text: &str) -> Result<String, ()> {
 }
 
 /// The request of a poll at `now`: yesterday and today in KST.
-pub fn request_url(base: &Url, key: &str, now: chrono::DateTime<Utc>) -> Url {
+pub(crate) fn request_url(base: &Url, key: &str, now: chrono::DateTime<Utc>) -> Url {
     let today = now.with_timezone(&kst()).date_naive();
     let yesterday = today.pred_opt().unwrap_or(today);
     let mut url = base.clone();
@@ -216,7 +216,7 @@ struct GatewayHeader {
 
 /// Reads an answer of the API: its releases of `ministries` (all when empty), or the error the
 /// gateway or the service gave, named with its fix.
-pub fn parse(bytes: &[u8], ministries: &[String]) -> Result<Parsed, ParseError> {
+pub(crate) fn parse(bytes: &[u8], ministries: &[String]) -> Result<Parsed, ParseError> {
     let xml = String::from_utf8_lossy(bytes);
     if xml.contains("<OpenAPI_ServiceResponse") {
         let e: ServiceResponse = quick_xml::de::from_str(&xml).map_err(|e| {

@@ -8,7 +8,7 @@ use encoding_rs::EUC_KR;
 use encoding_rs::{Encoding, UTF_8};
 
 /// The charset parameter of a Content-Type header.
-pub fn header_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
+pub(crate) fn header_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
     let ct = content_type?;
     ct.split(';').skip(1).find_map(|param| {
         let (name, value) = param.split_once('=')?;
@@ -21,7 +21,7 @@ pub fn header_charset(content_type: Option<&str>) -> Option<&'static Encoding> {
 }
 
 /// The encoding an XML prolog declares (`<?xml version="1.0" encoding="EUC-KR"?>`), if any.
-pub fn xml_declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
+pub(crate) fn xml_declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
     let head = &bytes[..bytes.len().min(256)];
     let start = find(head, b"<?xml")?;
     let end = start + find(&head[start..], b"?>")?;
@@ -46,7 +46,7 @@ pub fn xml_declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
 ///   with chardetng, Firefox's detector, with the `.kr` hint;
 /// - RSS 0.9 (the Netscape namespace), which feed-rs does not know, is read as RSS 1.0 (the
 ///   same shape).
-pub fn feed_bytes<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
+pub(crate) fn feed_bytes<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
     let decoded = feed_text(bytes, content_type);
     if find(&decoded[..decoded.len().min(4096)], RSS_090_NS).is_some() {
         let text = String::from_utf8_lossy(&decoded).replace(
@@ -65,7 +65,7 @@ const RSS_090_NS: &[u8] = b"http://my.netscape.com/rdf/simple/0.9/";
 /// without a check of its own — the parser validates UTF-8 as it decodes, and only when it
 /// fails need [`feed_bytes`] look closer (a first cycle over a thousand feeds spent 3 % of its
 /// CPU validating bytes the parser then validated again).
-pub fn declares_utf8(bytes: &[u8]) -> bool {
+pub(crate) fn declares_utf8(bytes: &[u8]) -> bool {
     !starts_with_bom(bytes)
         && xml_declared_encoding(bytes) == Some(UTF_8)
         && find(&bytes[..bytes.len().min(4096)], RSS_090_NS).is_none()
@@ -79,7 +79,7 @@ fn starts_with_bom(bytes: &[u8]) -> bool {
 }
 
 /// Whether `bytes` are UTF-8 throughout.
-pub fn is_utf8(bytes: &[u8]) -> bool {
+pub(crate) fn is_utf8(bytes: &[u8]) -> bool {
     // encoding_rs's validator: about twice std's speed on Korean text.
     Encoding::utf8_valid_up_to(bytes) == bytes.len()
 }
@@ -144,7 +144,7 @@ fn detect(bytes: &[u8]) -> &'static Encoding {
 /// HTML page text: the header charset, then `<meta charset>`, unless the bytes are valid UTF-8
 /// with non-ASCII text (a legacy declaration over UTF-8 is a lie); undeclared non-UTF-8 bytes
 /// are detected (chardetng, `.kr` hint).
-pub fn html_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
+pub(crate) fn html_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     if let Ok(text) = std::str::from_utf8(bytes) {
         return Cow::Borrowed(text);
     }
@@ -156,7 +156,7 @@ pub fn html_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str
 }
 
 /// How a body's bytes are read, and what declared their charset (for `check-sources`).
-pub fn describe(bytes: &[u8], content_type: Option<&str>, html: bool) -> String {
+pub(crate) fn describe(bytes: &[u8], content_type: Option<&str>, html: bool) -> String {
     let header = header_charset(content_type).map(Encoding::name);
     let document = if html {
         meta_charset(bytes)

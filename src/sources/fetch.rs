@@ -42,7 +42,7 @@ impl FetchError {
     /// A failure worth trying again at once: the connection could not be made (refused, reset,
     /// TLS handshake) or was cut before the answer was complete. Not timeouts (the server is
     /// slow: trying again at once makes it slower) nor HTTP statuses.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         match self {
             FetchError::Connect(_) => true,
             FetchError::Request(text) => {
@@ -89,8 +89,8 @@ pub struct Body {
     pub content_type: Option<String>,
     pub validators: Validators,
     /// Where the response came from after redirects (base for relative links).
-    pub final_url: Url,
-    pub max_age: Option<Duration>,
+    pub(crate) final_url: Url,
+    pub(crate) max_age: Option<Duration>,
 }
 
 /// The HTTP client shared by every source (connection reuse, one TLS setup), and one per proxy
@@ -155,7 +155,7 @@ impl Fetcher {
     /// [`Fetcher::fetch`] of another URL of the source (a further page of a list). A connection
     /// reset or a failed TLS handshake is tried again within the poll (twice, after 0.5 s and
     /// 2 s) before it counts as a failure: some ministry firewalls reset many connections.
-    pub async fn fetch_url(
+    pub(crate) async fn fetch_url(
         &self,
         source: &SourceConfig,
         url: &Url,

@@ -1,14 +1,18 @@
 //! Sources: fetch (HTTP), decode (charsets), parse (feeds and list pages) and the per-source
 //! [`Poller`] that schedules it all with jitter and backoff.
 
-pub mod briefing;
-pub mod decode;
-pub mod feed;
-pub mod fetch;
-pub mod html_list;
+pub(crate) mod briefing;
+pub(crate) mod decode;
+mod feed;
+mod fetch;
+mod html_list;
 mod poller;
 pub mod schedule;
-pub mod scheduler;
+mod scheduler;
+
+pub use briefing::KEY_ENV as BRIEFING_KEY_ENV;
+pub use feed::parse as parse_feed;
+pub use html_list::parse as parse_list;
 
 use std::sync::Arc;
 
@@ -52,11 +56,11 @@ pub struct ParseStats {
     /// Rows the source's filter left out (normal).
     pub filtered: usize,
     /// Rows whose title selector matched nothing (or empty text).
-    pub untitled: usize,
+    pub(crate) untitled: usize,
     /// Items without a usable link.
-    pub unlinked: usize,
+    pub(crate) unlinked: usize,
     /// Items whose `[source.identity]` could not be read (default key kept).
-    pub unidentified: usize,
+    pub(crate) unidentified: usize,
 }
 
 /// Items and what the parse saw.

@@ -39,7 +39,7 @@ pub enum PollOutcome {
 /// A poll result on its way to the ingest stage.
 pub struct PollEvent {
     pub source: Arc<SourceConfig>,
-    pub attempted_at: DateTime<Utc>,
+    pub(crate) attempted_at: DateTime<Utc>,
     pub result: Result<PollOutcome, SourceError>,
     /// Answered once the result is committed: the source's state as committed (`None` when the
     /// store failed; the poller then reads it again). The poller keeps it for its next poll, so
@@ -52,12 +52,12 @@ pub struct Poller {
     pub source: Arc<SourceConfig>,
     pub fetcher: Fetcher,
     pub store: Store,
-    pub events: mpsc::Sender<PollEvent>,
-    pub max_backoff: Duration,
+    pub(crate) events: mpsc::Sender<PollEvent>,
+    pub(crate) max_backoff: Duration,
     /// Told when the next poll is due (`/status`).
     pub health: Arc<crate::health::Health>,
     /// Shared by all pollers: a turn is held from fetch to commit (bounds memory).
-    pub turns: Arc<tokio::sync::Semaphore>,
+    pub(crate) turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl Poller {

@@ -30,7 +30,7 @@ pub struct Scheduler {
 /// and its parsed items until the ingest stage has committed them: without a bound, 1,000
 /// sources answering together held every parsed feed in memory at once (137 MB peak in the
 /// scale benchmark).
-pub const POLLS_IN_FLIGHT: usize = 16;
+pub(super) const POLLS_IN_FLIGHT: usize = 16;
 
 struct Running {
     source: SourceConfig,

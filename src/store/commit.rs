@@ -45,10 +45,10 @@ pub struct CommitReport {
     /// New entries held back (the source has a `hold`).
     pub held: usize,
     /// New entries whose release another source's held copy had: this copy is sent instead.
-    pub took_over: usize,
+    pub(crate) took_over: usize,
     /// New entries whose release was seen before, sent to the destinations the earlier copies did
     /// not reach (more topics, a watch word, an earlier copy that matched nothing).
-    pub extended: usize,
+    pub(crate) extended: usize,
 }
 
 /// One poll to record (see [`Store::commit_poll`] for what each part means).
@@ -542,7 +542,7 @@ impl Store {
     }
 
     /// [`Store::commit_poll`] of a [`PollCommit`].
-    pub fn commit_poll_one(&self, poll: &PollCommit<'_>) -> Result<CommitReport, StoreError> {
+    pub(crate) fn commit_poll_one(&self, poll: &PollCommit<'_>) -> Result<CommitReport, StoreError> {
         let reports = self.commit_polls(std::slice::from_ref(poll))?;
         Ok(reports[0])
     }

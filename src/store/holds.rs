@@ -120,7 +120,7 @@ impl Store {
     }
 
     /// When the next held item is due (unix seconds), if any.
-    pub fn next_held_due(&self) -> Result<Option<u64>, StoreError> {
+    pub(crate) fn next_held_due(&self) -> Result<Option<u64>, StoreError> {
         Ok(self
             .held
             .first()?

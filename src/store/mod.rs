@@ -73,7 +73,7 @@ mod commit;
 mod holds;
 mod outbox;
 mod prune;
-pub mod subscribers;
+pub(crate) mod subscribers;
 pub use archive::archive_text;
 pub use backup::StoreStats;
 pub use codec::archive_copy;
@@ -392,7 +392,7 @@ impl Store {
     }
 
     /// Whether any key was ever seen for `source_id` (one range lookup).
-    pub fn has_seen_any(&self, source_id: &str) -> Result<bool, StoreError> {
+    pub(crate) fn has_seen_any(&self, source_id: &str) -> Result<bool, StoreError> {
         Ok(self
             .seen
             .scan_prefix(seen_prefix(source_id))
@@ -404,11 +404,6 @@ impl Store {
     /// Whether `key` was already seen for `source_id`.
     pub fn is_seen(&self, source_id: &str, key: &str) -> Result<bool, StoreError> {
         Ok(self.seen.contains_key(seen_key(source_id, key))?)
-    }
-
-    /// Number of seen keys of one source.
-    pub fn seen_count(&self, source_id: &str) -> usize {
-        self.seen.scan_prefix(seen_prefix(source_id)).count()
     }
 
     /// [`Store::flush`] for synchronous callers (an fsync: milliseconds).

@@ -27,26 +27,21 @@ pub struct DestinationState {
     pub inactive_since: Option<DateTime<Utc>>,
     pub reason: Option<String>,
     /// The group became a supergroup with this chat id.
-    pub migrated_to: Option<String>,
+    pub(crate) migrated_to: Option<String>,
     /// Telegram's last 429 for this chat said: not before this. Kept so that a restarted
     /// process honours a retry_after its predecessor received.
     #[serde(default)]
-    pub retry_not_before: Option<DateTime<Utc>>,
+    pub(crate) retry_not_before: Option<DateTime<Utc>>,
 }
 
 impl Store {
-    /// The oldest pending delivery, if any.
-    pub fn outbox_first(&self) -> Result<Option<(u64, Delivery)>, StoreError> {
-        self.outbox_iter().next().transpose()
-    }
-
     /// Pending deliveries in order.
     pub fn outbox_iter(&self) -> impl Iterator<Item = Result<(u64, Delivery), StoreError>> + '_ {
         self.outbox_after(None)
     }
 
     /// Pending deliveries with a sequence number above `after` (all when `None`), in order.
-    pub fn outbox_after(
+    pub(crate) fn outbox_after(
         &self,
         after: Option<u64>,
     ) -> impl Iterator<Item = Result<(u64, Delivery), StoreError>> + '_ {
@@ -73,7 +68,7 @@ impl Store {
     }
 
     /// Moves a delivery that can never be sent from the outbox to `dead`, atomically.
-    pub fn dead_letter(
+    pub(crate) fn dead_letter(
         &self,
         seq: u64,
         delivery: &Delivery,
@@ -109,7 +104,7 @@ impl Store {
         get_json(&self.destinations, "destinations", key)
     }
 
-    pub fn save_destination_state(
+    pub(crate) fn save_destination_state(
         &self,
         key: &str,
         state: &DestinationState,
@@ -119,13 +114,13 @@ impl Store {
     }
 
     /// Removes a delivery once the destination accepted it.
-    pub fn outbox_remove(&self, seq: u64) -> Result<(), StoreError> {
+    pub(crate) fn outbox_remove(&self, seq: u64) -> Result<(), StoreError> {
         self.outbox.remove(seq.to_be_bytes())?;
         Ok(())
     }
 
     /// Replaces a pending delivery (e.g. its attempt count) in place, keeping its position.
-    pub fn outbox_update(&self, seq: u64, delivery: &Delivery) -> Result<(), StoreError> {
+    pub(crate) fn outbox_update(&self, seq: u64, delivery: &Delivery) -> Result<(), StoreError> {
         self.outbox.insert(seq.to_be_bytes(), to_json(delivery))?;
         Ok(())
     }

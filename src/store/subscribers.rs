@@ -75,7 +75,7 @@ impl Subscriber {
     }
 
     /// Whether a notice with these topic ids is for this subscriber.
-    pub fn wants<'a>(&self, mut topics: impl Iterator<Item = &'a str>) -> bool {
+    pub(crate) fn wants<'a>(&self, mut topics: impl Iterator<Item = &'a str>) -> bool {
         self.active && topics.any(|t| self.topics.contains(t))
     }
 }
@@ -145,7 +145,7 @@ impl Store {
 
     /// `/stop`: forgets the chat: its record, its digest queue and its pending deliveries.
     /// Returns how many pending deliveries were dropped.
-    pub fn forget_subscriber(&self, chat: i64) -> Result<bool, StoreError> {
+    pub(crate) fn forget_subscriber(&self, chat: i64) -> Result<bool, StoreError> {
         let existed = self.subscribers.remove(chat.to_string())?.is_some();
         self.drop_digest_queue(chat)?;
         Ok(existed)
@@ -162,7 +162,7 @@ impl Store {
 
     /// Removes every pending delivery to `destination` (a subscriber who left or blocked the
     /// bot). Only the deliverer calls it: it owns the outbox. Returns how many went.
-    pub fn drop_deliveries_to(&self, destination: &Destination) -> Result<usize, StoreError> {
+    pub(crate) fn drop_deliveries_to(&self, destination: &Destination) -> Result<usize, StoreError> {
         let mut dropped = 0;
         for entry in self.outbox_iter() {
             let (seq, delivery) = entry?;
@@ -178,7 +178,7 @@ impl Store {
     /// brings the subscriptions back) but stop fanning out to it and drop its digest queue.
     /// Returns whether `chat` was an active subscriber. (What waits in the outbox is dropped by
     /// the deliverer.)
-    pub fn deactivate_subscriber(&self, chat: i64, reason: &str) -> Result<bool, StoreError> {
+    pub(crate) fn deactivate_subscriber(&self, chat: i64, reason: &str) -> Result<bool, StoreError> {
         let was_active = self.subscriber(chat)?.is_some_and(|s| s.active);
         self.update_subscriber(chat, |current| {
             current.map(|mut s| {
@@ -192,7 +192,7 @@ impl Store {
     }
 
     /// A group became a supergroup: its subscription follows it, digest queue included.
-    pub fn move_subscriber(&self, from: i64, to: i64) -> Result<bool, StoreError> {
+    pub(crate) fn move_subscriber(&self, from: i64, to: i64) -> Result<bool, StoreError> {
         let Some(mut subscriber) = self.subscriber(from)? else {
             return Ok(false);
         };
@@ -212,7 +212,7 @@ impl Store {
 
     /// Drops topics that are no longer in the config from every subscription (after a reload).
     /// Returns how many subscriptions changed.
-    pub fn retain_topics(&self, valid: &HashSet<String>) -> Result<usize, StoreError> {
+    pub(crate) fn retain_topics(&self, valid: &HashSet<String>) -> Result<usize, StoreError> {
         let mut changed = 0;
         for subscriber in self.subscribers()? {
             if subscriber.topics.iter().all(|t| valid.contains(t)) {
@@ -256,7 +256,7 @@ impl Store {
     /// digest queue, the messages `compose` makes of them enter the outbox and the subscriber
     /// records the day. A notice queued meanwhile stays for the next digest. Returns the number
     /// of notices digested (0: nothing was queued; the day is recorded all the same).
-    pub fn make_digest(
+    pub(crate) fn make_digest(
         &self,
         chat: i64,
         day: NaiveDate,
@@ -305,7 +305,7 @@ impl Store {
     }
 
     /// The id of the last Telegram update handled.
-    pub fn update_offset(&self) -> Result<Option<u32>, StoreError> {
+    pub(crate) fn update_offset(&self) -> Result<Option<u32>, StoreError> {
         Ok(self
             .meta
             .get(UPDATE_OFFSET)?
@@ -313,7 +313,7 @@ impl Store {
             .map(u32::from_be_bytes))
     }
 
-    pub fn set_update_offset(&self, id: u32) -> Result<(), StoreError> {
+    pub(crate) fn set_update_offset(&self, id: u32) -> Result<(), StoreError> {
         self.meta.insert(UPDATE_OFFSET, &id.to_be_bytes())?;
         Ok(())
     }

@@ -10,7 +10,7 @@ use crate::records::Lang;
 
 /// The commands, with their descriptions, as registered with setMyCommands (admin commands are
 /// not advertised).
-pub fn command_list(lang: Lang) -> Vec<(&'static str, String)> {
+pub(crate) fn command_list(lang: Lang) -> Vec<(&'static str, String)> {
     vec![
         ("start", say!(lang, "command-start")),
         ("topics", say!(lang, "command-topics")),
@@ -30,7 +30,7 @@ pub fn command_list(lang: Lang) -> Vec<(&'static str, String)> {
 
 /// The `/start` greeting. It names the topics of the running config (not a fixed list: an
 /// operator may watch other topics).
-pub fn greeting(lang: Lang, topics: &[&str]) -> String {
+pub(crate) fn greeting(lang: Lang, topics: &[&str]) -> String {
     let shown: Vec<&str> = topics.iter().copied().take(6).collect();
     let mut list = encode_text(&shown.join(", ")).into_owned();
     if topics.len() > shown.len() {
@@ -39,7 +39,7 @@ pub fn greeting(lang: Lang, topics: &[&str]) -> String {
     say!(lang, "greeting", topics = list)
 }
 
-pub fn help(lang: Lang, admin: bool) -> String {
+pub(crate) fn help(lang: Lang, admin: bool) -> String {
     let mut out = say!(lang, "help-heading");
     out.push('\n');
     for (command, description) in command_list(lang) {
@@ -55,35 +55,35 @@ pub fn help(lang: Lang, admin: bool) -> String {
 }
 
 /// Reply to free text and unknown commands in private chats.
-pub fn short_help(lang: Lang) -> String {
+pub(crate) fn short_help(lang: Lang) -> String {
     say!(lang, "short-help")
 }
 
 /// Heading of a `/recent` answer (plain text).
-pub fn recent_heading_plain(lang: Lang, topic: Option<&str>, count: usize) -> String {
+pub(crate) fn recent_heading_plain(lang: Lang, topic: Option<&str>, count: usize) -> String {
     match topic {
         Some(topic) => say!(lang, "recent-heading-topic", count = count, topic = topic),
         None => say!(lang, "recent-heading", count = count),
     }
 }
 
-pub fn recent_empty(lang: Lang) -> String {
+pub(crate) fn recent_empty(lang: Lang) -> String {
     say!(lang, "recent-empty")
 }
 
-pub fn recent_usage(lang: Lang) -> String {
+pub(crate) fn recent_usage(lang: Lang) -> String {
     say!(lang, "recent-usage")
 }
 
-pub fn digest_on(lang: Lang, at: NaiveTime) -> String {
+pub(crate) fn digest_on(lang: Lang, at: NaiveTime) -> String {
     say!(lang, "digest-on", time = at.format("%H:%M"))
 }
 
-pub fn digest_off(lang: Lang) -> String {
+pub(crate) fn digest_off(lang: Lang) -> String {
     say!(lang, "digest-off")
 }
 
-pub fn digest_usage(lang: Lang, current: Option<NaiveTime>) -> String {
+pub(crate) fn digest_usage(lang: Lang, current: Option<NaiveTime>) -> String {
     let now = match current {
         Some(t) => say!(lang, "digest-now-on", time = t.format("%H:%M")),
         None => say!(lang, "digest-now-off"),
@@ -92,12 +92,12 @@ pub fn digest_usage(lang: Lang, current: Option<NaiveTime>) -> String {
 }
 
 /// `/digest on TIME` with a time that is not one.
-pub fn digest_bad_time(lang: Lang, given: &str) -> String {
+pub(crate) fn digest_bad_time(lang: Lang, given: &str) -> String {
     say!(lang, "digest-bad-time", given = echo(&[given]))
 }
 
 /// The first line of a digest, `part` of `parts` messages.
-pub fn digest_heading(lang: Lang, day: NaiveDate, count: usize, part: u32, parts: u32) -> String {
+pub(crate) fn digest_heading(lang: Lang, day: NaiveDate, count: usize, part: u32, parts: u32) -> String {
     let part = if parts > 1 {
         format!(" ({part}/{parts})")
     } else {
@@ -106,24 +106,24 @@ pub fn digest_heading(lang: Lang, day: NaiveDate, count: usize, part: u32, parts
     say!(lang, "digest-heading", day = day.format("%Y-%m-%d"), count = count, part = part)
 }
 
-pub fn stopped(lang: Lang) -> String {
+pub(crate) fn stopped(lang: Lang) -> String {
     say!(lang, "stopped")
 }
 
-pub fn not_subscribed(lang: Lang) -> String {
+pub(crate) fn not_subscribed(lang: Lang) -> String {
     say!(lang, "not-subscribed")
 }
 
 /// A group member who is not an administrator tried to change the group's subscriptions.
-pub fn group_admins_only(lang: Lang) -> String {
+pub(crate) fn group_admins_only(lang: Lang) -> String {
     say!(lang, "group-admins-only")
 }
 
 /// An operator command from someone who is not in `telegram.admins`.
-pub fn operators_only(lang: Lang) -> String {
+pub(crate) fn operators_only(lang: Lang) -> String {
     say!(lang, "operators-only")
 }
 
-pub fn slow_down_plain(lang: Lang, seconds: u64) -> String {
+pub(crate) fn slow_down_plain(lang: Lang, seconds: u64) -> String {
     say!(lang, "slow-down", seconds = seconds)
 }

@@ -14,8 +14,8 @@ mod operator;
 mod topics;
 mod words;
 
-pub use chat::*;
-pub use operator::*;
-pub use topics::*;
-pub use words::*;
+pub(crate) use chat::*;
+pub(crate) use operator::*;
+pub(crate) use topics::*;
+pub(crate) use words::*;
 

@@ -5,39 +5,39 @@ use html_escape::encode_text;
 use super::catalogue::say;
 use crate::records::Lang;
 
-pub fn reloaded(lang: Lang, sources: usize, enabled: usize, topics: usize) -> String {
+pub(crate) fn reloaded(lang: Lang, sources: usize, enabled: usize, topics: usize) -> String {
     say!(lang, "reloaded", sources = sources, enabled = enabled, topics = topics)
 }
 
-pub fn reload_failed(lang: Lang, error: &str) -> String {
+pub(crate) fn reload_failed(lang: Lang, error: &str) -> String {
     format!("{}\n<code>{}</code>", say!(lang, "reload-failed"), encode_text(error))
 }
 
-pub fn reload_unavailable(lang: Lang) -> String {
+pub(crate) fn reload_unavailable(lang: Lang) -> String {
     say!(lang, "reload-unavailable")
 }
 
 /// One source in `/status`.
-pub struct SourceStatus {
+pub(crate) struct SourceStatus {
     pub id: String,
     pub name: String,
     pub enabled: bool,
-    pub last_success: Option<String>,
+    pub(crate) last_success: Option<String>,
     pub last_error: Option<String>,
     pub failures: u32,
     pub items_seen: u64,
-    pub next_poll: Option<String>,
+    pub(crate) next_poll: Option<String>,
 }
 
 /// Everything `/status` shows.
-pub struct Status {
+pub(crate) struct Status {
     pub version: &'static str,
-    pub uptime: String,
+    pub(crate) uptime: String,
     pub sources: Vec<SourceStatus>,
     pub outbox: usize,
     pub dead_letters: usize,
-    pub subscribers_active: usize,
-    pub subscribers_total: usize,
+    pub(crate) subscribers_active: usize,
+    pub(crate) subscribers_total: usize,
     /// Active chats with at least one watch word.
     pub watching: usize,
 }
@@ -45,7 +45,7 @@ pub struct Status {
 /// Telegram's 4,096-character limit: past this many, a long source list ends with a count.
 const STATUS_CHARS: usize = 3500;
 
-pub fn status(lang: Lang, s: &Status) -> String {
+pub(crate) fn status(lang: Lang, s: &Status) -> String {
     let mut out = say!(
         lang,
         "status-heading",

@@ -9,7 +9,7 @@ use super::lists::{echo, named_lines, names_list};
 use crate::records::Lang;
 
 /// A topic as listed: name and hashtag.
-pub struct TopicLine {
+pub(crate) struct TopicLine {
     pub id: String,
     pub name: String,
     pub hashtag: String,
@@ -20,7 +20,7 @@ fn mark(subscribed: bool) -> &'static str {
     if subscribed { "✅" } else { "▫️" }
 }
 
-pub fn topics(lang: Lang, topics: &[TopicLine]) -> String {
+pub(crate) fn topics(lang: Lang, topics: &[TopicLine]) -> String {
     let mut out = say!(lang, "topics-heading");
     out.push_str("\n\n");
     for t in topics {
@@ -36,12 +36,12 @@ pub fn topics(lang: Lang, topics: &[TopicLine]) -> String {
 }
 
 /// Label of a topic's toggle button (plain text).
-pub fn toggle_label_plain(name: &str, subscribed: bool) -> String {
+pub(crate) fn toggle_label_plain(name: &str, subscribed: bool) -> String {
     format!("{} {name}", mark(subscribed))
 }
 
 /// Answer to a tap on a topic button (plain text, shown as a toast).
-pub fn toggled_plain(lang: Lang, name: &str, subscribed: bool) -> String {
+pub(crate) fn toggled_plain(lang: Lang, name: &str, subscribed: bool) -> String {
     if subscribed {
         say!(lang, "toggled-on", topic = name)
     } else {
@@ -49,11 +49,11 @@ pub fn toggled_plain(lang: Lang, name: &str, subscribed: bool) -> String {
     }
 }
 
-pub fn topic_gone_plain(lang: Lang) -> String {
+pub(crate) fn topic_gone_plain(lang: Lang) -> String {
     say!(lang, "topic-gone")
 }
 
-pub fn subscribed(lang: Lang, added: &[&str], already: &[&str], all: &[&str]) -> String {
+pub(crate) fn subscribed(lang: Lang, added: &[&str], already: &[&str], all: &[&str]) -> String {
     let lines = named_lines(&[
         (say!(lang, "subscribed-added"), added),
         (say!(lang, "subscribed-already"), already),
@@ -66,7 +66,7 @@ pub fn subscribed(lang: Lang, added: &[&str], already: &[&str], all: &[&str]) ->
     )
 }
 
-pub fn unsubscribed(lang: Lang, removed: &[&str], not_subscribed: &[&str], all: &[&str]) -> String {
+pub(crate) fn unsubscribed(lang: Lang, removed: &[&str], not_subscribed: &[&str], all: &[&str]) -> String {
     let rest = if all.is_empty() {
         say!(lang, "no-topics-left")
     } else {
@@ -81,7 +81,7 @@ pub fn unsubscribed(lang: Lang, removed: &[&str], not_subscribed: &[&str], all: 
 
 /// Words of a command that name no topic, or several: the valid ones are listed. `changes`:
 /// the command would have changed the subscription (and did not).
-pub fn unknown_topics(
+pub(crate) fn unknown_topics(
     lang: Lang,
     unknown: &[&str],
     ambiguous: &[(String, Vec<String>)],
@@ -118,11 +118,11 @@ pub fn unknown_topics(
     )
 }
 
-pub fn subscribe_usage(lang: Lang, valid: &[TopicLine]) -> String {
+pub(crate) fn subscribe_usage(lang: Lang, valid: &[TopicLine]) -> String {
     format!("{}\n\n{}", say!(lang, "subscribe-usage"), topics(lang, valid))
 }
 
-pub fn mysubs(lang: Lang, names: &[&str], watch: &[&str], digest: Option<NaiveTime>) -> String {
+pub(crate) fn mysubs(lang: Lang, names: &[&str], watch: &[&str], digest: Option<NaiveTime>) -> String {
     if names.is_empty() && watch.is_empty() {
         return say!(lang, "mysubs-nothing");
     }

@@ -9,7 +9,7 @@ use crate::records::Lang;
 
 /// Why a watch word was refused.
 #[derive(Debug, Clone, PartialEq)]
-pub enum WordRefusal {
+pub(crate) enum WordRefusal {
     /// Fewer than 2 or more than 40 characters.
     Length { chars: usize },
     /// Nothing to match once spacing and punctuation are ignored.
@@ -49,7 +49,7 @@ fn refusal(lang: Lang, word: &str, why: &WordRefusal) -> String {
 }
 
 /// The chat's watch words, numbered against the limit (HTML), or how to add some.
-pub fn watches(lang: Lang, words: &[&str], max: usize) -> String {
+pub(crate) fn watches(lang: Lang, words: &[&str], max: usize) -> String {
     if words.is_empty() {
         return say!(lang, "watches-none");
     }
@@ -62,12 +62,12 @@ pub fn watches(lang: Lang, words: &[&str], max: usize) -> String {
 }
 
 /// `/watch` with no words.
-pub fn watch_usage(lang: Lang, words: &[&str], max: usize) -> String {
+pub(crate) fn watch_usage(lang: Lang, words: &[&str], max: usize) -> String {
     format!("{}\n\n{}", say!(lang, "watch-usage"), watches(lang, words, max))
 }
 
 /// What `/watch` did.
-pub fn watched(
+pub(crate) fn watched(
     lang: Lang,
     added: &[&str],
     already: &[&str],
@@ -84,7 +84,7 @@ pub fn watched(
 }
 
 /// What `/unwatch` did.
-pub fn unwatched(
+pub(crate) fn unwatched(
     lang: Lang,
     removed: &[&str],
     unknown: &[&str],
@@ -101,24 +101,24 @@ pub fn unwatched(
     format!("{}\n\n{}", lines.join("\n"), watches(lang, all, max))
 }
 
-pub fn watch_disabled(lang: Lang) -> String {
+pub(crate) fn watch_disabled(lang: Lang) -> String {
     say!(lang, "watch-disabled")
 }
 
-pub fn search_usage(lang: Lang) -> String {
+pub(crate) fn search_usage(lang: Lang) -> String {
     say!(lang, "search-usage")
 }
 
 /// Heading of a `/search` answer (plain text).
-pub fn search_heading_plain(lang: Lang, query: &str, count: usize) -> String {
+pub(crate) fn search_heading_plain(lang: Lang, query: &str, count: usize) -> String {
     say!(lang, "search-heading", query = echo_word(query), count = count)
 }
 
-pub fn search_empty(lang: Lang, query: &str, kept: &str) -> String {
+pub(crate) fn search_empty(lang: Lang, query: &str, kept: &str) -> String {
     let query = encode_text(&echo_word(query)).into_owned();
     say!(lang, "search-empty", query = query, kept = kept)
 }
 
-pub fn search_refused(lang: Lang, query: &str, why: &WordRefusal) -> String {
+pub(crate) fn search_refused(lang: Lang, query: &str, why: &WordRefusal) -> String {
     refusal(lang, query, why)
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use policy_watch::deliver::{digest::Digester, digest::TokioClock};
+use policy_watch::deliver::{Digester, TokioClock};
 use policy_watch::records::{Lang, Payload};
 use policy_watch::store::{ChatKind, Store, Subscriber};
 use support::feeds::{FeedServer, Reply};

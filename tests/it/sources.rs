@@ -474,7 +474,7 @@ fn feeds_that_other_readers_read_come_out_whole() {
     for (file, entries, first) in cases {
         let bytes = fixture(&format!("readers/{file}"));
         expected += entries;
-        match policy_watch::sources::feed::parse(&bytes, Some("application/xml"), &base) {
+        match policy_watch::sources::parse_feed(&bytes, Some("application/xml"), &base) {
             Ok(items) => {
                 found += items.len().min(entries);
                 if items.len() != entries {
@@ -989,7 +989,7 @@ async fn the_portal_apis_refusals_name_their_fix_and_never_the_key() {
     let config = parse_config(&text);
     let fetcher = Fetcher::new(&config.http).unwrap();
     let source = Arc::new(config.sources[0].clone());
-    if std::env::var_os(policy_watch::sources::briefing::KEY_ENV).is_none() {
+    if std::env::var_os(policy_watch::sources::BRIEFING_KEY_ENV).is_none() {
         let e = sources::poll(&fetcher, &source, &Validators::default(), None)
             .await
             .unwrap_err()
