@@ -12,7 +12,7 @@ use std::time::Duration;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Method, Request, Response, StatusCode};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::health::Health;
@@ -33,10 +33,12 @@ pub(crate) const RELOADS: &str = "policy_watch_config_reloads_total";
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
-static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+/// The recorder's outcome is kept for every later caller (a recorder installs once per process),
+/// so its error is shared.
+static HANDLE: OnceLock<Result<PrometheusHandle, Arc<BuildError>>> = OnceLock::new();
 
 /// Installs the Prometheus recorder once per process.
-fn handle() -> Result<PrometheusHandle, String> {
+fn handle() -> Result<PrometheusHandle, Arc<BuildError>> {
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()
@@ -44,9 +46,9 @@ fn handle() -> Result<PrometheusHandle, String> {
                     Matcher::Full(FETCH_SECONDS.to_owned()),
                     &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
                 )
-                .map_err(|e| e.to_string())?
+                .map_err(Arc::new)?
                 .install_recorder()
-                .map_err(|e| e.to_string())
+                .map_err(Arc::new)
         })
         .clone()
 }
@@ -54,7 +56,7 @@ fn handle() -> Result<PrometheusHandle, String> {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum MetricsError {
     #[error("cannot set up metrics: {0}")]
-    Recorder(String),
+    Recorder(#[source] Arc<BuildError>),
     #[error(
         "cannot listen on {addr} for [metrics]: {source}; pick a free port or remove [metrics] listen"
     )]

@@ -10,16 +10,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::classify::Classifier;
-use crate::sources::Mode;
-use crate::{bot, daemon, deliver, items, metrics, pacer, reload, sources};
 use crate::config::Config;
 use crate::deliver::telegram::TelegramSink;
 use crate::deliver::{Deliverer, Sinks};
 use crate::health::Health;
 use crate::ingest::{IngestTotals, Ingestor, routes};
 use crate::printer::Printer;
+use crate::sources::Mode;
 use crate::sources::{Fetcher, PollEvent, Scheduler};
 use crate::store::Store;
+use crate::{bot, daemon, deliver, items, metrics, pacer, reload, sources};
 
 /// How long shutdown may take before the remaining tasks are abandoned (the outbox is durable,
 /// so abandoning loses nothing). Shorter than the systemd unit's TimeoutStopSec.

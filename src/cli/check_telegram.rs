@@ -110,25 +110,45 @@ async fn check(config: &Config, sink: &TelegramSink, from: &str, send_test: bool
     problems
 }
 
+/// Why the bot cannot post in a destination, with the fix.
+#[derive(Debug, thiserror::Error)]
+enum CannotPost {
+    #[error(
+        "Telegram knows no such chat: check the chat id or @name in [[telegram.destination]] (a channel's numeric id starts with -100) and that the bot was added to it"
+    )]
+    NoSuchChat,
+    #[error("cannot look the chat up: {0}")]
+    Lookup(String),
+    #[error("cannot see the bot's own membership: {0}")]
+    Membership(String),
+    #[error(
+        "channel; the bot is an administrator but may not post: turn on \"Post messages\" in its administrator rights"
+    )]
+    AdminWithoutPosting,
+    #[error(
+        "channel; the bot is only a member: make it an administrator with \"Post messages\" (channel settings → Administrators → Add)"
+    )]
+    OnlyMember,
+    #[error("{kind}; the bot is restricted and may not send messages: lift the restriction")]
+    Restricted { kind: &'static str },
+    #[error("{kind}; the bot is not a member (left or removed): add it{}", if *channel { " as an administrator with \"Post messages\"" } else { "" })]
+    NotMember { kind: &'static str, channel: bool },
+}
+
 /// Whether the bot may post in `chat`: what it is there, or what is wrong and the fix.
-async fn can_post(bot: &teloxide::Bot, chat: &str, me: UserId) -> Result<String, String> {
+async fn can_post(bot: &teloxide::Bot, chat: &str, me: UserId) -> Result<String, CannotPost> {
     let info: ChatFullInfo = bot.get_chat(recipient(chat)).await.map_err(|e| {
         let text = policy_watch::secret::describe(&e);
         if text.to_ascii_lowercase().contains("chat not found") {
-            "Telegram knows no such chat: check the chat id or @name in [[telegram.destination]] (a channel's numeric id starts with -100) and that the bot was added to it".to_owned()
+            CannotPost::NoSuchChat
         } else {
-            format!("cannot look the chat up: {text}")
+            CannotPost::Lookup(text)
         }
     })?;
     let member = bot
         .get_chat_member(recipient(chat), me)
         .await
-        .map_err(|e| {
-            format!(
-                "cannot see the bot's own membership: {}",
-                policy_watch::secret::describe(&e)
-            )
-        })?;
+        .map_err(|e| CannotPost::Membership(policy_watch::secret::describe(&e)))?;
     let channel = info.is_channel();
     let kind = if channel {
         "channel"
@@ -142,25 +162,20 @@ async fn can_post(bot: &teloxide::Bot, chat: &str, me: UserId) -> Result<String,
         (ChatMemberKind::Administrator(a), true) if a.can_post_messages => {
             Ok("channel; the bot is an administrator allowed to post".to_owned())
         }
-        (ChatMemberKind::Administrator(_), true) => Err(
-            "channel; the bot is an administrator but may not post: turn on \"Post messages\" in its administrator rights".to_owned(),
-        ),
+        (ChatMemberKind::Administrator(_), true) => Err(CannotPost::AdminWithoutPosting),
         (ChatMemberKind::Administrator(_), false) => {
             Ok(format!("{kind}; the bot is an administrator"))
         }
-        (ChatMemberKind::Member(_), true) | (ChatMemberKind::Restricted(_), true) => Err(
-            "channel; the bot is only a member: make it an administrator with \"Post messages\" (channel settings → Administrators → Add)".to_owned(),
-        ),
-        (ChatMemberKind::Member(_), false) => Ok(format!("{kind}; the bot is a member")),
-        (ChatMemberKind::Restricted(r), false) if r.can_send_messages => {
-            Ok(format!("{kind}; the bot is a member (restricted, may send messages)"))
+        (ChatMemberKind::Member(_), true) | (ChatMemberKind::Restricted(_), true) => {
+            Err(CannotPost::OnlyMember)
         }
-        (ChatMemberKind::Restricted(_), false) => Err(format!(
-            "{kind}; the bot is restricted and may not send messages: lift the restriction"
+        (ChatMemberKind::Member(_), false) => Ok(format!("{kind}; the bot is a member")),
+        (ChatMemberKind::Restricted(r), false) if r.can_send_messages => Ok(format!(
+            "{kind}; the bot is a member (restricted, may send messages)"
         )),
-        (ChatMemberKind::Left | ChatMemberKind::Banned(_), _) => Err(format!(
-            "{kind}; the bot is not a member (left or removed): add it{}",
-            if channel { " as an administrator with \"Post messages\"" } else { "" }
-        )),
+        (ChatMemberKind::Restricted(_), false) => Err(CannotPost::Restricted { kind }),
+        (ChatMemberKind::Left | ChatMemberKind::Banned(_), _) => {
+            Err(CannotPost::NotMember { kind, channel })
+        }
     }
 }

@@ -83,7 +83,11 @@ pub(crate) fn switch_on(
 
 /// `/digest off`: each notice as it comes from now on, and what was collected goes into the
 /// outbox at once as one digest. Returns the deliveries queued (the caller wakes the deliverer).
-pub(crate) fn switch_off(store: &Store, chat: i64, now: DateTime<Utc>) -> Result<usize, StoreError> {
+pub(crate) fn switch_off(
+    store: &Store,
+    chat: i64,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
     store.update_subscriber(chat, |s| {
         s.map(|mut s| {
             s.digest_at = None;
@@ -111,7 +115,11 @@ pub(crate) fn due_at(subscriber: &Subscriber, now: DateTime<Utc>) -> Option<Date
 }
 
 /// The outbox messages of one digest.
-pub(crate) fn compose(subscriber: &Subscriber, day: NaiveDate, notices: Vec<Notice>) -> Vec<Delivery> {
+pub(crate) fn compose(
+    subscriber: &Subscriber,
+    day: NaiveDate,
+    notices: Vec<Notice>,
+) -> Vec<Delivery> {
     let heading_len = crate::render::utf16_len(&crate::text::digest_heading(
         subscriber.lang,
         day,

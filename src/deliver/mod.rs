@@ -42,8 +42,12 @@ pub struct Sinks {
 pub enum DeliverError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
-    Output(String),
+    /// The dry run's output (standard output) cannot be written: nothing more can be delivered.
+    #[error("cannot write notices to standard output: {0}")]
+    Stdout(#[source] std::io::Error),
+    /// A send task panicked or was cancelled from outside.
+    #[error("a send task failed: {0}")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 /// What a delivery run did.
@@ -133,7 +137,7 @@ struct Finished {
     seq: u64,
     key: String,
     /// `Ok(None)`: not sent (the wait for a turn was given up at shutdown).
-    outcome: Result<Option<Outcome>, String>,
+    outcome: Result<Option<Outcome>, std::io::Error>,
 }
 
 /// In `once` mode a destination that keeps failing is left for the next run after this many tries.
@@ -333,7 +337,7 @@ impl Deliverer {
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                     let finished = match joined {
                         Ok(finished) => finished,
-                        Err(e) => return Err(DeliverError::Output(format!("a send task failed: {e}"))),
+                        Err(e) => return Err(DeliverError::Task(e)),
                     };
                     let state = states.entry(finished.key.clone()).or_default();
                     state.in_flight = false;
@@ -351,7 +355,7 @@ impl Deliverer {
                                 }
                             }
                         }
-                        Err(fatal) => return Err(DeliverError::Output(fatal)),
+                        Err(fatal) => return Err(DeliverError::Stdout(fatal)),
                     }
                 }
                 _ = self.wake.notified() => {}
@@ -553,16 +557,13 @@ async fn send_telegram(sinks: &Sinks, chat: &str, delivery: &Delivery) -> Outcom
     telegram.send(chat, &text, html).await
 }
 
-fn print(printer: &Printer, delivery: &Delivery) -> Result<Outcome, String> {
+fn print(printer: &Printer, delivery: &Delivery) -> std::io::Result<Outcome> {
     let text = match &delivery.payload {
         Payload::Notice(notice) => render::plain(notice),
         Payload::Alert { text } => format!("[alert] {text}\n"),
         Payload::Digest(digest) => render::digest_plain(digest),
     };
-    printer
-        .print(&text)
-        .map(|()| Outcome::Sent)
-        .map_err(|e| format!("cannot write notices to standard output: {e}"))
+    printer.print(&text).map(|()| Outcome::Sent)
 }
 
 /// A convenience for callers that only print (dry-run).

@@ -542,7 +542,10 @@ impl Store {
     }
 
     /// [`Store::commit_poll`] of a [`PollCommit`].
-    pub(crate) fn commit_poll_one(&self, poll: &PollCommit<'_>) -> Result<CommitReport, StoreError> {
+    pub(crate) fn commit_poll_one(
+        &self,
+        poll: &PollCommit<'_>,
+    ) -> Result<CommitReport, StoreError> {
         let reports = self.commit_polls(std::slice::from_ref(poll))?;
         Ok(reports[0])
     }

@@ -162,7 +162,10 @@ impl Store {
 
     /// Removes every pending delivery to `destination` (a subscriber who left or blocked the
     /// bot). Only the deliverer calls it: it owns the outbox. Returns how many went.
-    pub(crate) fn drop_deliveries_to(&self, destination: &Destination) -> Result<usize, StoreError> {
+    pub(crate) fn drop_deliveries_to(
+        &self,
+        destination: &Destination,
+    ) -> Result<usize, StoreError> {
         let mut dropped = 0;
         for entry in self.outbox_iter() {
             let (seq, delivery) = entry?;
@@ -178,7 +181,11 @@ impl Store {
     /// brings the subscriptions back) but stop fanning out to it and drop its digest queue.
     /// Returns whether `chat` was an active subscriber. (What waits in the outbox is dropped by
     /// the deliverer.)
-    pub(crate) fn deactivate_subscriber(&self, chat: i64, reason: &str) -> Result<bool, StoreError> {
+    pub(crate) fn deactivate_subscriber(
+        &self,
+        chat: i64,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
         let was_active = self.subscriber(chat)?.is_some_and(|s| s.active);
         self.update_subscriber(chat, |current| {
             current.map(|mut s| {

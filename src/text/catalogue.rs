@@ -41,7 +41,11 @@ pub(crate) fn lookup(lang: Lang, id: &str, args: Option<&FluentArgs>) -> String 
     }];
     let Some(pattern) = bundle.get_message(id).and_then(|m| m.value()) else {
         debug_assert!(false, "no message {id} in the {lang:?} catalogue");
-        tracing::error!(message = id, ?lang, "the message catalogue has no such message");
+        tracing::error!(
+            message = id,
+            ?lang,
+            "the message catalogue has no such message"
+        );
         return id.to_owned();
     };
     let mut errors = Vec::new();
@@ -126,7 +130,10 @@ mod tests {
         assert!(ko.len() > 80, "{} messages", ko.len());
         let only_ko: Vec<_> = ko.keys().filter(|id| !en.contains_key(*id)).collect();
         let only_en: Vec<_> = en.keys().filter(|id| !ko.contains_key(*id)).collect();
-        assert!(only_ko.is_empty() && only_en.is_empty(), "ko only {only_ko:?}, en only {only_en:?}");
+        assert!(
+            only_ko.is_empty() && only_en.is_empty(),
+            "ko only {only_ko:?}, en only {only_en:?}"
+        );
         for (id, variables) in &ko {
             assert_eq!(variables, &en[id], "variables of {id}");
         }
@@ -152,8 +159,14 @@ mod tests {
         let known: BTreeSet<String> = messages(KO).into_keys().collect();
         let missing: Vec<_> = used.difference(&known).collect();
         let unused: Vec<_> = known.difference(&used).collect();
-        assert!(missing.is_empty(), "asked for but not in the catalogue: {missing:?}");
-        assert!(unused.is_empty(), "in the catalogue but never asked for: {unused:?}");
+        assert!(
+            missing.is_empty(),
+            "asked for but not in the catalogue: {missing:?}"
+        );
+        assert!(
+            unused.is_empty(),
+            "in the catalogue but never asked for: {unused:?}"
+        );
     }
 
     #[test]

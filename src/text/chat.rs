@@ -97,13 +97,25 @@ pub(crate) fn digest_bad_time(lang: Lang, given: &str) -> String {
 }
 
 /// The first line of a digest, `part` of `parts` messages.
-pub(crate) fn digest_heading(lang: Lang, day: NaiveDate, count: usize, part: u32, parts: u32) -> String {
+pub(crate) fn digest_heading(
+    lang: Lang,
+    day: NaiveDate,
+    count: usize,
+    part: u32,
+    parts: u32,
+) -> String {
     let part = if parts > 1 {
         format!(" ({part}/{parts})")
     } else {
         String::new()
     };
-    say!(lang, "digest-heading", day = day.format("%Y-%m-%d"), count = count, part = part)
+    say!(
+        lang,
+        "digest-heading",
+        day = day.format("%Y-%m-%d"),
+        count = count,
+        part = part
+    )
 }
 
 pub(crate) fn stopped(lang: Lang) -> String {

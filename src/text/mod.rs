@@ -18,4 +18,3 @@ pub(crate) use chat::*;
 pub(crate) use operator::*;
 pub(crate) use topics::*;
 pub(crate) use words::*;
-

@@ -6,11 +6,21 @@ use super::catalogue::say;
 use crate::records::Lang;
 
 pub(crate) fn reloaded(lang: Lang, sources: usize, enabled: usize, topics: usize) -> String {
-    say!(lang, "reloaded", sources = sources, enabled = enabled, topics = topics)
+    say!(
+        lang,
+        "reloaded",
+        sources = sources,
+        enabled = enabled,
+        topics = topics
+    )
 }
 
 pub(crate) fn reload_failed(lang: Lang, error: &str) -> String {
-    format!("{}\n<code>{}</code>", say!(lang, "reload-failed"), encode_text(error))
+    format!(
+        "{}\n<code>{}</code>",
+        say!(lang, "reload-failed"),
+        encode_text(error)
+    )
 }
 
 pub(crate) fn reload_unavailable(lang: Lang) -> String {
@@ -78,7 +88,13 @@ pub(crate) fn status(lang: Lang, s: &Status) -> String {
         let never = say!(lang, "status-never");
         let last = src.last_success.as_deref().unwrap_or(&never);
         let next = src.next_poll.as_deref().unwrap_or("-");
-        out.push_str(&say!(lang, "status-source", last = last, next = next, seen = src.items_seen));
+        out.push_str(&say!(
+            lang,
+            "status-source",
+            last = last,
+            next = next,
+            seen = src.items_seen
+        ));
         out.push('\n');
         if let Some(error) = &src.last_error {
             out.push_str(&say!(

@@ -66,7 +66,12 @@ pub(crate) fn subscribed(lang: Lang, added: &[&str], already: &[&str], all: &[&s
     )
 }
 
-pub(crate) fn unsubscribed(lang: Lang, removed: &[&str], not_subscribed: &[&str], all: &[&str]) -> String {
+pub(crate) fn unsubscribed(
+    lang: Lang,
+    removed: &[&str],
+    not_subscribed: &[&str],
+    all: &[&str],
+) -> String {
     let rest = if all.is_empty() {
         say!(lang, "no-topics-left")
     } else {
@@ -105,7 +110,12 @@ pub(crate) fn unknown_topics(
     }
     for (word, names) in ambiguous.iter().take(4) {
         let names = encode_text(&names.join(", ")).into_owned();
-        lines.push(say!(lang, "ambiguous-topic", word = echo(&[word]), topics = names));
+        lines.push(say!(
+            lang,
+            "ambiguous-topic",
+            word = echo(&[word]),
+            topics = names
+        ));
     }
     if changes {
         lines.push(say!(lang, "nothing-changed"));
@@ -119,10 +129,19 @@ pub(crate) fn unknown_topics(
 }
 
 pub(crate) fn subscribe_usage(lang: Lang, valid: &[TopicLine]) -> String {
-    format!("{}\n\n{}", say!(lang, "subscribe-usage"), topics(lang, valid))
+    format!(
+        "{}\n\n{}",
+        say!(lang, "subscribe-usage"),
+        topics(lang, valid)
+    )
 }
 
-pub(crate) fn mysubs(lang: Lang, names: &[&str], watch: &[&str], digest: Option<NaiveTime>) -> String {
+pub(crate) fn mysubs(
+    lang: Lang,
+    names: &[&str],
+    watch: &[&str],
+    digest: Option<NaiveTime>,
+) -> String {
     if names.is_empty() && watch.is_empty() {
         return say!(lang, "mysubs-nothing");
     }

@@ -35,7 +35,12 @@ fn refusal(lang: Lang, word: &str, why: &WordRefusal) -> String {
         WordRefusal::NoLetters => say!(lang, "refusal-no-letters"),
         WordRefusal::TooShort => say!(lang, "refusal-too-short"),
         WordRefusal::TooGeneric { percent, sample } => {
-            say!(lang, "refusal-too-generic", percent = percent, sample = sample)
+            say!(
+                lang,
+                "refusal-too-generic",
+                percent = percent,
+                sample = sample
+            )
         }
         WordRefusal::Limit { max } => say!(lang, "refusal-limit", max = max),
         WordRefusal::Invisible => say!(lang, "refusal-invisible"),
@@ -63,7 +68,11 @@ pub(crate) fn watches(lang: Lang, words: &[&str], max: usize) -> String {
 
 /// `/watch` with no words.
 pub(crate) fn watch_usage(lang: Lang, words: &[&str], max: usize) -> String {
-    format!("{}\n\n{}", say!(lang, "watch-usage"), watches(lang, words, max))
+    format!(
+        "{}\n\n{}",
+        say!(lang, "watch-usage"),
+        watches(lang, words, max)
+    )
 }
 
 /// What `/watch` did.
@@ -111,7 +120,12 @@ pub(crate) fn search_usage(lang: Lang) -> String {
 
 /// Heading of a `/search` answer (plain text).
 pub(crate) fn search_heading_plain(lang: Lang, query: &str, count: usize) -> String {
-    say!(lang, "search-heading", query = echo_word(query), count = count)
+    say!(
+        lang,
+        "search-heading",
+        query = echo_word(query),
+        count = count
+    )
 }
 
 pub(crate) fn search_empty(lang: Lang, query: &str, kept: &str) -> String {
