@@ -29,8 +29,8 @@
 //!              Telegram's answers, digests) · metrics → ingest (dedup + classify + fan-out, one
 //!              transaction for the polls waiting) → bot (commands, answers, watch words,
 //!              /search)
-//! process      daemon (signals, token, logging, systemd) → lib (`run`) → the binary's cli
-//!              (commands) and main
+//! process      daemon (signals, token, logging, systemd) → pipeline (`run`: the wiring) → the
+//!              binary's cli (commands) and main
 //! ```
 //!
 //! [`run`] takes every dependency as an argument so tests start the whole pipeline against

@@ -7,9 +7,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    SCHEMA_VERSION, Store, StoreError, archive_key, from_json, hex, split_archive_key, unhex,
-};
+use super::codec::{archive_key, from_json, hex, split_archive_key, unhex};
+use super::{SCHEMA_VERSION, Store, StoreError};
 
 /// Size and contents of the store (`policy-watch store stats`).
 #[derive(Debug, Clone, Serialize)]

@@ -8,6 +8,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use super::archive::{Body, Record};
+use super::codec::*;
 use super::holds::Held;
 use super::subscribers::digest_key;
 use super::*;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::TransactionError;
 
+use super::codec::*;
 use super::commit::queue_notice;
 use super::*;
 use crate::records::{Delivery, Notice};
@@ -126,5 +127,42 @@ impl Store {
             .first()?
             .and_then(|(k, _)| k.get(..8).and_then(|b| b.try_into().ok()))
             .map(u64::from_be_bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A notice held by a version without watch words (`digests` a list of chats) is released
+    /// to those chats' digests after an upgrade, and a new record gives each chat its own copy.
+    #[test]
+    fn held_records_of_both_shapes_name_their_digest_copies() {
+        let notice = serde_json::json!({
+            "source_id": "korea-kr", "source_name": "korea.kr", "ministry": "과학기술정보통신부",
+            "item": {"key": "l:x", "title": "NPU 실증", "link": null, "summary": "", "published": null},
+            "topics": [], "seen_at": "2026-11-30T00:00:00Z"
+        });
+        let old = serde_json::json!({
+            "source_id": "korea-kr", "title_key": null, "deliveries": [],
+            "digests": [11, 12], "notice": notice
+        });
+        let held: Held = serde_json::from_value(old).unwrap();
+        let copies = held.digest_copies();
+        assert_eq!(copies.iter().map(|c| c.0).collect::<Vec<_>>(), [11, 12]);
+        assert!(copies.iter().all(|(_, n)| n.watched.is_empty()));
+
+        let mut mine: Notice = serde_json::from_value(notice).unwrap();
+        mine.watched = vec!["NPU".into()];
+        let new = Held {
+            digests: vec![HeldDigest::Copy {
+                chat: 13,
+                notice: Box::new(mine.clone()),
+            }],
+            notice: None,
+            ..held
+        };
+        let back: Held = serde_json::from_slice(&to_json(&new)).unwrap();
+        assert_eq!(back.digest_copies(), vec![(13, &mine)]);
     }
 }

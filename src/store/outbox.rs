@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::TransactionError;
 
-use super::{
-    NEXT_SEQ, Store, StoreError, from_json, get_json, read_next_seq, storage_error, to_json,
-};
+use super::codec::{NEXT_SEQ, from_json, get_json, read_next_seq, storage_error, to_json};
+use super::{Store, StoreError};
 use crate::records::Delivery;
 
 /// A delivery that can never be sent as it is, with the reason.

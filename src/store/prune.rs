@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::codec::*;
 use super::*;
 
 /// What [`Store::prune_seen`] forgot (or, in a dry run, would forget).

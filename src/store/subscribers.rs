@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{NEXT_SEQ, Store, StoreError, from_json, read_next_seq, storage_error, to_json};
+use super::codec::{NEXT_SEQ, from_json, read_next_seq, storage_error, to_json};
+use super::{Store, StoreError};
 use crate::records::{Delivery, Destination, Lang, Notice};
 
 /// What kind of chat subscribed.
