@@ -349,10 +349,6 @@ pub async fn eventually_within<T>(
 /// A Telegram client with the fake server's token, pointed at `config.telegram.api_url`.
 pub fn fake_telegram_sink(config: &Config) -> policy_watch::deliver::TelegramSink {
     let token = policy_watch::secret::BotToken::new(telegram::TOKEN);
-    policy_watch::deliver::TelegramSink::new(
-        &token,
-        config.telegram.api_url.as_ref(),
-        false,
-    )
-    .unwrap()
+    policy_watch::deliver::TelegramSink::new(&token, config.telegram.api_url.as_ref(), false)
+        .unwrap()
 }
