@@ -34,6 +34,8 @@ pub struct Origins {
     /// few (`·`, `「`, `」`) come back in every text, and asking the tables costs more than the
     /// rest of folding them.
     stable: [char; 32],
+    /// Bytes of the folded text.
+    folded_len: usize,
     /// The folded characters of one character off the fast path, with their folded ends:
     /// handed to the sink by the loop itself, so that the sink's state stays in registers
     /// (it would not, were the sink passed to a function that is not inlined).
@@ -193,6 +195,7 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
         nfkc,
         marks,
         kept: kept_marks,
+        folded_len,
         stable,
         pending,
     } = origins;
@@ -273,6 +276,7 @@ pub fn fold_into(text: &str, origins: &mut Origins, sink: &mut impl Sink) {
     }
     nfkc.push_str(&text[run..]);
     *kept_marks = kept;
+    *folded_len = folded;
 }
 
 /// Makes room in `marks` for one mark per byte of the `left` bytes of text, after the `kept`
@@ -399,6 +403,44 @@ impl Origins {
             mark: 0,
         }
     }
+
+    /// The folded byte range made from `nfkc[from..to]`: the inverse of
+    /// [`Resolver::original_range`], for ranges of the NFKC text that start and end with a
+    /// character that folds to something. Walks every mark (for the rare text that needs it:
+    /// a reading of coordinated words mapped back onto its field).
+    pub fn folded_range(&self, from: usize, to: usize) -> (usize, usize) {
+        let marks = &self.marks[..self.kept];
+        let mut start = None;
+        let mut end = 0;
+        for (i, mark) in marks.iter().enumerate() {
+            let run_start = mark.folded as usize;
+            let run_end = marks
+                .get(i + 1)
+                .map_or(self.folded_len, |next| next.folded as usize);
+            if mark.nfkc & Mark::WHOLE != 0 {
+                // One character, all of whose folded bytes come from `at`.
+                let at = (mark.nfkc & !Mark::WHOLE) as usize;
+                if at >= from && start.is_none() {
+                    start = Some(run_start);
+                }
+                if at < to {
+                    end = run_end;
+                }
+            } else {
+                // Byte for byte: folded `run_start + k` is NFKC `mark.nfkc + k`.
+                let at = mark.nfkc as usize;
+                let len = run_end - run_start;
+                if at + len > from && start.is_none() {
+                    start = Some(run_start + from.saturating_sub(at));
+                }
+                if at < to {
+                    end = end.max(run_start + (to - at).min(len));
+                }
+            }
+        }
+        let start = start.unwrap_or(self.folded_len);
+        (start, end.max(start))
+    }
 }
 
 impl Mark {
@@ -511,6 +553,42 @@ mod tests {
             for n in 0..text.chars().count() + 2 {
                 let expected: String = text.chars().take(n).collect();
                 assert_eq!(first_chars(text, n), expected, "{text:?} {n}");
+            }
+        }
+    }
+
+    /// `folded_range` undoes `original_range`: for every range of whole folded characters, the
+    /// NFKC range it came from maps back to a folded range that covers it and comes from the
+    /// same NFKC range (a character folded on its own is covered whole).
+    #[test]
+    fn folded_ranges_undo_original_ranges() {
+        for text in [
+            "인공지능·소프트웨어(AI·SW) 인재를 찾습니다",
+            "ＡＩ 반도체, ﬁle 「K-문샷」 ㈜퓨리오사 Ⅳ단계",
+            "  (참고자료) 2025 국제 AI 표준 서밋 ",
+            "é가👀z AI신뢰·안전성",
+        ] {
+            let n = super::normalize(text);
+            let bounds: Vec<usize> = n
+                .folded
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([n.folded.len()])
+                .collect();
+            for (a, &start) in bounds.iter().enumerate() {
+                for &end in &bounds[a + 1..] {
+                    let original = n.origins.resolver().original_range(start, end);
+                    let (from, to) = n.origins.folded_range(original.0, original.1);
+                    assert!(
+                        from <= start && to >= end,
+                        "{text:?} {start}..{end} → {from}..{to}"
+                    );
+                    assert_eq!(
+                        n.origins.resolver().original_range(from, to),
+                        original,
+                        "{text:?} {start}..{end}"
+                    );
+                }
             }
         }
     }

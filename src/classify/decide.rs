@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use super::coordination::{MARKS, readings};
 use super::rules::{Role, Topic};
-use super::scan::{EVIDENCE, ItemText, OCCURRENCES, SCRATCH, Scratch, WALK};
+use super::scan::{EVIDENCE, ItemText, OCCURRENCES, READINGS, SCRATCH, Scratch, WALK};
 use super::{Classifier, Field, TopicMatch};
 use crate::fold::normalize;
 
@@ -124,17 +125,49 @@ impl Classifier {
         self.scanner.scan(text, scratch);
         // Where the summary's lead ends, counted when a summary has an occurrence.
         let mut lead_end = None;
+        let mut in_lead = |at: usize, nfkc: &str| {
+            field == Field::Summary
+                && at
+                    < *lead_end.get_or_insert_with(|| {
+                        crate::fold::first_chars(nfkc, self.lead_chars).len()
+                    })
+        };
+        let first = out.len();
         out.extend(self.scanner.found(scratch).map(|f| Occurrence {
             pattern: f.pattern,
             field,
             folded: f.folded,
             original: f.original,
-            lead: field == Field::Summary
-                && f.original.0
-                    < *lead_end.get_or_insert_with(|| {
-                        crate::fold::first_chars(&scratch.origins.nfkc, self.lead_chars).len()
-                    }),
+            lead: in_lead(f.original.0, &scratch.origins.nfkc),
         }));
+        if !scratch.origins.nfkc.contains(MARKS) {
+            return;
+        }
+        // Coordinated words (`인공지능·소프트웨어 인재`): a keyword across the two pieces of a
+        // reading counts where they stand in the field.
+        let scanned = out.len();
+        READINGS.with_borrow_mut(|(reading_scratch, list)| {
+            readings(&scratch.origins.nfkc, list);
+            for reading in list.iter() {
+                self.scanner.scan(&reading.text, reading_scratch);
+                for f in self.scanner.found(reading_scratch) {
+                    if let Some(original) = reading.across(f.original) {
+                        out.push(Occurrence {
+                            pattern: f.pattern,
+                            field,
+                            folded: scratch.origins.folded_range(original.0, original.1),
+                            original,
+                            lead: in_lead(original.0, &scratch.origins.nfkc),
+                        });
+                    }
+                }
+            }
+        });
+        // In the order they end, as the scan reports them (a stable sort: the scan's order of
+        // occurrences that end together is kept).
+        if out.len() > scanned {
+            out[first..].sort_by_key(|o| o.folded.1);
+        }
     }
 
     /// Files the evidence of `occurrences` into `evidence` (its contents replaced): grouped by

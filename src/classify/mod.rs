@@ -17,10 +17,12 @@
 //!
 //! # Layout
 //! - `scan`: folding and scanning in one pass, the edge rules, [`Keywords`] (watch words, `/search`);
+//! - `coordination`: words listed with a middle dot read with the word they share;
 //! - `rules`: the configured keywords as patterns, synonym spellings, building the [`Classifier`];
 //! - `decide`: evidence per topic and kind, and each topic's verdict;
 //! - `explain`: the reasoning behind every decision.
 
+mod coordination;
 mod decide;
 mod explain;
 mod rules;

@@ -483,6 +483,9 @@ thread_local! {
     /// The scan buffers of [`Classifier::classify`] and [`Keywords`], reused from call to call
     /// on each thread.
     pub(super) static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+    /// The scan buffers of a field's coordinated readings (the field's own stay intact), and
+    /// the readings.
+    pub(super) static READINGS: std::cell::RefCell<(Scratch, Vec<super::coordination::Reading>)> = std::cell::RefCell::default();
     /// [`Classifier::classify_text`]'s list of occurrences, likewise.
     pub(super) static OCCURRENCES: std::cell::Cell<Vec<Occurrence>> = const { std::cell::Cell::new(Vec::new()) };
     /// Its list of evidence, likewise.

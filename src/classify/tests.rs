@@ -423,3 +423,51 @@ fn keywords_follow_the_classifier_rules_and_report_which_words_matched() {
     assert!(k.find(&ItemText::new("", &late, 5)).is_empty());
     assert!(k.matches(&ItemText::new("", &late, 600)));
 }
+
+#[test]
+fn words_listed_with_a_middle_dot_read_with_the_word_they_share() {
+    let c = classifier(&["인공지능 인재", "초거대 인공지능", "AI 안전"]);
+    for text in [
+        "인공지능·소프트웨어 인재를 찾습니다",
+        "인공지능ㆍ소프트웨어ㆍ데이터 인재 양성",
+        "초거대·생성형 인공지능 시대",
+        "AI 윤리·안전 기준 마련",
+        "AI 윤리･신뢰･안전 기준",
+    ] {
+        assert!(matches(&c, text), "{text}");
+    }
+    // The shared word is the one next to the list, on its side.
+    for text in [
+        "인공지능 반도체·소프트웨어 인재",
+        "소프트웨어·인공지능",
+        "생성형·초거대 데이터 인공지능",
+    ] {
+        assert!(!matches(&c, text), "{text}");
+    }
+    // Found where the list stands, the list included.
+    let e = c.explain("인공지능·소프트웨어 인재를 찾습니다", "");
+    let spans: Vec<&str> = e.topics[0]
+        .counted
+        .iter()
+        .map(|h| h.text.as_str())
+        .collect();
+    assert_eq!(spans, ["인공지능·소프트웨어 인재"]);
+}
+
+#[test]
+fn a_reading_weighs_what_the_words_written_out_weigh() {
+    // Touching evidence in the summary is one piece: the list reads no stronger than the
+    // phrase written out.
+    let c = classifier(&["인공지능 인재", "인재양성"]);
+    let listed = decision(&c, "성과 공유", "인공지능·소프트웨어 인재양성사업");
+    let written = decision(&c, "성과 공유", "인공지능 인재양성사업");
+    assert_eq!(listed, written);
+    assert_ne!(listed, Decision::Match);
+    // Two separate pieces of the summary are two.
+    let apart = decision(
+        &c,
+        "성과 공유",
+        "인공지능·소프트웨어 인재 채용, 인재양성 사업",
+    );
+    assert_eq!(apart, Decision::Match);
+}

@@ -1,0 +1,141 @@
+//! Coordinated words. Korean lists words with a middle dot under one shared word:
+//! `인공지능·소프트웨어 인재` is 인공지능 인재 and 소프트웨어 인재, `AI 윤리·안전` is AI 윤리 and AI
+//! 안전, `초거대·생성형 인공지능` is 초거대 인공지능. A keyword written out (`AI 인재`,
+//! `AI 안전`, `초거대 인공지능`) is found in such a list too: each reading is scanned, and a
+//! keyword found across its two pieces counts where the pieces stand in the text, as if it had
+//! been written out there — the same field, the same rules, no extra weight.
+
+/// The middle dots ministries list words with, as NFKC writes them: `･` becomes `・`, and the
+/// Hangul letter `ㆍ` (U+318D), often typed as a dot, becomes the archaic vowel U+119E.
+pub(super) const MARKS: [char; 6] = ['·', 'ㆍ', '\u{119E}', '・', '∙', '‧'];
+
+/// Readings made of one text at most: a hostile title of a thousand dots costs no more than a
+/// few scans.
+const MAX_READINGS: usize = 16;
+
+/// Two pieces of the text read as one phrase, `first second`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Reading {
+    pub(super) text: String,
+    /// Byte ranges of the two pieces in the text the reading was made from.
+    pub(super) first: (usize, usize),
+    pub(super) second: (usize, usize),
+}
+
+impl Reading {
+    fn new(text: &str, first: (usize, usize), second: (usize, usize)) -> Reading {
+        Reading {
+            text: format!("{} {}", &text[first.0..first.1], &text[second.0..second.1]),
+            first,
+            second,
+        }
+    }
+
+    /// Maps a range of the reading that starts in the first piece and ends in the second onto
+    /// the text (from the start in the first piece to the end in the second); `None` for a
+    /// range within one piece (the text itself has it already).
+    pub(super) fn across(&self, (from, to): (usize, usize)) -> Option<(usize, usize)> {
+        let first_len = self.first.1 - self.first.0;
+        let second_at = first_len + 1;
+        (from < first_len && to > second_at)
+            .then(|| (self.first.0 + from, self.second.0 + (to - second_at)))
+    }
+}
+
+/// The readings of `text`'s coordinated words: `A·B C` reads `A C` (a shared word after the
+/// list), and `P A·B` reads `P B` (a shared word before it). `P A` and `B C` are in the text as
+/// written.
+pub(super) fn readings(text: &str, out: &mut Vec<Reading>) {
+    out.clear();
+    if !text.contains(MARKS) {
+        return;
+    }
+    let words: Vec<(usize, usize)> = text
+        .split(char::is_whitespace)
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let at = w.as_ptr() as usize - text.as_ptr() as usize;
+            (at, at + w.len())
+        })
+        .collect();
+    for (i, &(start, end)) in words.iter().enumerate() {
+        let word = &text[start..end];
+        if !word.contains(MARKS) {
+            continue;
+        }
+        let parts: Vec<(usize, usize)> = word
+            .split(MARKS)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let at = p.as_ptr() as usize - text.as_ptr() as usize;
+                (at, at + p.len())
+            })
+            .collect();
+        if parts.len() < 2 {
+            continue;
+        }
+        if let Some(&next) = words.get(i + 1) {
+            for &part in &parts[..parts.len() - 1] {
+                out.push(Reading::new(text, part, next));
+            }
+        }
+        if let Some(&before) = i.checked_sub(1).and_then(|b| words.get(b)) {
+            for &part in &parts[1..] {
+                out.push(Reading::new(text, before, part));
+            }
+        }
+        if out.len() >= MAX_READINGS {
+            out.truncate(MAX_READINGS);
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        readings(text, &mut out);
+        out.into_iter().map(|r| r.text).collect()
+    }
+
+    #[test]
+    fn a_list_reads_with_the_word_it_shares() {
+        assert_eq!(
+            texts("기업 참여형 인공지능·소프트웨어 인재양성사업"),
+            ["인공지능 인재양성사업", "참여형 소프트웨어"]
+        );
+        assert_eq!(
+            texts("AI 윤리·안전·신뢰 확보"),
+            ["윤리 확보", "안전 확보", "AI 안전", "AI 신뢰"]
+        );
+        assert_eq!(texts("초거대·생성형 인공지능"), ["초거대 인공지능"]);
+        assert!(texts("인공지능 반도체 인재").is_empty());
+        // A dot at an edge, or alone, lists nothing.
+        assert!(texts("· 인공지능 ·").is_empty());
+    }
+
+    #[test]
+    fn a_reading_maps_back_only_across_its_pieces() {
+        let text = "인공지능·소프트웨어 인재";
+        let mut out = Vec::new();
+        readings(text, &mut out);
+        let reading = &out[0];
+        assert_eq!(reading.text, "인공지능 인재");
+        // "인공지능 인재" as a whole: from 인공지능 to 인재 in the text, the list between.
+        let whole = reading.across((0, reading.text.len())).unwrap();
+        assert_eq!(&text[whole.0..whole.1], text);
+        // Within one piece: the text has it already.
+        assert_eq!(reading.across((0, "인공지능".len())), None);
+    }
+
+    #[test]
+    fn a_hostile_text_makes_a_bounded_number_of_readings() {
+        let text = "가·나 ".repeat(5_000);
+        let mut out = Vec::new();
+        readings(&text, &mut out);
+        assert_eq!(out.len(), MAX_READINGS);
+    }
+}
