@@ -54,8 +54,8 @@ fn print(name: &str, r: &Report) {
 const RECALL_EXCEPTIONS: &[(&str, &str)] = &[];
 
 /// Every release of two whole months (tests/data/dev_months_2024-11_2026-03.jsonl): what a
-/// subscriber receives. The targets are P ≥ 0.90, R ≥ 0.85 (high: 0.95 / 0.95); the
-/// floors sit at what the shipped config reaches (docs/relevance.md), so a regression fails.
+/// subscriber receives. The floors are the targets, P ≥ 0.90, R ≥ 0.85 (high: 0.95 /
+/// 0.95), which the shipped config reaches (docs/relevance.md): a regression fails.
 #[test]
 fn shipped_topics_on_whole_months() {
     let (classifier, topic_ids) = shipped_classifier();
@@ -78,7 +78,7 @@ fn shipped_topics_on_whole_months() {
     }
     let floors = [
         ("item precision", report.item.precision(), 0.90),
-        ("item recall", report.item.recall(), 0.80),
+        ("item recall", report.item.recall(), 0.85),
         ("high-confidence precision", report.high.precision(), 0.95),
         ("high-confidence recall", report.high.recall(), 0.95),
     ];
