@@ -5,6 +5,44 @@
 //! keyword found across its two pieces counts where the pieces stand in the text, as if it had
 //! been written out there — the same field, the same rules, no extra weight.
 
+use std::collections::HashSet;
+
+/// The pairs of folded characters that follow each other in some keyword. A keyword found across
+/// a reading's two pieces holds the last character of the first piece and the first of the
+/// second side by side; where no keyword holds that pair, the reading is not scanned (most are
+/// not: a scan per reading was half of classifying a title with dots).
+#[derive(Debug, Default)]
+pub(super) struct Junctions(HashSet<(char, char)>);
+
+impl Junctions {
+    /// The pairs of `folded` keywords.
+    pub(super) fn of(folded: &[String]) -> Junctions {
+        let mut pairs = HashSet::new();
+        for keyword in folded {
+            let chars: Vec<char> = keyword.chars().collect();
+            pairs.extend(chars.windows(2).map(|w| (w[0], w[1])));
+        }
+        Junctions(pairs)
+    }
+
+    /// Whether a keyword may run from `first`'s end into `second`'s start. Folding lower-cases
+    /// Latin letters; any other character than ASCII and Hangul may fold otherwise, so it is
+    /// never ruled out.
+    fn may_join(&self, first: &str, second: &str) -> bool {
+        let (Some(a), Some(b)) = (
+            first.chars().rev().find(|c| c.is_alphanumeric()),
+            second.chars().find(|c| c.is_alphanumeric()),
+        ) else {
+            return false;
+        };
+        let plain = |c: char| c.is_ascii() || ('가'..='힣').contains(&c);
+        !(plain(a) && plain(b))
+            || self
+                .0
+                .contains(&(a.to_ascii_lowercase(), b.to_ascii_lowercase()))
+    }
+}
+
 /// The middle dots ministries list words with, as NFKC writes them: `･` becomes `・`, and the
 /// Hangul letter `ㆍ` (U+318D), often typed as a dot, becomes the archaic vowel U+119E.
 pub(super) const MARKS: [char; 6] = ['·', 'ㆍ', '\u{119E}', '・', '∙', '‧'];
@@ -42,10 +80,10 @@ impl Reading {
     }
 }
 
-/// The readings of `text`'s coordinated words: `A·B C` reads `A C` (a shared word after the
-/// list), and `P A·B` reads `P B` (a shared word before it). `P A` and `B C` are in the text as
-/// written.
-pub(super) fn readings(text: &str, out: &mut Vec<Reading>) {
+/// The readings of `text`'s coordinated words that may hold a keyword across their pieces (see
+/// [`Junctions`]): `A·B C` reads `A C` (a shared word after the list), and `P A·B` reads `P B`
+/// (a shared word before it). `P A` and `B C` are in the text as written.
+pub(super) fn readings(text: &str, junctions: &Junctions, out: &mut Vec<Reading>) {
     out.clear();
     if !text.contains(MARKS) {
         return;
@@ -74,14 +112,20 @@ pub(super) fn readings(text: &str, out: &mut Vec<Reading>) {
         if parts.len() < 2 {
             continue;
         }
+        let piece = |(start, end): (usize, usize)| &text[start..end];
+        let mut add = |first: (usize, usize), second: (usize, usize)| {
+            if junctions.may_join(piece(first), piece(second)) {
+                out.push(Reading::new(text, first, second));
+            }
+        };
         if let Some(&next) = words.get(i + 1) {
             for &part in &parts[..parts.len() - 1] {
-                out.push(Reading::new(text, part, next));
+                add(part, next);
             }
         }
         if let Some(&before) = i.checked_sub(1).and_then(|b| words.get(b)) {
             for &part in &parts[1..] {
-                out.push(Reading::new(text, before, part));
+                add(before, part);
             }
         }
         if out.len() >= MAX_READINGS {
@@ -95,9 +139,24 @@ pub(super) fn readings(text: &str, out: &mut Vec<Reading>) {
 mod tests {
     use super::*;
 
+    /// Junctions that rule nothing out: every pair of these tests' characters.
+    fn any_pair() -> Junctions {
+        let chars: Vec<char> =
+            "인공지능소프트웨어재양성사업참여형윤리안전신뢰확보ai초거대생성형가나"
+                .chars()
+                .collect();
+        let mut pairs = HashSet::new();
+        for &a in &chars {
+            for &b in &chars {
+                pairs.insert((a, b));
+            }
+        }
+        Junctions(pairs)
+    }
+
     fn texts(text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        readings(text, &mut out);
+        readings(text, &any_pair(), &mut out);
         out.into_iter().map(|r| r.text).collect()
     }
 
@@ -121,7 +180,7 @@ mod tests {
     fn a_reading_maps_back_only_across_its_pieces() {
         let text = "인공지능·소프트웨어 인재";
         let mut out = Vec::new();
-        readings(text, &mut out);
+        readings(text, &any_pair(), &mut out);
         let reading = &out[0];
         assert_eq!(reading.text, "인공지능 인재");
         // "인공지능 인재" as a whole: from 인공지능 to 인재 in the text, the list between.
@@ -135,7 +194,22 @@ mod tests {
     fn a_hostile_text_makes_a_bounded_number_of_readings() {
         let text = "가·나 ".repeat(5_000);
         let mut out = Vec::new();
-        readings(&text, &mut out);
+        readings(&text, &any_pair(), &mut out);
         assert_eq!(out.len(), MAX_READINGS);
+    }
+
+    #[test]
+    fn only_readings_a_keyword_can_run_across_are_made() {
+        let junctions = Junctions::of(&["인공지능인재".to_owned(), "ai안전".to_owned()]);
+        let made = |text: &str| {
+            let mut out = Vec::new();
+            readings(text, &junctions, &mut out);
+            out.into_iter().map(|r| r.text).collect::<Vec<_>>()
+        };
+        // 능+인 is in a keyword; 어+인 (소프트웨어 인재) and 능+소 are not.
+        assert_eq!(made("인공지능·소프트웨어 인재"), ["인공지능 인재"]);
+        // Latin letters meet folded: AI + 안.
+        assert_eq!(made("AI 윤리·안전"), ["AI 안전"]);
+        assert!(made("소프트웨어·데이터 인재").is_empty());
     }
 }

@@ -147,7 +147,7 @@ impl Classifier {
         // reading counts where they stand in the field.
         let scanned = out.len();
         READINGS.with_borrow_mut(|(reading_scratch, list)| {
-            readings(&scratch.origins.nfkc, list);
+            readings(&scratch.origins.nfkc, &self.junctions, list);
             for reading in list.iter() {
                 self.scanner.scan(&reading.text, reading_scratch);
                 for f in self.scanner.found(reading_scratch) {

@@ -63,6 +63,8 @@ pub enum Field {
 #[derive(Debug)]
 pub struct Classifier {
     scanner: Scanner,
+    /// Which coordinated readings can hold a keyword (see `coordination`).
+    junctions: coordination::Junctions,
     patterns: Vec<Pattern>,
     owners: Vec<Owner>,
     topics: Vec<Topic>,

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::coordination::Junctions;
 use super::scan::{DFA_BUDGET, ScannerBuilder};
 use super::{BuildError, Classifier};
 use crate::config::{ClassifyConfig, TopicConfig};
@@ -222,7 +223,9 @@ impl Classifier {
             }
         }
         builder.add_all();
+        let junctions = Junctions::of(&builder.scanner.folded);
         Ok(Classifier {
+            junctions,
             scanner: builder.scanner.build(DFA_BUDGET)?,
             patterns: builder.patterns,
             owners: builder.owners,
