@@ -5,23 +5,22 @@
 //! keyword found across its two pieces counts where the pieces stand in the text, as if it had
 //! been written out there — the same field, the same rules, no extra weight.
 
-use std::collections::HashSet;
-
 /// The pairs of folded characters that follow each other in some keyword. A keyword found across
 /// a reading's two pieces holds the last character of the first piece and the first of the
 /// second side by side; where no keyword holds that pair, the reading is not scanned (most are
 /// not: a scan per reading was half of classifying a title with dots).
 #[derive(Debug, Default)]
-pub(super) struct Junctions(HashSet<(char, char)>);
+pub(super) struct Junctions(Vec<(char, char)>);
 
 impl Junctions {
     /// The pairs of `folded` keywords.
     pub(super) fn of(folded: &[String]) -> Junctions {
-        let mut pairs = HashSet::new();
-        for keyword in folded {
-            let chars: Vec<char> = keyword.chars().collect();
-            pairs.extend(chars.windows(2).map(|w| (w[0], w[1])));
-        }
+        let mut pairs: Vec<(char, char)> = folded
+            .iter()
+            .flat_map(|keyword| keyword.chars().zip(keyword.chars().skip(1)))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
         Junctions(pairs)
     }
 
@@ -39,7 +38,8 @@ impl Junctions {
         !(plain(a) && plain(b))
             || self
                 .0
-                .contains(&(a.to_ascii_lowercase(), b.to_ascii_lowercase()))
+                .binary_search(&(a.to_ascii_lowercase(), b.to_ascii_lowercase()))
+                .is_ok()
     }
 }
 
@@ -80,27 +80,76 @@ impl Reading {
     }
 }
 
+/// The first mark at or after byte `from` of `text`, and its length. The marks' UTF-8 lead bytes
+/// (C2, E1, E2, E3) are rare in Korean and ASCII text (Hangul syllables lead with EA–ED), so a
+/// byte search finds the few candidates without decoding the text.
+fn next_mark(text: &str, mut from: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    while from < bytes.len() {
+        let at = from
+            + match (
+                memchr::memchr3(0xC2, 0xE1, 0xE2, &bytes[from..]),
+                memchr::memchr(0xE3, &bytes[from..]),
+            ) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => return None,
+            };
+        let c = text[at..]
+            .chars()
+            .next()
+            .expect("a lead byte starts a character");
+        if MARKS.contains(&c) {
+            return Some((at, c.len_utf8()));
+        }
+        from = at + c.len_utf8();
+    }
+    None
+}
+
+/// The word around byte `at` (a non-space character): from the whitespace before it to the
+/// whitespace after it.
+fn word_at(text: &str, at: usize) -> (usize, usize) {
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = text[at..]
+        .find(char::is_whitespace)
+        .map_or(text.len(), |i| at + i);
+    (start, end)
+}
+
+/// The word before byte `start` (the start of a word), if any.
+fn word_before(text: &str, start: usize) -> Option<(usize, usize)> {
+    let end = text[..start].trim_end().len();
+    (end > 0).then(|| {
+        word_at(
+            text,
+            end - text[..end].chars().next_back().map_or(1, char::len_utf8),
+        )
+    })
+}
+
+/// The word after byte `end` (the end of a word), if any.
+fn word_after(text: &str, end: usize) -> Option<(usize, usize)> {
+    let rest = &text[end..];
+    let start = end + (rest.len() - rest.trim_start().len());
+    (start < text.len()).then(|| word_at(text, start))
+}
+
 /// The readings of `text`'s coordinated words that may hold a keyword across their pieces (see
 /// [`Junctions`]): `A·B C` reads `A C` (a shared word after the list), and `P A·B` reads `P B`
-/// (a shared word before it). `P A` and `B C` are in the text as written.
+/// (a shared word before it). `P A` and `B C` are in the text as written. Only the words around
+/// a mark are looked at: most texts have none, and a text with some is not split into words.
 pub(super) fn readings(text: &str, junctions: &Junctions, out: &mut Vec<Reading>) {
     out.clear();
-    if !text.contains(MARKS) {
-        return;
-    }
-    let words: Vec<(usize, usize)> = text
-        .split(char::is_whitespace)
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let at = w.as_ptr() as usize - text.as_ptr() as usize;
-            (at, at + w.len())
-        })
-        .collect();
-    for (i, &(start, end)) in words.iter().enumerate() {
+    let mut from = 0;
+    while let Some((mark, _)) = next_mark(text, from) {
+        let (start, end) = word_at(text, mark);
+        from = end;
         let word = &text[start..end];
-        if !word.contains(MARKS) {
-            continue;
-        }
         let parts: Vec<(usize, usize)> = word
             .split(MARKS)
             .filter(|p| !p.is_empty())
@@ -113,19 +162,18 @@ pub(super) fn readings(text: &str, junctions: &Junctions, out: &mut Vec<Reading>
             continue;
         }
         let piece = |(start, end): (usize, usize)| &text[start..end];
-        let mut add = |first: (usize, usize), second: (usize, usize)| {
-            if junctions.may_join(piece(first), piece(second)) {
-                out.push(Reading::new(text, first, second));
-            }
-        };
-        if let Some(&next) = words.get(i + 1) {
+        if let Some(next) = word_after(text, end) {
             for &part in &parts[..parts.len() - 1] {
-                add(part, next);
+                if junctions.may_join(piece(part), piece(next)) {
+                    out.push(Reading::new(text, part, next));
+                }
             }
         }
-        if let Some(&before) = i.checked_sub(1).and_then(|b| words.get(b)) {
+        if let Some(before) = word_before(text, start) {
             for &part in &parts[1..] {
-                add(before, part);
+                if junctions.may_join(piece(before), piece(part)) {
+                    out.push(Reading::new(text, before, part));
+                }
             }
         }
         if out.len() >= MAX_READINGS {
@@ -142,15 +190,16 @@ mod tests {
     /// Junctions that rule nothing out: every pair of these tests' characters.
     fn any_pair() -> Junctions {
         let chars: Vec<char> =
-            "인공지능소프트웨어재양성사업참여형윤리안전신뢰확보ai초거대생성형가나"
+            "인공지능소프트웨어재양성사업참여형윤리안전신뢰확보ai초거대생성형가나국산반도체를"
                 .chars()
                 .collect();
-        let mut pairs = HashSet::new();
+        let mut pairs = Vec::new();
         for &a in &chars {
             for &b in &chars {
-                pairs.insert((a, b));
+                pairs.push((a, b));
             }
         }
+        pairs.sort_unstable();
         Junctions(pairs)
     }
 
@@ -174,6 +223,12 @@ mod tests {
         assert!(texts("인공지능 반도체 인재").is_empty());
         // A dot at an edge, or alone, lists nothing.
         assert!(texts("· 인공지능 ·").is_empty());
+        // Runs of spaces, other punctuation, and text with no mark at all.
+        assert_eq!(
+            texts("  국산 “AI·반도체”   인재를  "),
+            ["“AI 인재를", "국산 반도체”"]
+        );
+        assert!(texts("“따옴표”와 … 말줄임표, ©").is_empty());
     }
 
     #[test]

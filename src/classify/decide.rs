@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::coordination::{MARKS, readings};
+use super::coordination::readings;
 use super::rules::{Role, Topic};
 use super::scan::{EVIDENCE, ItemText, OCCURRENCES, READINGS, SCRATCH, Scratch, WALK};
 use super::{Classifier, Field, TopicMatch};
@@ -140,9 +140,6 @@ impl Classifier {
             original: f.original,
             lead: in_lead(f.original.0, &scratch.origins.nfkc),
         }));
-        if !scratch.origins.nfkc.contains(MARKS) {
-            return;
-        }
         // Coordinated words (`인공지능·소프트웨어 인재`): a keyword across the two pieces of a
         // reading counts where they stand in the field.
         let scanned = out.len();

@@ -2,6 +2,7 @@ use super::scan::*;
 use super::*;
 use crate::fold::{fold_keyword, normalize};
 use std::path::Path;
+use std::sync::Arc;
 
 fn classifier(keywords: &[&str]) -> Classifier {
     let list = keywords
