@@ -315,6 +315,92 @@ pub fn render(report: &[TopicCandidates], documents: usize) -> String {
     out
 }
 
+/// A release whose topics differ between two configs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub title: String,
+    /// Topics the new config gives it and the old one does not.
+    pub gained: Vec<String>,
+    /// Topics the old config gave it and the new one does not.
+    pub lost: Vec<String>,
+}
+
+/// What changing the config from `old` to `new` moves on an unlabelled archive: how many
+/// releases each matches, and every release whose topics differ — for a person to read before a
+/// change ships (a labelled set is small; an archive shows the new noise and the new finds).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Movement {
+    pub releases: usize,
+    pub matched_old: usize,
+    pub matched_new: usize,
+    pub moved: Vec<Moved>,
+}
+
+pub fn movement(new: &Classifier, old: &Classifier, documents: &[Document]) -> Movement {
+    let ids = |c: &Classifier, text: &ItemText| -> Vec<String> {
+        c.classify_text(text)
+            .iter()
+            .map(|m| m.id.to_string())
+            .collect()
+    };
+    let mut movement = Movement {
+        releases: documents.len(),
+        ..Movement::default()
+    };
+    let (mut text_new, mut text_old) = (ItemText::default(), ItemText::default());
+    for d in documents {
+        new.read_into(&mut text_new, &d.title, &d.summary);
+        old.read_into(&mut text_old, &d.title, &d.summary);
+        let (now, before) = (ids(new, &text_new), ids(old, &text_old));
+        movement.matched_new += usize::from(!now.is_empty());
+        movement.matched_old += usize::from(!before.is_empty());
+        let gained: Vec<String> = now
+            .iter()
+            .filter(|t| !before.contains(t))
+            .cloned()
+            .collect();
+        let lost: Vec<String> = before
+            .iter()
+            .filter(|t| !now.contains(t))
+            .cloned()
+            .collect();
+        if !gained.is_empty() || !lost.is_empty() {
+            movement.moved.push(Moved {
+                title: d.title.clone(),
+                gained,
+                lost,
+            });
+        }
+    }
+    movement
+}
+
+pub fn render_movement(m: &Movement, against: &Path) -> String {
+    let mut out = format!(
+        "{} releases read. Matched: {} with this config, {} with {}. {} releases change topics \
+         (+ gained, - lost); read them before the change ships.\n",
+        m.releases,
+        m.matched_new,
+        m.matched_old,
+        against.display(),
+        m.moved.len()
+    );
+    for moved in &m.moved {
+        let topics: Vec<String> = moved
+            .gained
+            .iter()
+            .map(|t| format!("+{t}"))
+            .chain(moved.lost.iter().map(|t| format!("-{t}")))
+            .collect();
+        out.push_str(&format!(
+            "  {:<40} {}\n",
+            topics.join(" "),
+            crate::items::truncate_chars(&moved.title, 90)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,5 +464,45 @@ mod tests {
         let fabless = &report[0].candidates[phrases.iter().position(|p| *p == "팹리스").unwrap()];
         assert_eq!((fabless.in_topic, fabless.elsewhere), (5, 1));
         assert_eq!(fabless.examples.len(), 2);
+    }
+
+    #[test]
+    fn movement_lists_the_releases_a_change_moves() {
+        let classifier = |keywords: &str| {
+            let text = format!(
+                "[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#T\"\nkeywords = [{keywords}]\n"
+            );
+            let config = crate::config::Config::parse(Path::new("t.toml"), &text).unwrap();
+            Classifier::new(&config.classify, &config.topics).unwrap()
+        };
+        let old = classifier("\"AI반도체\", \"NPU\"");
+        let new = classifier("\"AI반도체\", \"AI 표준*\"");
+        let documents: Vec<Document> = ["AI반도체 육성", "국산 NPU 실증", "AI 표준화 전략", "날씨"]
+            .iter()
+            .map(|t| Document {
+                title: t.to_string(),
+                summary: String::new(),
+            })
+            .collect();
+        let m = movement(&new, &old, &documents);
+        assert_eq!((m.releases, m.matched_old, m.matched_new), (4, 2, 2));
+        let moved: Vec<(&str, &[String], &[String])> = m
+            .moved
+            .iter()
+            .map(|x| (x.title.as_str(), &x.gained[..], &x.lost[..]))
+            .collect();
+        assert_eq!(
+            moved,
+            [
+                ("국산 NPU 실증", &[][..], &["t".to_owned()][..]),
+                ("AI 표준화 전략", &["t".to_owned()][..], &[][..]),
+            ]
+        );
+        let text = render_movement(&m, Path::new("old.toml"));
+        assert!(
+            text.contains("Matched: 2 with this config, 2 with old.toml. 2 releases"),
+            "{text}"
+        );
+        assert!(text.contains("+t") && text.contains("-t"), "{text}");
     }
 }

@@ -119,6 +119,10 @@ pub(super) enum Command {
         /// Candidates per topic
         #[arg(long, default_value_t = 15)]
         top: usize,
+        /// Instead of candidates, list every release whose topics differ between this config
+        /// and OTHER.toml (what a change moves on releases nobody labelled)
+        #[arg(long, value_name = "OTHER.toml")]
+        against: Option<PathBuf>,
     },
 }
 
@@ -188,7 +192,11 @@ pub fn main() -> ExitCode {
                 suggest,
             },
         ),
-        Command::Vocab { archives, top } => {
+        Command::Vocab {
+            archives,
+            top,
+            against,
+        } => {
             let mut documents = Vec::new();
             for archive in &archives {
                 match policy_watch::vocab::read(archive) {
@@ -198,6 +206,25 @@ pub fn main() -> ExitCode {
                         return ExitCode::from(EXIT_FAILURE as u8);
                     }
                 }
+            }
+            if let Some(other) = against {
+                let old = match Config::load(&other) {
+                    Ok(c) => policy_watch::classify::Classifier::new(&c.classify, &c.topics)
+                        .map_err(|e| format!("{}: {e}", other.display())),
+                    Err(e) => Err(e.to_string()),
+                };
+                let old = match old {
+                    Ok(old) => old,
+                    Err(e) => {
+                        eprintln!("error: --against: {e}");
+                        return ExitCode::from(EXIT_CONFIG as u8);
+                    }
+                };
+                let movement = policy_watch::vocab::movement(&classifier, &old, &documents);
+                return write_stdout(
+                    &policy_watch::vocab::render_movement(&movement, &other),
+                    "the releases",
+                );
             }
             let report = policy_watch::vocab::mine(&classifier, &config.topics, &documents, top);
             write_stdout(

@@ -958,3 +958,89 @@ fn version_names_the_commit_and_assets_follow_the_cli() {
         );
     }
 }
+
+/// `vocab ARCHIVE --against OLD.toml`: every release of an unlabelled Markdown archive whose
+/// topics a config change moves, and the counts, from the real binary.
+#[test]
+fn vocab_against_lists_what_a_change_moves_on_an_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive/2026/03");
+    std::fs::create_dir_all(&archive).unwrap();
+    for (file, title, body) in [
+        (
+            "001_과학기술정보통신부_a.md",
+            "인공지능(AI) 표준화 전략 마련 착수",
+            "국제표준화기구와 협력",
+        ),
+        (
+            "002_과학기술정보통신부_b.md",
+            "국산 NPU 실증 확대",
+            "데이터센터에 NPU",
+        ),
+        ("003_산업통상부_c.md", "봄철 산불 예방", "산림 보호"),
+    ] {
+        std::fs::write(
+            archive.join(file),
+            format!("---\ntitle: \"{title}\"\nministry: \"과학기술정보통신부\"\n---\n\n# {title}\n\n## 본문\n\n{body}\n"),
+        )
+        .unwrap();
+    }
+    let topic = |keywords: &str| {
+        format!("[[topic]]\nid = \"t\"\nname = \"T\"\nhashtag = \"#T\"\nkeywords = [{keywords}]\n")
+    };
+    let old = write_config(dir.path(), &topic("\"NPU\""));
+    let new = dir.path().join("new.toml");
+    std::fs::write(&new, topic("\"AI 표준*\"")).unwrap();
+    let out = command(&[
+        "vocab",
+        "-c",
+        new.to_str().unwrap(),
+        dir.path().join("archive").to_str().unwrap(),
+        "--against",
+        old.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("3 releases read. Matched: 1 with this config, 1 with"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 releases change topics"), "{stdout}");
+    let line = |title: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains(title))
+            .map(str::trim)
+            .map(str::to_owned)
+    };
+    assert!(
+        line("인공지능(AI) 표준화 전략").is_some_and(|l| l.starts_with("+t ")),
+        "{stdout}"
+    );
+    assert!(
+        line("국산 NPU 실증").is_some_and(|l| l.starts_with("-t ")),
+        "{stdout}"
+    );
+    assert!(line("산불").is_none(), "{stdout}");
+    // A bad OTHER.toml is a config error.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[topic]]\nid = 3\n").unwrap();
+    let out = command(&[
+        "vocab",
+        "-c",
+        new.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+        "--against",
+        bad.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bad.toml:2:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
