@@ -7,8 +7,8 @@
 
 /// The pairs of folded characters that follow each other in some keyword. A keyword found across
 /// a reading's two pieces holds the last character of the first piece and the first of the
-/// second side by side; where no keyword holds that pair, the reading is not scanned (most are
-/// not: a scan per reading was half of classifying a title with dots).
+/// second side by side; where no keyword holds that pair, the reading is not scanned (most
+/// readings are not: each would be a scan of its own).
 #[derive(Debug, Default)]
 pub(super) struct Junctions(Vec<(char, char)>);
 
@@ -80,10 +80,10 @@ impl Reading {
     }
 }
 
-/// The first mark at or after byte `from` of `text`, and its length. The marks' UTF-8 lead bytes
+/// Where the first mark at or after byte `from` of `text` is. The marks' UTF-8 lead bytes
 /// (C2, E1, E2, E3) are rare in Korean and ASCII text (Hangul syllables lead with EA–ED), so a
 /// byte search finds the few candidates without decoding the text.
-fn next_mark(text: &str, mut from: usize) -> Option<(usize, usize)> {
+fn next_mark(text: &str, mut from: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     while from < bytes.len() {
         let at = from
@@ -100,7 +100,7 @@ fn next_mark(text: &str, mut from: usize) -> Option<(usize, usize)> {
             .next()
             .expect("a lead byte starts a character");
         if MARKS.contains(&c) {
-            return Some((at, c.len_utf8()));
+            return Some(at);
         }
         from = at + c.len_utf8();
     }
@@ -146,7 +146,7 @@ fn word_after(text: &str, end: usize) -> Option<(usize, usize)> {
 pub(super) fn readings(text: &str, junctions: &Junctions, out: &mut Vec<Reading>) {
     out.clear();
     let mut from = 0;
-    while let Some((mark, _)) = next_mark(text, from) {
+    while let Some(mark) = next_mark(text, from) {
         let (start, end) = word_at(text, mark);
         from = end;
         let word = &text[start..end];
