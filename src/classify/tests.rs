@@ -472,3 +472,23 @@ fn a_reading_weighs_what_the_words_written_out_weigh() {
     );
     assert_eq!(apart, Decision::Match);
 }
+
+proptest::proptest! {
+    /// Any text of dots, spaces, Hangul, Latin and punctuation: classifying and explaining never
+    /// panic, and every span an explanation shows is a piece of the text, a list's span
+    /// included.
+    #[test]
+    fn coordinated_readings_of_any_text_are_pieces_of_it(
+        text in "[·ㆍ･∙ 인공지능소프트웨어인재AI안전초거대 ,()“”.-]{0,60}"
+    ) {
+        let c = classifier(&["인공지능 인재", "초거대 인공지능", "AI 안전", "AI"]);
+        let _ = c.classify(&text, &text);
+        let explanation = c.explain(&text, &text);
+        let nfkc = normalize(&text).origins.nfkc;
+        for topic in &explanation.topics {
+            for hit in &topic.counted {
+                proptest::prop_assert!(nfkc.contains(&hit.text), "{:?} not in {:?}", hit.text, nfkc);
+            }
+        }
+    }
+}
