@@ -148,7 +148,7 @@ pub fn watchdog_period() -> Option<Duration> {
 
 /// Talks to systemd (all no-ops without `NOTIFY_SOCKET`): READY=1 now (the config is loaded, the
 /// store open, the pipeline started), STATUS= lines, WATCHDOG=1 at half the watchdog period but
-/// only while [`Health::alive`], STOPPING=1 when shutdown begins.
+/// only while `Health::alive`, STOPPING=1 when shutdown begins.
 pub async fn supervise_systemd(
     health: Arc<Health>,
     store: crate::store::Store,
@@ -226,7 +226,7 @@ pub fn reload_on_sighup(reloader: crate::reload::Reloader) -> std::io::Result<()
     Ok(())
 }
 
-/// Caps glibc's malloc arenas at [`MALLOC_ARENAS`], unless `MALLOC_ARENA_MAX` says otherwise,
+/// Caps glibc's malloc arenas at `MALLOC_ARENAS`, unless `MALLOC_ARENA_MAX` says otherwise,
 /// and fixes the mmap threshold unless `MALLOC_MMAP_THRESHOLD_` does. glibc gives each thread
 /// that allocates an arena of its own (tokio's workers and blocking pool, sled's eight I/O
 /// threads, the log writer) and keeps what is freed in it; in an idle daemon that held several

@@ -38,7 +38,7 @@ pub struct Bot {
     /// `/reload`'s path to the config (None: not available in this run).
     pub reloader: Option<Reloader>,
     pub health: Arc<Health>,
-    /// Answers, queued per chat and paced with the deliverer's [`crate::pacer::Pacer`].
+    /// Answers, queued per chat and paced with the deliverer's `Pacer`.
     pub replies: Replies,
     /// The deliverer's wake-up (a `/digest off` flushes the queue into the outbox).
     pub wake: Arc<Notify>,

@@ -536,7 +536,7 @@ impl Keywords {
     }
 
     /// The heap memory of the matcher's automaton, in bytes (the watch words' can be the
-    /// daemon's largest structure: see [`DFA_BUDGET`]).
+    /// daemon's largest structure: see `DFA_BUDGET`).
     pub fn automaton_bytes(&self) -> usize {
         self.scanner.automaton.memory_usage()
     }

@@ -79,7 +79,7 @@ impl Config {
         Config::parse(path, &read(path)?)
     }
 
-    /// [`Config::load`] plus [`Config::check_runnable`]: what `check-config`, `run`, `once` and
+    /// [`Config::load`] plus `Config::check_runnable`: what `check-config`, `run`, `once` and
     /// reloads accept.
     pub fn load_runnable(path: &Path) -> Result<Config, ConfigError> {
         let text = read(path)?;

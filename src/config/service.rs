@@ -20,7 +20,7 @@ pub struct StoreConfig {
     #[serde(default = "default_cache", deserialize_with = "de_size")]
     pub cache_size: u64,
     /// Seen keys their source has not listed for this long are pruned (what a source still
-    /// lists is never pruned). At least [`MIN_KEEP_SEEN`].
+    /// lists is never pruned). At least [`MIN_KEEP_SEEN`](super::MIN_KEEP_SEEN).
     #[serde(default = "default_keep_seen", deserialize_with = "de_keep_seen")]
     pub keep_seen: Duration,
 }

@@ -4,7 +4,7 @@
 //! One [`Deliverer`] task owns the outbox drain. It keeps the pending deliveries in memory (loaded
 //! from the store, refreshed when the ingest stage wakes it), and sends at most one message per
 //! destination at a time, so each destination sees its notices in order while different
-//! destinations proceed in parallel. Every send waits for its turn on the bot's one [`Pacer`](crate::pacer::Pacer)
+//! destinations proceed in parallel. Every send waits for its turn on the bot's one `Pacer`
 //! (shared with the bot's answers: per chat, over all chats, paused by any 429). Telegram's
 //! answers decide what happens next (see [`telegram::Outcome`]).
 

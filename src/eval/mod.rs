@@ -5,7 +5,7 @@
 //! subscribers: item precision and recall (is it on topic at all), per-topic scores, every
 //! error with the reason the classifier gives (`explain` in one line), what a changed config
 //! gains and loses, and, for a person to judge, words that the misses of a topic share.
-//! Everything here is a pure function of a [`Classifier`] and the labelled items.
+//! Everything here is a pure function of a [`Classifier`](crate::classify::Classifier) and the labelled items.
 //!
 //! # Layout
 //! `labelled` reading the files; `measure` scores and errors; `compare` two configs item by

@@ -11,15 +11,15 @@
 //! - `listed`: `source_id` → JSON [`Listing`]: the keys (and title hashes) of the source's last
 //!   parsed poll. Pruning never forgets what a source still lists, however old.
 //! - `sources`: `source_id` → JSON [`SourceState`] (validators, failures, last success, baseline).
-//! - `outbox`: sequence (u64 BE, monotonic) → JSON [`Delivery`]. A delivery is removed only after
+//! - `outbox`: sequence (u64 BE, monotonic) → JSON [`Delivery`](crate::records::Delivery). A delivery is removed only after
 //!   the destination accepted it.
 //! - `dead`: sequence → JSON [`DeadLetter`]: deliveries Telegram refused for good (kept, not lost).
 //! - `destinations`: destination key → JSON [`DestinationState`] (deactivated, migrated).
 //! - `subscribers`: chat id (decimal text) → JSON [`Subscriber`]: topics, active flag, language,
 //!   digest time. Written by the bot; read by the ingest stage's fan-out.
-//! - `history`: sequence → JSON [`Notice`]: where `/recent` read from before the archive
+//! - `history`: sequence → JSON [`Notice`](crate::records::Notice): where `/recent` read from before the archive
 //!   existed; a store that has it is migrated into `archive` when opened, and it stays empty.
-//! - `digest`: chat id (i64 BE) ‖ sequence → JSON [`Notice`]: notices waiting for a subscriber's
+//! - `digest`: chat id (i64 BE) ‖ sequence → JSON [`Notice`](crate::records::Notice): notices waiting for a subscriber's
 //!   daily digest; moved into the outbox as one message (per 4096 units) at the digest time.
 //! - `titles`: hash of the folded title → last-present unix seconds (u64 BE) + source id. The same
 //!   press release reaches us from the ministry's feed and from korea.kr's list: the second
@@ -41,7 +41,7 @@
 //!
 //! Beside the trees, in `<state dir>/archive/`, the archive (`archive.rs`): every item ever
 //! recorded as new (matched or not, baseline included; a second source's copy of a release is
-//! not archived again) as JSON [`Notice`] with the summary cut to [`ARCHIVE_SUMMARY_CHARS`], in
+//! not archived again) as JSON [`Notice`](crate::records::Notice) with the summary cut to [`ARCHIVE_SUMMARY_CHARS`], in
 //! append-only files per month of the items' dates, keyed by date (the item's, else when it was
 //! first seen) and sequence number. For `/search`, `/recent` and the watch words' "too generic"
 //! check. Written right after the poll's transaction; pruned with the seen items (`keep_seen`),
