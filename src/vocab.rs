@@ -337,21 +337,20 @@ pub struct Movement {
 }
 
 pub fn movement(new: &Classifier, old: &Classifier, documents: &[Document]) -> Movement {
-    let ids = |c: &Classifier, text: &ItemText| -> Vec<String> {
-        c.classify_text(text)
+    let texts = || {
+        documents
             .iter()
-            .map(|m| m.id.to_string())
-            .collect()
+            .map(|d| (d.title.as_str(), d.summary.as_str()))
     };
+    let (after, before) = (
+        crate::eval::predict_texts(new, texts()),
+        crate::eval::predict_texts(old, texts()),
+    );
     let mut movement = Movement {
         releases: documents.len(),
         ..Movement::default()
     };
-    let (mut text_new, mut text_old) = (ItemText::default(), ItemText::default());
-    for d in documents {
-        new.read_into(&mut text_new, &d.title, &d.summary);
-        old.read_into(&mut text_old, &d.title, &d.summary);
-        let (now, before) = (ids(new, &text_new), ids(old, &text_old));
+    for ((d, now), before) in documents.iter().zip(&after).zip(&before) {
         movement.matched_new += usize::from(!now.is_empty());
         movement.matched_old += usize::from(!before.is_empty());
         let gained: Vec<String> = now

@@ -208,17 +208,9 @@ pub fn main() -> ExitCode {
                 }
             }
             if let Some(other) = against {
-                let old = match Config::load(&other) {
-                    Ok(c) => policy_watch::classify::Classifier::new(&c.classify, &c.topics)
-                        .map_err(|e| format!("{}: {e}", other.display())),
-                    Err(e) => Err(e.to_string()),
-                };
-                let old = match old {
-                    Ok(old) => old,
-                    Err(e) => {
-                        eprintln!("error: --against: {e}");
-                        return ExitCode::from(EXIT_CONFIG as u8);
-                    }
+                let old = match eval::other_classifier(&other) {
+                    Ok((old, _)) => old,
+                    Err(code) => return code,
                 };
                 let movement = policy_watch::vocab::movement(&classifier, &old, &documents);
                 return write_stdout(

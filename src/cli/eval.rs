@@ -87,7 +87,7 @@ fn topic_ids(config: &Config) -> Vec<String> {
 }
 
 /// The classifier of the config to compare with; a bad config exits 78 like any other.
-fn other_classifier(path: &Path) -> Result<(Classifier, Vec<String>), ExitCode> {
+pub(crate) fn other_classifier(path: &Path) -> Result<(Classifier, Vec<String>), ExitCode> {
     let config = Config::load(path).map_err(|e| {
         eprintln!("error: --against: {e}");
         ExitCode::from(EXIT_CONFIG as u8)

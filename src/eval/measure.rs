@@ -190,11 +190,24 @@ impl Report {
 
 /// The topics `classifier` gives each item (ids, config order).
 pub fn predict(classifier: &Classifier, items: &[Labelled]) -> Vec<Vec<String>> {
-    items
-        .iter()
-        .map(|i| {
+    predict_texts(
+        classifier,
+        items
+            .iter()
+            .map(|i| (i.title.as_str(), i.summary.as_deref().unwrap_or(""))),
+    )
+}
+
+/// The topic ids `classifier` gives each (title, summary), labelled or not.
+pub fn predict_texts<'a>(
+    classifier: &Classifier,
+    texts: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<Vec<String>> {
+    texts
+        .into_iter()
+        .map(|(title, summary)| {
             classifier
-                .classify(&i.title, i.summary.as_deref().unwrap_or(""))
+                .classify(title, summary)
                 .into_iter()
                 .map(|m| m.id.to_string())
                 .collect()
